@@ -1,0 +1,25 @@
+"""The oldest and newest supported Python/Django pairs; `make test` runs them."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+
+# pyenv keeps interpreters behind shims that fail outside their version; use them directly.
+for bindir in sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.*/bin"))):
+    os.environ["PATH"] = bindir + os.pathsep + os.environ["PATH"]
+
+MATRIX = [("3.10", "4.2"), ("3.13", "6.1")]
+
+
+@nox.session
+@nox.parametrize(("python", "django"), MATRIX, ids=[f"py{p}-django{d}" for p, d in MATRIX])
+def tests(session: nox.Session, django: str) -> None:
+    session.install("--upgrade", "pip")
+    session.install("--editable", ".", "--group", "test", f"django~={django}.0")
+    session.run("pytest", "--no-cov", *session.posargs)

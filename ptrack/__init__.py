@@ -1,0 +1,47 @@
+"""django-ptrack: stateless, signed, expiring tracking pixels for Django."""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import TYPE_CHECKING
+
+from ptrack.encoders import Encoder, FernetEncoder, SignedEncoder, get_override, set_encoder
+from ptrack.events import EventType, PixelEvent
+from ptrack.links import Pixel, build_img, build_url
+from ptrack.registry import PixelTracker, TrackingPixel, tracker
+
+__all__ = [
+    "Encoder",
+    "EventType",
+    "FernetEncoder",
+    "Pixel",
+    "PixelEvent",
+    "PixelTracker",
+    "SignedEncoder",
+    "TrackingPixel",
+    "build_img",
+    "build_url",
+    "ptrack_encoder",
+    "tracker",
+]
+
+if TYPE_CHECKING:
+    # An encoder assigned here is used by the tag and the view instead of
+    # PTRACK_ENCODER; assigning None restores the setting.
+    ptrack_encoder: type[Encoder] | None
+
+
+class _PtrackModule(types.ModuleType):
+    """Lets ``ptrack.ptrack_encoder = MyEncoder`` take effect everywhere at once."""
+
+    @property
+    def ptrack_encoder(self) -> type[Encoder] | None:
+        return get_override()
+
+    @ptrack_encoder.setter
+    def ptrack_encoder(self, encoder: type[Encoder] | None) -> None:
+        set_encoder(encoder)
+
+
+sys.modules[__name__].__class__ = _PtrackModule

@@ -1,0 +1,204 @@
+"""System checks for ptrack's settings; registered in ``PtrackConfig.ready()``."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import NoReverseMatch, reverse
+from django.utils.module_loading import import_string
+
+from ptrack import encoders
+from ptrack.conf import conf
+
+_NEW_KEY_HINT = (
+    "Generate one with: python -c 'from django.core.management.utils import "
+    "get_random_secret_key; print(get_random_secret_key())'"
+)
+
+
+def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    return [
+        *_check_app_url(),
+        *_check_encoder(),
+        *_check_secrets(),
+        *_check_max_age(),
+        *_check_positive_int("PTRACK_MAX_TOKEN_LENGTH", conf.MAX_TOKEN_LENGTH, "ptrack.E007"),
+        *_check_positive_int("PTRACK_MAX_URL_LENGTH", conf.MAX_URL_LENGTH, "ptrack.E008"),
+    ]
+
+
+def check_deploy(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """Weak ``SECRET_KEY`` signing pixels: like Django's own, reported on --deploy only."""
+    if getattr(settings, "PTRACK_SECRET", None):
+        return []
+    try:
+        key = settings.SECRET_KEY
+    except ImproperlyConfigured:
+        return []  # Django reports the empty key itself.
+    return _weak_key("SECRET_KEY", key)
+
+
+def check_urls(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    try:
+        reverse("ptrack", kwargs={"ptrack_encoded_data": "token"})
+    except NoReverseMatch:
+        return [
+            Warning(
+                "ptrack's URLs are not included in the URLconf, so no pixel can be built "
+                "or served.",
+                hint="Add path('ptrack/', include('ptrack.urls')) to ROOT_URLCONF.",
+                id="ptrack.W002",
+            )
+        ]
+    return []
+
+
+def _check_app_url() -> list[CheckMessage]:
+    url = conf.APP_URL
+    if not url:
+        return [
+            Error(
+                "PTRACK_APP_URL is not set.",
+                hint="Set it to the absolute base URL of the site serving the pixels, "
+                "e.g. 'https://track.example.com'.",
+                id="ptrack.E001",
+            )
+        ]
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if not (parts and parts.scheme in ("http", "https") and parts.netloc) or (
+        parts.query or parts.fragment
+    ):
+        return [
+            Error(
+                f"PTRACK_APP_URL should be an absolute http(s) URL without query or "
+                f"fragment, not {url!r}.",
+                hint="Use the scheme and host mail clients reach the pixels on, e.g. "
+                "'https://track.example.com'.",
+                id="ptrack.E002",
+            )
+        ]
+    return []
+
+
+def _check_encoder() -> list[CheckMessage]:
+    override = encoders.get_override()
+    if override is not None:
+        return []  # set_encoder() already refused anything of the wrong shape.
+    path = conf.ENCODER
+    try:
+        encoder = import_string(path)
+    except ImportError as e:
+        return [
+            Error(
+                f"PTRACK_ENCODER {path!r} cannot be imported: {e}",
+                hint="Give the dotted path of an encoder class, e.g. "
+                "'ptrack.encoders.FernetEncoder'.",
+                id="ptrack.E003",
+            )
+        ]
+    if not encoders.is_encoder(encoder):
+        return [
+            Error(
+                f"PTRACK_ENCODER {path!r} should name a class with static encrypt() and "
+                f"decrypt() methods, not {encoder!r}.",
+                id="ptrack.E004",
+            )
+        ]
+    if (
+        isinstance(encoder, type)
+        and issubclass(encoder, encoders.FernetEncoder)
+        and importlib.util.find_spec("cryptography") is None
+    ):
+        return [
+            Error(
+                f"PTRACK_ENCODER {path!r} needs the cryptography package.",
+                hint="pip install 'django-ptrack[fernet]'",
+                id="ptrack.E010",
+            )
+        ]
+    return []
+
+
+def _weak_key(name: str, key: object) -> list[CheckMessage]:
+    text = key.decode("latin-1") if isinstance(key, bytes) else str(key)
+    if len(text) < 50 or len(set(text)) < 5 or text.startswith("django-insecure-"):
+        return [
+            Warning(
+                f"{name} is too weak to sign pixel links: it should have at least 50 "
+                f"characters and 5 distinct ones, and not be a django-insecure- key.",
+                hint=_NEW_KEY_HINT,
+                id="ptrack.W001",
+            )
+        ]
+    return []
+
+
+def _check_secrets() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    secret = getattr(settings, "PTRACK_SECRET", None)
+    if secret is not None and not isinstance(secret, (str, bytes)):
+        errors.append(
+            Error(
+                f"PTRACK_SECRET should be a str, not {type(secret).__name__}.",
+                id="ptrack.E009",
+            )
+        )
+    elif secret:
+        errors += _weak_key("PTRACK_SECRET", secret)
+    elif secret is None or secret == "":
+        try:
+            settings.SECRET_KEY  # noqa: B018
+        except ImproperlyConfigured:
+            errors.append(
+                Error(
+                    "Pixel links have no signing key: PTRACK_SECRET and SECRET_KEY are both empty.",
+                    hint=_NEW_KEY_HINT,
+                    id="ptrack.E005",
+                )
+            )
+    fallbacks = getattr(settings, "PTRACK_SECRET_FALLBACKS", [])
+    if not isinstance(fallbacks, (list, tuple)) or not all(
+        isinstance(key, (str, bytes)) and key for key in fallbacks
+    ):
+        errors.append(
+            Error(
+                f"PTRACK_SECRET_FALLBACKS should be a list of non-empty keys, newest "
+                f"first, not {fallbacks!r}.",
+                id="ptrack.E011",
+            )
+        )
+    return errors
+
+
+def _check_max_age() -> list[CheckMessage]:
+    value = conf.MAX_AGE
+    if value is None:
+        return []
+    if isinstance(value, timedelta):
+        seconds: float = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = value
+    else:
+        seconds = 0
+    if not seconds > 0:
+        return [
+            Error(
+                f"PTRACK_MAX_AGE should be a positive number of seconds, a positive "
+                f"timedelta, or None for links that never expire; not {value!r}.",
+                id="ptrack.E006",
+            )
+        ]
+    return []
+
+
+def _check_positive_int(name: str, value: object, check_id: str) -> list[CheckMessage]:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return []
+    return [Error(f"{name} should be a positive integer, not {value!r}.", id=check_id)]

@@ -1,0 +1,96 @@
+"""ptrack's settings, read from ``django.conf.settings`` each time they are used.
+
+Reading lazily keeps ``override_settings`` working; values derived from settings
+(the serializer, the imported encoder) are cached elsewhere and dropped by the
+``setting_changed`` receiver in ``ptrack.signals``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+DEFAULT_MAX_AGE: float | timedelta | None = None
+DEFAULT_MAX_TOKEN_LENGTH = 4096
+DEFAULT_MAX_URL_LENGTH = 2000
+DEFAULT_ENCODER = "ptrack.encoders.SignedEncoder"
+
+_UNSET: Any = object()
+
+
+class Settings:
+    """Typed, lazy access to every ``PTRACK_*`` setting and its default."""
+
+    @property
+    def APP_URL(self) -> str:
+        return getattr(settings, "PTRACK_APP_URL", "")
+
+    @property
+    def SECRET(self) -> str | bytes:
+        """The signing key: ``PTRACK_SECRET`` when set, else ``SECRET_KEY``."""
+        secret = getattr(settings, "PTRACK_SECRET", None)
+        if secret is None or secret == "":
+            return settings.SECRET_KEY
+        return secret  # type: ignore[no-any-return]
+
+    @property
+    def SECRET_FALLBACKS(self) -> Sequence[str | bytes]:
+        """Retired keys still accepted, newest first, as Django orders them.
+
+        Fallbacks follow the key they back up: ``PTRACK_SECRET_FALLBACKS`` when
+        set; otherwise ``SECRET_KEY_FALLBACKS`` if ptrack signs with
+        ``SECRET_KEY``, and none if it signs with its own ``PTRACK_SECRET``.
+        """
+        fallbacks = getattr(settings, "PTRACK_SECRET_FALLBACKS", _UNSET)
+        if fallbacks is not _UNSET:
+            return fallbacks  # type: ignore[no-any-return]
+        if getattr(settings, "PTRACK_SECRET", None):
+            return ()
+        return getattr(settings, "SECRET_KEY_FALLBACKS", ())
+
+    @property
+    def MAX_AGE(self) -> float | timedelta | None:
+        return getattr(settings, "PTRACK_MAX_AGE", DEFAULT_MAX_AGE)
+
+    @property
+    def MAX_TOKEN_LENGTH(self) -> int:
+        return getattr(settings, "PTRACK_MAX_TOKEN_LENGTH", DEFAULT_MAX_TOKEN_LENGTH)
+
+    @property
+    def MAX_URL_LENGTH(self) -> int:
+        return getattr(settings, "PTRACK_MAX_URL_LENGTH", DEFAULT_MAX_URL_LENGTH)
+
+    @property
+    def ENCODER(self) -> str:
+        return getattr(settings, "PTRACK_ENCODER", None) or DEFAULT_ENCODER
+
+
+conf = Settings()
+
+
+_caches: list[Callable[[], Any]] = []
+_T = TypeVar("_T")
+
+
+def cached(func: Callable[[], _T]) -> Callable[[], _T]:
+    """Cache a value derived from settings until a relevant setting changes."""
+    wrapper = functools.cache(func)
+    _caches.append(wrapper.cache_clear)
+    return wrapper
+
+
+def clear_caches() -> None:
+    for clear in _caches:
+        clear()
+
+
+@receiver(setting_changed)
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith(("PTRACK_", "SECRET_KEY")):
+        clear_caches()

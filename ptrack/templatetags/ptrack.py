@@ -1,0 +1,95 @@
+"""``{% ptrack %}`` and ``{% ptrack_url %}``: thin wrappers over ``ptrack.links``.
+
+Syntax::
+
+    {% ptrack arg ... key=value ... [expires EXPIRY] [as var] %}
+    {% ptrack_url arg ... key=value ... [expires EXPIRY] [as var] %}
+
+``expires`` and ``as`` are clauses, not keyword arguments, so ``expires=...``
+stays free for the pixel's own data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django import template
+from django.template.base import FilterExpression, Parser, Token
+from django.template.context import Context
+from django.utils.html import conditional_escape
+
+from ptrack.links import build_img, build_url
+
+register = template.Library()
+
+_KWARG = re.compile(r"^(\w+)=(.+)$", re.DOTALL)
+
+
+class PixelNode(template.Node):
+    def __init__(
+        self,
+        build: Callable[..., str],
+        args: list[FilterExpression],
+        kwargs: dict[str, FilterExpression],
+        expires: FilterExpression | None,
+        target: str | None,
+    ) -> None:
+        self.build = build
+        self.args = args
+        self.kwargs = kwargs
+        self.expires = expires
+        self.target = target
+
+    def render(self, context: Context) -> str:
+        args = [arg.resolve(context) for arg in self.args]
+        kwargs = {name: value.resolve(context) for name, value in self.kwargs.items()}
+        expires: Any = self.expires.resolve(context) if self.expires else None
+        result = self.build(args, kwargs, expires=expires)
+        if self.target:
+            context[self.target] = result
+            return ""
+        return str(conditional_escape(result)) if context.autoescape else result
+
+
+def _parse(parser: Parser, token: Token, build: Callable[..., str]) -> PixelNode:
+    bits = token.split_contents()
+    name, bits = bits[0], bits[1:]
+    target = expires = None
+    if len(bits) >= 2 and bits[-2] == "as":
+        target = bits[-1]
+        bits = bits[:-2]
+    if len(bits) >= 2 and bits[-2] == "expires":
+        expires = parser.compile_filter(bits[-1])
+        bits = bits[:-2]
+    args: list[FilterExpression] = []
+    kwargs: dict[str, FilterExpression] = {}
+    for bit in bits:
+        match = _KWARG.match(bit)
+        if match:
+            key, value = match.groups()
+            if key in kwargs:
+                raise template.TemplateSyntaxError(
+                    f"'{name}' received keyword argument {key!r} twice."
+                )
+            kwargs[key] = parser.compile_filter(value)
+        elif kwargs:
+            raise template.TemplateSyntaxError(
+                f"'{name}' received positional argument {bit!r} after keyword arguments."
+            )
+        else:
+            args.append(parser.compile_filter(bit))
+    return PixelNode(build, args, kwargs, expires, target)
+
+
+@register.tag("ptrack")
+def ptrack_tag(parser: Parser, token: Token) -> PixelNode:
+    """Render the 1x1 tracking ``<img>`` for the given arguments."""
+    return _parse(parser, token, build_img)
+
+
+@register.tag("ptrack_url")
+def ptrack_url_tag(parser: Parser, token: Token) -> PixelNode:
+    """Render only the pixel URL, e.g. for MJML or a CSS background."""
+    return _parse(parser, token, build_url)

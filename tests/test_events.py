@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+import ptrack
+
+T = datetime(2026, 4, 1, 9, 30, 15, 123456, tzinfo=timezone.utc)
+
+
+def make_event(**changes: object) -> ptrack.PixelEvent:
+    values: dict[str, object] = {
+        "event_type": ptrack.EventType.LOADED,
+        "args": ["campaign", 3],
+        "kwargs": {"user_id": 42, "meta": {"a": [1, None]}},
+        "timestamp": T,
+        "issued_at": T - timedelta(days=2),
+        "expires_at": T + timedelta(days=28),
+        "ip": "2001:db8::1",
+        "user_agent": "Mozilla/5.0",
+        "referer": "",
+        "token": "abc.def.ghi",
+    }
+    values.update(changes)
+    return ptrack.PixelEvent(**values)  # type: ignore[arg-type]
+
+
+def test_event_round_trips_through_json() -> None:
+    event = make_event()
+    again = ptrack.PixelEvent.from_dict(json.loads(json.dumps(event.to_dict())))
+    assert again == event
+    assert again.timestamp.tzinfo is not None
+    assert again.args == ("campaign", 3)
+
+
+def test_event_without_issue_time_round_trips() -> None:
+    event = make_event(issued_at=None, expires_at=None, ip=None)
+    assert ptrack.PixelEvent.from_dict(event.to_dict()) == event
+
+
+def test_event_is_immutable() -> None:
+    event = make_event()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.ip = "1.2.3.4"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        event.kwargs["user_id"] = 1  # type: ignore[index]
+    assert isinstance(event.args, tuple)
+
+
+def test_event_does_not_share_the_callers_dict() -> None:
+    kwargs = {"a": 1}
+    event = make_event(kwargs=kwargs)
+    kwargs["a"] = 2
+    assert event.kwargs["a"] == 1

@@ -1,0 +1,287 @@
+from __future__ import annotations
+
+import hashlib
+import string
+import zlib
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from django.core import signing
+from django.test import override_settings
+from freezegun import freeze_time
+from itsdangerous import URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
+
+from ptrack import tokens
+from ptrack.exceptions import ExpiredToken, InvalidToken, PixelValueError
+
+ODD_VALUES: list[Any] = [
+    "",
+    "[][]]",
+    "$%^&*()<>\"'\\/",
+    "naïve — ünïcödé ✉ 🎯 中文",
+    "\x00\n\r\t",
+    0,
+    -1,
+    2**70,
+    1.5,
+    -0.0,
+    1e300,
+    True,
+    False,
+    None,
+    [],
+    {},
+    [1, [2, [3, {"a": [None, "x"]}]]],
+    {"nested": {"list": [1.25, "y", False], "empty": {}}},
+]
+
+
+@pytest.mark.parametrize("value", ODD_VALUES)
+def test_values_round_trip_exactly(value: Any) -> None:
+    token = tokens.dumps([value, "tail"], {"value": value, "[][]]": "$%^&"})
+    decoded = tokens.loads(token)
+    assert decoded.args == (value, "tail")
+    assert decoded.kwargs == {"value": value, "[][]]": "$%^&"}
+    assert [type(arg) for arg in decoded.args] == [type(value), str]
+
+
+def test_token_is_url_safe() -> None:
+    token = tokens.dumps(["x" * 300, "é/?&#"], {"k": "v=1&w=2"})
+    assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+def test_large_payload_is_compressed() -> None:
+    assert tokens.dumps(["abc" * 200], {}).startswith(".")
+    assert tokens.dumps(["short"], {}).startswith("W")
+
+
+def test_plain_itsdangerous_verifies_tokens(settings: Any) -> None:
+    token = tokens.dumps(["campaign-42"], {"user_id": 123456})
+    plain = URLSafeTimedSerializer(
+        settings.SECRET_KEY,
+        salt=tokens.SALT,
+        signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256},
+    )
+    assert plain.loads(token) == [["campaign-42"], {"user_id": 123456}]
+
+
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [
+        ((1, 2), "positional argument 0"),
+        (datetime(2026, 1, 1), "positional argument 0"),
+        (float("nan"), "positional argument 0"),
+        (float("inf"), "positional argument 0"),
+        ({1, 2}, "positional argument 0"),
+        (b"bytes", "positional argument 0"),
+        ([1, object()], "positional argument 0[1]"),
+        ({"deep": {"x": 1j}}, "positional argument 0['deep']['x']"),
+    ],
+)
+def test_values_json_cannot_carry_are_refused(value: Any, where: str) -> None:
+    with pytest.raises(PixelValueError, match=rf"cannot carry {__import__('re').escape(where)}"):
+        tokens.dumps([value], {})
+
+
+def test_refused_keyword_argument_is_named() -> None:
+    with pytest.raises(PixelValueError, match=r"keyword argument 'sent_at' = datetime"):
+        tokens.dumps([], {"sent_at": datetime(2026, 1, 1)})
+
+
+def test_non_str_dict_key_is_refused() -> None:
+    with pytest.raises(PixelValueError, match=r"keyword argument 'meta': its key 1 is a int"):
+        tokens.dumps([], {"meta": {1: "one"}})
+
+
+def test_tampered_token_is_invalid() -> None:
+    token = tokens.dumps(["a"], {"b": 1})
+    alphabet = string.ascii_letters + string.digits + "-_.="
+    for index in range(len(token)):
+        for char in alphabet.replace(token[index], ""):
+            with pytest.raises(InvalidToken):
+                tokens.loads(token[:index] + char + token[index + 1 :])
+
+
+def test_truncated_and_extended_tokens_are_invalid() -> None:
+    token = tokens.dumps(["a"], {"b": 1})
+    for cut in range(len(token)):
+        with pytest.raises(InvalidToken):
+            tokens.loads(token[:cut])
+    with pytest.raises(InvalidToken):
+        tokens.loads(token + "A")
+
+
+def test_other_salt_and_django_signing_are_foreign(settings: Any) -> None:
+    other_salt = URLSafeTimedSerializer(
+        settings.SECRET_KEY,
+        salt="other",
+        signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256},
+    ).dumps([["a"], {}])
+    django_signed = signing.dumps([["a"], {}])
+    django_salted = signing.dumps([["a"], {}], salt=tokens.SALT)
+    for token in (other_salt, django_signed, django_salted):
+        with pytest.raises(InvalidToken):
+            tokens.loads(token)
+
+
+def test_payload_of_wrong_shape_is_invalid() -> None:
+    for payload in ({"a": 1}, [["a"]], [["a"], {}, 0], [["a"], {}, "60"], ["a", {}], [[], []]):
+        token = tokens.serializer().dumps(payload)
+        with pytest.raises(InvalidToken, match=r"payload|max age"):
+            tokens.loads(token)
+
+
+def test_oversized_token_is_refused_before_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(tokens, "serializer", lambda: calls.append("decoded"))
+    with pytest.raises(InvalidToken, match="longer than 4096"):
+        tokens.loads("A" * 4097)
+    assert calls == []
+
+
+@override_settings(PTRACK_MAX_TOKEN_LENGTH=100)
+def test_token_cap_is_configurable() -> None:
+    token = tokens.dumps([hashlib.sha256(b"incompressible").hexdigest() * 2], {})
+    assert len(token) > 100
+    with pytest.raises(InvalidToken, match="longer than 100"):
+        tokens.loads(token)
+
+
+def test_decompression_is_bounded() -> None:
+    # A genuinely signed token whose payload inflates past 16 x the token cap.
+    bomb = zlib.compress(b"[" + b" " * 200_000 + b"[],{}]", 9)
+    signed = tokens.serializer().make_signer().sign(b"." + base64_encode(bomb)).decode()
+    assert len(signed) < 4096
+    with pytest.raises(InvalidToken, match="over 65536 bytes"):
+        tokens.loads(signed)
+
+
+def test_corrupt_compressed_payload_is_invalid() -> None:
+    signed = tokens.serializer().make_signer().sign(b"." + base64_encode(b"not zlib")).decode()
+    with pytest.raises(InvalidToken, match="decompress"):
+        tokens.loads(signed)
+
+
+def test_secret_of_any_length_signs() -> None:
+    for secret in ("s" * 10 + "ecret!", "long-" * 200):
+        with override_settings(PTRACK_SECRET=secret):
+            assert tokens.loads(tokens.dumps(["a"], {})).args == ("a",)
+
+
+def test_ptrack_secret_replaces_secret_key() -> None:
+    token = tokens.dumps(["a"], {})
+    with override_settings(PTRACK_SECRET="a-separate-pixel-secret-" * 3):
+        with pytest.raises(InvalidToken):
+            tokens.loads(token)
+        own = tokens.dumps(["a"], {})
+    with pytest.raises(InvalidToken):
+        tokens.loads(own)
+
+
+def test_mirror_sharing_only_ptrack_secret_verifies() -> None:
+    shared = "shared-pixel-secret-between-deployments-0123456789"
+    with override_settings(PTRACK_SECRET=shared, SECRET_KEY="internal-app-key-" * 4):
+        token = tokens.dumps(["campaign"], {"id": 7})
+    with override_settings(PTRACK_SECRET=shared, SECRET_KEY="public-mirror-key-" * 4):
+        assert tokens.loads(token).kwargs == {"id": 7}
+
+
+OLD, MID, NEW = ("old-key-" * 8, "middle-key-" * 6, "new-key-" * 8)
+
+
+@pytest.mark.parametrize(
+    ("setting_key", "setting_fallbacks"),
+    [("PTRACK_SECRET", "PTRACK_SECRET_FALLBACKS"), ("SECRET_KEY", "SECRET_KEY_FALLBACKS")],
+)
+def test_rotation_accepts_fallbacks_and_signs_with_current(
+    setting_key: str, setting_fallbacks: str
+) -> None:
+    with override_settings(**{setting_key: OLD}):
+        old_token = tokens.dumps(["old"], {})
+    with override_settings(**{setting_key: MID}):
+        mid_token = tokens.dumps(["mid"], {})
+    # Django orders fallbacks newest first.
+    with override_settings(**{setting_key: NEW, setting_fallbacks: [MID, OLD]}):
+        assert tokens.loads(old_token).args == ("old",)
+        assert tokens.loads(mid_token).args == ("mid",)
+        new_token = tokens.dumps(["new"], {})
+    with override_settings(**{setting_key: NEW}):
+        assert tokens.loads(new_token).args == ("new",)
+        for retired in (old_token, mid_token):
+            with pytest.raises(InvalidToken):
+                tokens.loads(retired)
+    # The current key signed: a deployment knowing only the old keys rejects it.
+    with (
+        override_settings(**{setting_key: MID, setting_fallbacks: [OLD]}),
+        pytest.raises(InvalidToken),
+    ):
+        tokens.loads(new_token)
+
+
+def test_secret_key_fallbacks_do_not_back_ptrack_secret() -> None:
+    with override_settings(PTRACK_SECRET=OLD):
+        token = tokens.dumps(["a"], {})
+    with (
+        override_settings(PTRACK_SECRET=NEW, SECRET_KEY_FALLBACKS=[OLD]),
+        pytest.raises(InvalidToken),
+    ):
+        tokens.loads(token)
+
+
+def test_moving_from_secret_key_to_ptrack_secret(settings: Any) -> None:
+    token = tokens.dumps(["a"], {})
+    with override_settings(PTRACK_SECRET=NEW, PTRACK_SECRET_FALLBACKS=[settings.SECRET_KEY]):
+        assert tokens.loads(token).args == ("a",)
+
+
+T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("max_age", [3600, timedelta(hours=1), 3600.0])
+def test_site_max_age_expires_links_after_the_boundary(max_age: Any) -> None:
+    with freeze_time(T0):
+        token = tokens.dumps(["a"], {})
+    with override_settings(PTRACK_MAX_AGE=max_age):
+        with freeze_time(T0 + timedelta(seconds=3600)):
+            decoded = tokens.loads(token)
+            assert decoded.issued_at == T0
+            assert decoded.expires_at == T0 + timedelta(hours=1)
+        with (
+            freeze_time(T0 + timedelta(seconds=3600, microseconds=1)),
+            pytest.raises(ExpiredToken) as excinfo,
+        ):
+            tokens.loads(token)
+    assert excinfo.value.issued_at == T0
+    assert excinfo.value.expires_at == T0 + timedelta(hours=1)
+
+
+def test_links_never_expire_by_default() -> None:
+    with freeze_time(T0):
+        token = tokens.dumps(["a"], {})
+    with freeze_time(T0 + timedelta(days=3650)):
+        decoded = tokens.loads(token)
+    assert decoded.expires_at is None
+
+
+@override_settings(PTRACK_MAX_AGE=60)
+def test_per_link_max_age_overrides_site_default() -> None:
+    with freeze_time(T0):
+        long_lived = tokens.dumps(["a"], {}, max_age=86400)
+        short_lived = tokens.dumps(["b"], {}, max_age=10)
+    with freeze_time(T0 + timedelta(seconds=10)):
+        assert tokens.loads(short_lived).expires_at == T0 + timedelta(seconds=10)
+    with freeze_time(T0 + timedelta(seconds=11)), pytest.raises(ExpiredToken):
+        tokens.loads(short_lived)
+    with freeze_time(T0 + timedelta(hours=23)):
+        assert tokens.loads(long_lived).args == ("a",)
+    with freeze_time(T0 + timedelta(days=1, seconds=1)), pytest.raises(ExpiredToken):
+        tokens.loads(long_lived)
+
+
+def test_timestamp_in_the_future_is_invalid() -> None:
+    with freeze_time(T0 + timedelta(seconds=5)):
+        token = tokens.dumps(["a"], {})
+    with freeze_time(T0), pytest.raises(InvalidToken, match="future"):
+        tokens.loads(token)

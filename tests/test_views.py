@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+import io
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.test import AsyncClient, Client, override_settings
+from django.urls import reverse
+from freezegun import freeze_time
+from PIL import Image
+
+import ptrack
+from ptrack.views import PIXEL_GIF
+from tests.conftest import Recorded, pixel_path
+from tests.testapp import pixels
+
+PIXEL_HEADERS = {
+    "Content-Type": "image/gif",
+    "Cache-Control": "no-cache, no-store, must-revalidate, private, max-age=0",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Length": "43",
+}
+
+
+def assert_pixel(response: Any, *, body: bytes = PIXEL_GIF) -> None:
+    assert response.status_code == 200
+    for name, value in PIXEL_HEADERS.items():
+        assert response[name] == value
+    assert response.content == body
+    assert not response.cookies
+    assert "Cookie" not in response.get("Vary", "")
+
+
+def test_pixel_is_a_transparent_1x1_gif() -> None:
+    image = Image.open(io.BytesIO(PIXEL_GIF))
+    assert (image.format, image.size) == ("GIF", (1, 1))
+    assert image.convert("RGBA").getpixel((0, 0))[3] == 0
+
+
+def test_valid_pixel_records_args_and_kwargs_exactly(client: Client, recorded: Recorded) -> None:
+    kwargs = {"user_id": 42, "variant": "b", "odd": "[][]]", "money": "$%^&", "n": None}
+    response = client.get(pixel_path("newsletter", 1.5, [1, {"a": True}], **kwargs))
+    assert_pixel(response)
+    assert recorded.calls == [(("newsletter", 1.5, [1, {"a": True}]), kwargs)]
+
+
+def test_autodiscovered_recorder_uses_record(client: Client) -> None:
+    client.get(pixel_path("newsletter", user_id=42))
+    assert pixels.calls == [(("newsletter",), {"user_id": 42})]
+
+
+def test_event_carries_the_context_of_the_load(client: Client, recorded: Recorded) -> None:
+    issued = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
+    with freeze_time(issued):
+        url = ptrack.Pixel("n", user_id=1).url(expires=timedelta(days=7))
+    with freeze_time(issued + timedelta(hours=3)):
+        client.get(
+            urlsplit(url).path,
+            HTTP_USER_AGENT="Mozilla/5.0 (test)",
+            HTTP_REFERER="https://mail.example.net/inbox",
+            REMOTE_ADDR="203.0.113.9",
+        )
+    [event] = recorded.events
+    assert event.event_type == ptrack.EventType.LOADED
+    assert event.timestamp == issued + timedelta(hours=3)
+    assert event.issued_at == issued
+    assert event.expires_at == issued + timedelta(days=7)
+    assert (event.ip, event.user_agent, event.referer) == (
+        "203.0.113.9",
+        "Mozilla/5.0 (test)",
+        "https://mail.example.net/inbox",
+    )
+    assert event.token == urlsplit(url).path.split("/")[2]
+
+
+def test_missing_headers_give_empty_context(recorded: Recorded) -> None:
+    Client(REMOTE_ADDR="").get(pixel_path("n"))
+    [event] = recorded.events
+    assert (event.ip, event.user_agent, event.referer) == (None, "", "")
+
+
+def test_head_answers_headers_without_body_and_records_nothing(
+    client: Client, recorded: Recorded
+) -> None:
+    assert_pixel(client.head(pixel_path("n")), body=b"")
+    assert recorded.events == []
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options", "trace"])
+def test_other_methods_are_not_allowed(client: Client, recorded: Recorded, method: str) -> None:
+    response = getattr(client, method)(pixel_path("n"))
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+    assert recorded.events == []
+
+
+def test_post_is_405_even_with_csrf_enforced(recorded: Recorded) -> None:
+    response = Client(enforce_csrf_checks=True).post(pixel_path("n"))
+    assert response.status_code == 405
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "garbage",
+        "W10.aaaa.bbbb",
+        "....",
+        "%00%0a",
+        "é" * 10,
+        "A" * 5000,
+        "a/b/c",
+    ],
+)
+def test_invalid_tokens_answer_the_pixel_and_record_nothing(
+    client: Client, recorded: Recorded, token: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="ptrack"):
+        assert_pixel(client.get(f"/ptrack/{token}/"))
+    assert recorded.events == []
+    assert pixels.calls == []
+    assert [r.levelname for r in caplog.records] == ["DEBUG"]
+    assert "Ignored invalid pixel token" in caplog.records[0].getMessage()
+
+
+def test_log_escapes_control_characters(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="ptrack"):
+        client.get("/ptrack/abc%0AINFO%20forged%20line/")
+    assert "\n" not in caplog.records[0].getMessage()
+    assert "abc\\nINFO" in caplog.records[0].getMessage()
+
+
+def test_expired_link_answers_pixel_records_nothing_and_logs_info(
+    client: Client, recorded: Recorded, caplog: pytest.LogCaptureFixture
+) -> None:
+    issued = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
+    with freeze_time(issued):
+        path = urlsplit(ptrack.Pixel("n").url(expires=60)).path
+    with (
+        freeze_time(issued + timedelta(seconds=61)),
+        caplog.at_level(logging.DEBUG, logger="ptrack"),
+    ):
+        assert_pixel(client.get(path))
+    assert recorded.events == []
+    [record] = caplog.records
+    assert record.levelname == "INFO"
+    assert "expired pixel link (issued 2026-05-01 08:00:00+00:00" in record.getMessage()
+
+
+def test_failing_recorder_is_logged_and_others_still_run(
+    client: Client, recorded: Recorded, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken(ptrack.TrackingPixel):
+        def record(self, *args: Any, **kwargs: Any) -> None:
+            raise RuntimeError("database is down")
+
+    ptrack.tracker.register(Broken)
+    try:
+        with caplog.at_level(logging.ERROR, logger="ptrack"):
+            response = client.get(pixel_path("n", user_id=3))
+    finally:
+        ptrack.tracker.unregister(Broken)
+    assert_pixel(response)
+    assert recorded.calls == [(("n",), {"user_id": 3})]
+    assert pixels.calls == [(("n",), {"user_id": 3})]
+    [record] = caplog.records
+    assert "Broken failed on pixel event" in record.getMessage()
+    assert "'user_id': 3" in record.getMessage()
+    assert record.exc_info is not None
+    assert "database is down" in str(record.exc_info[1])
+
+
+def test_no_cookie_or_vary_cookie_even_with_session_in_use(client: Client) -> None:
+    client.cookies["sessionid"] = "whatever"
+    client.cookies["csrftoken"] = "x" * 32
+    response = client.get(pixel_path("n"))
+    assert_pixel(response)
+
+
+@override_settings(ROOT_URLCONF="tests.urls_re_path")
+def test_re_path_include_spelling(client: Client, recorded: Recorded) -> None:
+    url = ptrack.Pixel("re", n=1).url()
+    assert url.startswith("https://track.example.com/pixels/")
+    assert_pixel(client.get(urlsplit(url).path))
+    assert recorded.calls == [(("re",), {"n": 1})]
+
+
+def test_reverse_with_legacy_kwarg_name() -> None:
+    assert reverse("ptrack", kwargs={"ptrack_encoded_data": "abc"}) == "/ptrack/abc/"
+
+
+def test_asgi_records_and_answers(recorded: Recorded) -> None:
+    path = pixel_path("asgi", k=[1, 2])
+
+    async def load() -> list[Any]:
+        client = AsyncClient()
+        return [
+            await client.get(path, headers={"user-agent": "async"}),
+            await client.head(path),
+            await client.get("/ptrack/forged/"),
+        ]
+
+    valid, head, forged = async_to_sync(load)()
+    assert_pixel(valid)
+    assert_pixel(head, body=b"")
+    assert_pixel(forged)
+    assert recorded.calls == [(("asgi",), {"k": [1, 2]})]
+    assert recorded.events[0].user_agent == "async"

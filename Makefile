@@ -26,6 +26,12 @@ lint: $(VENV)/.installed
 test-matrix: $(VENV)/.installed
 	$(BIN)/nox
 
+## --- benchmark targets (owned by bench/) ---
+## --- end of benchmark targets ---
+
+## --- security targets (fuzzing, load test) ---
+## --- end of security targets ---
+
 ## --- example project targets (owned by example_project/) ---
 test-example: $(VENV)/.installed
 	@echo "example project tests: not yet written"

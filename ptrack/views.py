@@ -2,79 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime, timezone
-
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 
-from ptrack import encoders
-from ptrack.events import EventType, PixelEvent
-from ptrack.exceptions import ExpiredToken, InvalidToken
-from ptrack.registry import tracker
-
-logger = logging.getLogger("ptrack")
-
-# A 1x1 transparent GIF89a (43 bytes).
-PIXEL_GIF = (
-    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00"
-    b"!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
-)
-
-PIXEL_HEADERS = {
-    # Every load must reach the server: no cache, shared or private, may keep it.
-    "Cache-Control": "no-cache, no-store, must-revalidate, private, max-age=0",
-    "Pragma": "no-cache",
-    "Expires": "0",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Length": str(len(PIXEL_GIF)),
-}
-
-_LOGGED_TOKEN_LENGTH = 80
-
-
-def track(
-    token: str, *, ip: str | None = None, user_agent: str = "", referer: str = ""
-) -> PixelEvent | None:
-    """Verify ``token`` and give the event to every recorder.
-
-    Returns the event, or ``None`` when the token did not verify; never raises
-    for bad input. The view and any other front end call this.
-    """
-    try:
-        decoded = encoders.decode(token)
-    except ExpiredToken as e:
-        logger.info(
-            "Ignored expired pixel link (issued %s, expired %s): %r",
-            e.issued_at,
-            e.expires_at,
-            token[:_LOGGED_TOKEN_LENGTH],
-        )
-        return None
-    except (InvalidToken, ValueError) as e:
-        logger.debug("Ignored invalid pixel token %r: %s", token[:_LOGGED_TOKEN_LENGTH], e)
-        return None
-    except Exception:
-        logger.exception(
-            "Pixel encoder %r raised an unexpected error on token %r",
-            encoders.get_encoder(),
-            token[:_LOGGED_TOKEN_LENGTH],
-        )
-        return None
-    event = PixelEvent(
-        event_type=EventType.LOADED,
-        args=decoded.args,
-        kwargs=decoded.kwargs,
-        timestamp=datetime.now(timezone.utc),
-        issued_at=decoded.issued_at,
-        expires_at=decoded.expires_at,
-        ip=ip,
-        user_agent=user_agent,
-        referer=referer,
-        token=token,
-    )
-    tracker.dispatch(event)
-    return event
+from ptrack.tracking import PIXEL_GIF, PIXEL_HEADERS, track
 
 
 @csrf_exempt

@@ -14,7 +14,7 @@ from freezegun import freeze_time
 from PIL import Image
 
 import ptrack
-from ptrack.views import PIXEL_GIF
+from ptrack.tracking import PIXEL_GIF
 from tests.conftest import Recorded, pixel_path
 from tests.testapp import pixels
 

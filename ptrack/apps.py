@@ -16,6 +16,7 @@ class SimplePtrackConfig(AppConfig):
         checks.register(ptrack_checks.check_settings)
         checks.register(ptrack_checks.check_deploy, checks.Tags.security, deploy=True)
         checks.register(ptrack_checks.check_urls, checks.Tags.urls)
+        checks.register(ptrack_checks.check_recorders)
 
 
 class PtrackConfig(SimplePtrackConfig):

@@ -31,6 +31,81 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
         *_check_max_age(),
         *_check_positive_int("PTRACK_MAX_TOKEN_LENGTH", conf.MAX_TOKEN_LENGTH, "ptrack.E007"),
         *_check_positive_int("PTRACK_MAX_URL_LENGTH", conf.MAX_URL_LENGTH, "ptrack.E008"),
+        *_check_recorder_timeout(),
+    ]
+
+
+def check_recorders(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """Background recorders need a task backend whose workers will run them."""
+    from ptrack.registry import tracker
+
+    messages: list[CheckMessage] = []
+    for recorder in tracker.recorders:
+        if recorder.background:
+            messages += _check_background(recorder)
+    return messages
+
+
+def _check_background(recorder: Any) -> list[CheckMessage]:
+    name = f"{type(recorder).__module__}.{type(recorder).__qualname__}"
+    try:
+        from ptrack import tasks
+
+        if tasks.FRAMEWORK is None:
+            return [
+                Error(
+                    f"Recorder {name} records in the background, but no task framework is "
+                    f"installed.",
+                    hint="Use Django 6.0+ (django.tasks) or pip install django-tasks, and "
+                    "configure TASKS with a backend that has workers.",
+                    id="ptrack.E012",
+                )
+            ]
+        backend = tasks.task_for(recorder).get_backend()
+    except Exception as e:
+        return [
+            Error(
+                f"Recorder {name} records in the background, but its task backend is not "
+                f"usable: {e}",
+                hint="Check TASKS and the recorder's task_options.",
+                id="ptrack.E014",
+            )
+        ]
+    kind = type(backend).__name__
+    if kind == "DummyBackend":
+        return [
+            Error(
+                f"Recorder {name} records in the background, but its task backend "
+                f"{backend.alias!r} is a DummyBackend, which never runs tasks: every event "
+                f"would be lost.",
+                hint="Configure a backend with workers in TASKS, e.g. django-tasks-db.",
+                id="ptrack.E015",
+            )
+        ]
+    if kind == "ImmediateBackend":
+        return [
+            Warning(
+                f"Recorder {name} records in the background, but its task backend "
+                f"{backend.alias!r} is an ImmediateBackend, which runs it during the request.",
+                hint="Configure a backend with workers in TASKS, e.g. django-tasks-db or RQ.",
+                id="ptrack.W003",
+            )
+        ]
+    return []
+
+
+def _check_recorder_timeout() -> list[CheckMessage]:
+    value = conf.RECORDER_TIMEOUT
+    if value is None or (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    ):
+        return []
+    return [
+        Error(
+            f"PTRACK_RECORDER_TIMEOUT should be a positive number of seconds or None, "
+            f"not {value!r}.",
+            id="ptrack.E013",
+        )
     ]
 
 

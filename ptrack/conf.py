@@ -20,6 +20,7 @@ DEFAULT_MAX_AGE: float | timedelta | None = None
 DEFAULT_MAX_TOKEN_LENGTH = 4096
 DEFAULT_MAX_URL_LENGTH = 2000
 DEFAULT_ENCODER = "ptrack.encoders.SignedEncoder"
+DEFAULT_RECORDER_TIMEOUT: float | None = None
 
 _UNSET: Any = object()
 
@@ -65,6 +66,11 @@ class Settings:
     @property
     def MAX_URL_LENGTH(self) -> int:
         return getattr(settings, "PTRACK_MAX_URL_LENGTH", DEFAULT_MAX_URL_LENGTH)
+
+    @property
+    def RECORDER_TIMEOUT(self) -> float | None:
+        """Seconds a response waits for inline recorders; ``None`` waits for them all."""
+        return getattr(settings, "PTRACK_RECORDER_TIMEOUT", DEFAULT_RECORDER_TIMEOUT)
 
     @property
     def ENCODER(self) -> str:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
 
+from asgiref.sync import async_to_sync, iscoroutinefunction
+from django.db import close_old_connections
 from django.utils.module_loading import autodiscover_modules
 
+from ptrack.conf import conf
 from ptrack.events import PixelEvent
 from ptrack.exceptions import PtrackRegistrationError
 
@@ -18,10 +25,18 @@ class TrackingPixel:
 
     Override ``record(*args, **kwargs)`` to receive the arguments the link was
     made with, or ``record_event(event)`` to receive the whole
-    ``PixelEvent`` (load time, issue time, IP, User-Agent, referer). One
-    instance serves every request, possibly from several threads at once:
-    keep per-request state in locals, not on ``self``.
+    ``PixelEvent`` (load time, issue time, IP, User-Agent, referer); either may
+    be ``async def``. One instance serves every request, possibly from several
+    threads at once: keep per-request state in locals, not on ``self``.
+
+    Set ``background = True`` to run the recorder in a task worker through
+    Django's task framework instead of during the request; ``task_options``
+    are passed to the task's ``using()`` (``backend``, ``queue_name``,
+    ``priority``).
     """
+
+    background: ClassVar[bool] = False
+    task_options: ClassVar[Mapping[str, Any]] = {}
 
     def record(self, *args: Any, **kwargs: Any) -> None:
         raise NotImplementedError
@@ -33,11 +48,87 @@ class TrackingPixel:
 _R = TypeVar("_R", bound=type[TrackingPixel])
 
 
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    recorder: TrackingPixel
+    call: Callable[[PixelEvent], Any]  # returns an awaitable when is_async
+    is_async: bool
+
+    @property
+    def name(self) -> str:
+        cls = type(self.recorder)
+        return f"{cls.__module__}.{cls.__qualname__}"
+
+    def run(self, event: PixelEvent) -> None:
+        """Run to completion in this thread, whatever the recorder's kind."""
+        if self.is_async:
+            async_to_sync(self.call)(event)
+        else:
+            self.call(event)
+
+
+def _entry(recorder: TrackingPixel) -> _Entry:
+    cls = type(recorder)
+    if cls.record_event is not TrackingPixel.record_event:
+        return _Entry(recorder, recorder.record_event, iscoroutinefunction(cls.record_event))
+
+    def call(event: PixelEvent) -> Any:
+        return recorder.record(*event.args, **event.kwargs)
+
+    return _Entry(recorder, call, iscoroutinefunction(cls.record))
+
+
+# Sync recorders run here when they must not hold up the caller: under ASGI,
+# and under WSGI when PTRACK_RECORDER_TIMEOUT is set.
+_pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ptrack-recorder")
+# Recorders still running past the timeout under ASGI; kept so they finish.
+_late: set[asyncio.Future[None]] = set()
+
+
+def _run_in_pool(entry: _Entry, event: PixelEvent) -> None:
+    close_old_connections()
+    try:
+        _guarded(entry, event)
+    finally:
+        close_old_connections()
+
+
+def _guarded(entry: _Entry, event: PixelEvent) -> None:
+    try:
+        entry.run(event)
+    except Exception:
+        _log_failure(entry, event)
+
+
+def _log_failure(entry: _Entry, event: PixelEvent) -> None:
+    logger.exception("Recorder %s failed on pixel event %r", entry.name, event.to_dict())
+
+
+def _log_enqueue_failure(entry: _Entry, event: PixelEvent) -> None:
+    logger.warning(
+        "Could not enqueue background recorder %s; running it inline so that pixel "
+        "event %r is not lost.",
+        entry.name,
+        event.to_dict(),
+        exc_info=True,
+    )
+
+
+def _log_late(entry: _Entry, event: PixelEvent, timeout: float) -> None:
+    logger.warning(
+        "Recorder %s is still running %ss after pixel event %r; the response went out "
+        "without waiting, and it carries on in the background.",
+        entry.name,
+        timeout,
+        event.to_dict(),
+    )
+
+
 class PixelTracker:
     """The registry of recorders, in the manner of Django's admin site."""
 
     def __init__(self) -> None:
-        self._registry: dict[type[TrackingPixel], TrackingPixel] = {}
+        self._registry: dict[type[TrackingPixel], _Entry] = {}
 
     def register(self, recorder_class: _R) -> _R:
         """Register a ``TrackingPixel`` subclass; usable as a class decorator."""
@@ -64,7 +155,7 @@ class PixelTracker:
                 f"{recorder_class.__module__}.{recorder_class.__qualname__} is already "
                 f"registered; each recorder is registered once."
             )
-        self._registry[recorder_class] = recorder_class()
+        self._registry[recorder_class] = _entry(recorder_class())
         return recorder_class
 
     def unregister(self, recorder_class: type[TrackingPixel]) -> None:
@@ -78,20 +169,90 @@ class PixelTracker:
     @property
     def recorders(self) -> tuple[TrackingPixel, ...]:
         """The registered recorder instances, in registration order."""
-        return tuple(self._registry.values())
+        return tuple(entry.recorder for entry in self._registry.values())
 
     def dispatch(self, event: PixelEvent) -> None:
-        """Give ``event`` to every recorder; one failing does not stop the others."""
-        for recorder in self.recorders:
-            try:
-                recorder.record_event(event)
-            except Exception:
-                logger.exception(
-                    "Recorder %s.%s failed on pixel event %r",
-                    type(recorder).__module__,
-                    type(recorder).__qualname__,
-                    event.to_dict(),
-                )
+        """Give ``event`` to every recorder; one failing does not stop the others.
+
+        Background recorders are enqueued as tasks (or run here if enqueueing
+        fails); the others run now, in registration order.
+        """
+        inline = [e for e in self._registry.values() if not self._enqueued(e, event)]
+        timeout = conf.RECORDER_TIMEOUT
+        if timeout is None:
+            for entry in inline:
+                _guarded(entry, event)
+            return
+        futures = {_pool.submit(_run_in_pool, entry, event): entry for entry in inline}
+        _done, late = wait(futures, timeout=timeout)
+        for future in late:
+            _log_late(futures[future], event, timeout)
+
+    async def adispatch(self, event: PixelEvent) -> None:
+        """``dispatch()`` for the event loop: sync recorders run in threads."""
+        loop = asyncio.get_running_loop()
+        runs: dict[asyncio.Future[None], _Entry] = {}
+        for entry in self._registry.values():
+            if await self._aenqueued(entry, event):
+                continue
+            if entry.is_async:
+                run: Awaitable[None] = self._aguarded(entry, event)
+            else:
+                run = loop.run_in_executor(_pool, _run_in_pool, entry, event)
+            runs[asyncio.ensure_future(run)] = entry
+        if not runs:
+            return
+        timeout = conf.RECORDER_TIMEOUT
+        _done, late = await asyncio.wait(runs, timeout=timeout)
+        for future in late:
+            _log_late(runs[future], event, timeout or 0)
+            _late.add(future)
+            future.add_done_callback(_late.discard)
+
+    @staticmethod
+    async def _aguarded(entry: _Entry, event: PixelEvent) -> None:
+        try:
+            await entry.call(event)
+        except Exception:
+            _log_failure(entry, event)
+
+    @staticmethod
+    def _enqueued(entry: _Entry, event: PixelEvent) -> bool:
+        if not entry.recorder.background:
+            return False
+        try:
+            from ptrack import tasks
+
+            tasks.task_for(entry.recorder).enqueue(entry.name, event.to_dict())
+        except Exception:
+            _log_enqueue_failure(entry, event)
+            return False
+        return True
+
+    @staticmethod
+    async def _aenqueued(entry: _Entry, event: PixelEvent) -> bool:
+        if not entry.recorder.background:
+            return False
+        try:
+            from ptrack import tasks
+
+            await tasks.task_for(entry.recorder).aenqueue(entry.name, event.to_dict())
+        except Exception:
+            _log_enqueue_failure(entry, event)
+            return False
+        return True
+
+    def run_recorder(self, name: str, event: PixelEvent) -> None:
+        """Run the recorder called ``name`` (module.QualName) on ``event``, here and now.
+
+        The task worker calls this; exceptions propagate so the task framework
+        records the failure.
+        """
+        for cls, entry in self._registry.items():
+            if f"{cls.__module__}.{cls.__qualname__}" == name:
+                entry.run(event)
+                return
+        raise LookupError(f"No recorder {name!r} is registered in this process.")
 
 
 tracker = PixelTracker()

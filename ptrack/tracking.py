@@ -38,6 +38,26 @@ def track(
     Returns the event, or ``None`` when the token did not verify; never raises
     for bad input. The view and any other front end call this.
     """
+    event = verify(token, ip=ip, user_agent=user_agent, referer=referer)
+    if event is not None:
+        tracker.dispatch(event)
+    return event
+
+
+async def atrack(
+    token: str, *, ip: str | None = None, user_agent: str = "", referer: str = ""
+) -> PixelEvent | None:
+    """``track()`` for async front ends: recorders never block the event loop."""
+    event = verify(token, ip=ip, user_agent=user_agent, referer=referer)
+    if event is not None:
+        await tracker.adispatch(event)
+    return event
+
+
+def verify(
+    token: str, *, ip: str | None = None, user_agent: str = "", referer: str = ""
+) -> PixelEvent | None:
+    """The event for a load of ``token``, or ``None`` (logged) if it does not verify."""
     try:
         decoded = encoders.decode(token)
     except ExpiredToken as e:
@@ -49,7 +69,7 @@ def track(
         )
         return None
     except (InvalidToken, ValueError) as e:
-        logger.debug("Ignored invalid pixel token %r: %s", token[:_LOGGED_TOKEN_LENGTH], e)
+        logger.debug("Ignored invalid pixel token %r: %r", token[:_LOGGED_TOKEN_LENGTH], str(e))
         return None
     except Exception:
         logger.exception(
@@ -58,7 +78,7 @@ def track(
             token[:_LOGGED_TOKEN_LENGTH],
         )
         return None
-    event = PixelEvent(
+    return PixelEvent(
         event_type=EventType.LOADED,
         args=decoded.args,
         kwargs=decoded.kwargs,
@@ -70,5 +90,3 @@ def track(
         referer=referer,
         token=token,
     )
-    tracker.dispatch(event)
-    return event

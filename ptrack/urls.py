@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.urls import path, register_converter
+import asyncio
+
+from django.urls import URLPattern, register_converter
+from django.urls.resolvers import ResolverMatch, RoutePattern
 
 from ptrack import views
 
@@ -19,8 +22,31 @@ class _TokenConverter:
         return value
 
 
+class _PixelPattern(URLPattern):
+    """Resolves to the async view inside an event loop (ASGI), else the sync view.
+
+    Django resolves the URL in the event loop's thread under ASGI and in the
+    worker's thread under WSGI, so each server gets the view native to it and
+    neither pays for a sync/async bridge.
+    """
+
+    def resolve(self, path: str) -> ResolverMatch | None:
+        match = super().resolve(path)
+        if match is not None:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return match
+            match.func = views.apixel
+        return match
+
+
 register_converter(_TokenConverter, "ptrack_token")
 
 urlpatterns = [
-    path("<ptrack_token:ptrack_encoded_data>/", views.pixel, name="ptrack"),
+    _PixelPattern(
+        RoutePattern("<ptrack_token:ptrack_encoded_data>/", name="ptrack", is_endpoint=True),
+        views.pixel,
+        name="ptrack",
+    ),
 ]

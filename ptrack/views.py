@@ -1,14 +1,30 @@
-"""The pixel endpoint."""
+"""The pixel endpoint: a sync view for WSGI and an async one for ASGI."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.views.decorators.csrf import csrf_exempt
 
-from ptrack.tracking import PIXEL_GIF, PIXEL_HEADERS, track
+from ptrack.tracking import PIXEL_GIF, PIXEL_HEADERS, atrack, track
 
 
-@csrf_exempt
+def _context(request: HttpRequest) -> dict[str, str | None]:
+    meta = request.META
+    return {
+        "ip": meta.get("REMOTE_ADDR") or None,
+        "user_agent": meta.get("HTTP_USER_AGENT", ""),
+        "referer": meta.get("HTTP_REFERER", ""),
+    }
+
+
+def _response(method: str | None) -> HttpResponse:
+    if method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    response = HttpResponse(PIXEL_GIF if method == "GET" else b"", content_type="image/gif")
+    for name, value in PIXEL_HEADERS.items():
+        response[name] = value
+    return response
+
+
 def pixel(request: HttpRequest, ptrack_encoded_data: str) -> HttpResponse:
     """Answer every GET or HEAD with the pixel; record valid GETs.
 
@@ -16,19 +32,18 @@ def pixel(request: HttpRequest, ptrack_encoded_data: str) -> HttpResponse:
     showing an image do not.
     """
     if request.method == "GET":
-        meta = request.META
-        track(
-            ptrack_encoded_data,
-            ip=meta.get("REMOTE_ADDR") or None,
-            user_agent=meta.get("HTTP_USER_AGENT", ""),
-            referer=meta.get("HTTP_REFERER", ""),
-        )
-        body = PIXEL_GIF
-    elif request.method == "HEAD":
-        body = b""
-    else:
-        return HttpResponseNotAllowed(["GET", "HEAD"])
-    response = HttpResponse(body, content_type="image/gif")
-    for name, value in PIXEL_HEADERS.items():
-        response[name] = value
-    return response
+        track(ptrack_encoded_data, **_context(request))  # type: ignore[arg-type]
+    return _response(request.method)
+
+
+async def apixel(request: HttpRequest, ptrack_encoded_data: str) -> HttpResponse:
+    """``pixel`` for ASGI: recorders run without blocking the event loop."""
+    if request.method == "GET":
+        await atrack(ptrack_encoded_data, **_context(request))  # type: ignore[arg-type]
+    return _response(request.method)
+
+
+# POSTs must get 405, not CSRF's 403; set directly since Django 4.2's
+# csrf_exempt() would hide that apixel is a coroutine function.
+pixel.csrf_exempt = True  # type: ignore[attr-defined]
+apixel.csrf_exempt = True  # type: ignore[attr-defined]

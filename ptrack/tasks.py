@@ -1,0 +1,54 @@
+"""Background recording through Django's task framework.
+
+Uses ``django.tasks`` (Django 6.0+), else the ``django-tasks`` backport, so
+any of their backends (database workers, RQ on Redis, ...) carries the work.
+Importing this module defines the task, which validates it against the
+configured backend; ptrack imports it only when a background recorder needs it.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from ptrack.events import PixelEvent
+
+if TYPE_CHECKING:
+    from ptrack.registry import TrackingPixel
+
+
+def _framework() -> tuple[str | None, Any]:
+    for name in ("django.tasks", "django_tasks"):
+        try:
+            return name, import_module(name).task
+        except ImportError:
+            continue
+    return None, None
+
+
+FRAMEWORK, _task = _framework()
+
+
+def _record(recorder: str, event: dict[str, Any]) -> None:
+    from ptrack.registry import tracker
+
+    tracker.run_recorder(recorder, PixelEvent.from_dict(event))
+
+
+if _task is not None:
+
+    @_task()  # type: ignore[untyped-decorator]
+    def record_in_background(recorder: str, event: dict[str, Any]) -> None:
+        """Run one background recorder on one event, in a task worker."""
+        _record(recorder, event)
+
+
+def task_for(recorder: TrackingPixel) -> Any:
+    """The task that runs ``recorder``, with its ``task_options`` applied."""
+    if FRAMEWORK is None:
+        raise RuntimeError(
+            f"{type(recorder).__qualname__} records in the background, but neither "
+            f"django.tasks (Django 6.0+) nor the django-tasks package is installed."
+        )
+    options = recorder.task_options
+    return record_in_background.using(**options) if options else record_in_background

@@ -1,0 +1,23 @@
+"""Settings for the real-worker tests; the test passes paths and ports in the environment."""
+
+from __future__ import annotations
+
+import os
+
+from tests.settings import *  # noqa: F403
+from tests.settings import INSTALLED_APPS
+
+PTRACK_TEST_SINK = os.environ["PTRACK_TEST_SINK"]
+DATABASES = {
+    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["PTRACK_TEST_DB"]}
+}
+
+if os.environ["PTRACK_TEST_BACKEND"] == "db":
+    INSTALLED_APPS = [*INSTALLED_APPS, "tests.bgapp", "django_tasks_db"]
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+else:
+    INSTALLED_APPS = [*INSTALLED_APPS, "tests.bgapp", "django_rq"]
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend"}}
+    RQ_QUEUES = {
+        "default": {"HOST": "127.0.0.1", "PORT": int(os.environ["PTRACK_TEST_REDIS_PORT"])}
+    }

@@ -1,0 +1,315 @@
+"""Background, async and time-limited recording, through the view."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from importlib import import_module
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.test import AsyncClient, Client, override_settings
+from django.urls import resolve
+from django.utils.module_loading import import_string
+
+import ptrack
+from ptrack import checks, tasks, views
+from ptrack.tracking import PIXEL_GIF
+from tests.conftest import pixel_path
+
+if tasks.FRAMEWORK is None:
+    pytest.skip("needs django.tasks or the django-tasks package", allow_module_level=True)
+
+IMMEDIATE = {"default": {"BACKEND": f"{tasks.FRAMEWORK}.backends.immediate.ImmediateBackend"}}
+DUMMY = {"default": {"BACKEND": f"{tasks.FRAMEWORK}.backends.dummy.DummyBackend"}}
+BROKEN = {"default": {"BACKEND": "tests.test_dispatch.UnreachableBackend"}}
+DummyBackend: Any = import_string(DUMMY["default"]["BACKEND"])
+
+
+class UnreachableBackend(DummyBackend):  # type: ignore[misc]
+    """A broker that is down."""
+
+    def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
+        raise ConnectionError("broker is down")
+
+
+class Seen:
+    def __init__(self) -> None:
+        self.events: list[ptrack.PixelEvent] = []
+        self.threads: list[str] = []
+
+    def add(self, event: ptrack.PixelEvent) -> None:
+        self.events.append(event)
+        self.threads.append(threading.current_thread().name)
+
+
+@pytest.fixture
+def register() -> Iterator[Any]:
+    registered: list[type[ptrack.TrackingPixel]] = []
+
+    def add(cls: type[ptrack.TrackingPixel]) -> type[ptrack.TrackingPixel]:
+        ptrack.tracker.register(cls)
+        registered.append(cls)
+        return cls
+
+    yield add
+    for cls in registered:
+        ptrack.tracker.unregister(cls)
+
+
+def make_recorders(register: Any, *, background: bool) -> tuple[Seen, Seen]:
+    inline_seen, other_seen = Seen(), Seen()
+
+    class Inline(ptrack.TrackingPixel):
+        def record_event(self, event: ptrack.PixelEvent) -> None:
+            inline_seen.add(event)
+
+    class Other(ptrack.TrackingPixel):
+        def record_event(self, event: ptrack.PixelEvent) -> None:
+            other_seen.add(event)
+
+    Other.background = background
+    register(Inline)
+    register(Other)
+    return inline_seen, other_seen
+
+
+@override_settings(TASKS=IMMEDIATE)
+def test_background_recorder_gets_the_same_event_through_a_task(
+    client: Client, register: Any
+) -> None:
+    inline, background = make_recorders(register, background=True)
+    client.get(pixel_path("bg", n=[1, {"x": None}]), HTTP_USER_AGENT="UA")
+    assert len(background.events) == 1
+    assert background.events == inline.events
+    assert background.events[0].issued_at is not None
+
+
+@override_settings(TASKS=DUMMY)
+def test_background_recorder_is_enqueued_with_the_event_as_json(
+    client: Client, register: Any
+) -> None:
+    default_task_backend = import_module(str(tasks.FRAMEWORK)).default_task_backend
+    inline, background = make_recorders(register, background=True)
+    default_task_backend.clear()  # type: ignore[attr-defined]
+    client.get(pixel_path("queued", n=3))
+    assert background.events == []
+    [result] = default_task_backend.results  # type: ignore[attr-defined]
+    assert result.task.func is tasks.record_in_background.func
+    name, data = result.args
+    assert name.endswith("make_recorders.<locals>.Other")
+    assert ptrack.PixelEvent.from_dict(data) == inline.events[0]
+    tasks.record_in_background.call(name, data)  # what a worker does
+    assert background.events == inline.events
+
+
+@pytest.mark.parametrize("tasks_setting", [BROKEN, {"default": {"BACKEND": "nowhere.Backend"}}])
+def test_enqueue_failure_runs_inline_and_warns(
+    client: Client, register: Any, caplog: pytest.LogCaptureFixture, tasks_setting: Any
+) -> None:
+    inline, background = make_recorders(register, background=True)
+    with override_settings(TASKS=tasks_setting), caplog.at_level(logging.WARNING, "ptrack"):
+        response = client.get(pixel_path("fallback"))
+    assert response.content == PIXEL_GIF
+    assert background.events == inline.events
+    assert len(inline.events) == 1
+    [record] = caplog.records
+    assert "Could not enqueue background recorder" in record.getMessage()
+    assert "'fallback'" in record.getMessage()
+
+
+@override_settings(TASKS=BROKEN)
+def test_enqueue_failure_under_asgi_runs_inline(
+    register: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    inline, background = make_recorders(register, background=True)
+    path = pixel_path("async-fallback")
+    with caplog.at_level(logging.WARNING, "ptrack"):
+        async_to_sync(AsyncClient().get)(path)
+    assert background.events == inline.events
+    assert len(inline.events) == 1
+    assert "Could not enqueue" in caplog.text
+
+
+@override_settings(TASKS=IMMEDIATE)
+def test_background_recorder_under_asgi(register: Any) -> None:
+    inline, background = make_recorders(register, background=True)
+    async_to_sync(AsyncClient().get)(pixel_path("async-bg"))
+    assert background.events == inline.events
+    assert len(background.events) == 1
+
+
+def test_run_recorder_of_unknown_name() -> None:
+    event = ptrack.PixelEvent(event_type="loaded", args=(), timestamp=datetime.now(timezone.utc))
+    with pytest.raises(LookupError, match=r"No recorder 'x\.Y' is registered"):
+        tasks.record_in_background.call("x.Y", event.to_dict())
+
+
+def test_url_resolves_to_the_view_native_to_the_server() -> None:
+    path = pixel_path("a")
+    assert resolve(path).func is views.pixel
+
+    async def in_loop() -> Any:
+        return resolve(path).func
+
+    assert asyncio.run(in_loop()) is views.apixel
+
+
+def test_async_and_sync_recorders_under_asgi(register: Any) -> None:
+    seen = Seen()
+    loop_thread: list[str] = []
+
+    class AsyncEvent(ptrack.TrackingPixel):
+        async def record_event(self, event: ptrack.PixelEvent) -> None:  # type: ignore[override]
+            await asyncio.sleep(0)
+            seen.add(event)
+
+    class AsyncRecord(ptrack.TrackingPixel):
+        async def record(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+            seen.threads.append(f"record{args}{kwargs}")
+
+    class SyncRecord(ptrack.TrackingPixel):
+        def record(self, *args: Any, **kwargs: Any) -> None:
+            seen.threads.append(threading.current_thread().name)
+
+    for cls in (AsyncEvent, AsyncRecord, SyncRecord):
+        register(cls)
+
+    async def load() -> Any:
+        loop_thread.append(threading.current_thread().name)
+        return await AsyncClient().get(pixel_path("a", k=1))
+
+    response = async_to_sync(load)()
+    assert response.content == PIXEL_GIF
+    assert [e.args for e in seen.events] == [("a",)]
+    assert "record('a',){'k': 1}" in seen.threads
+    sync_thread = [t for t in seen.threads if t.startswith("ptrack-recorder")]
+    assert len(sync_thread) == 1
+    assert loop_thread[0] not in sync_thread
+
+
+def test_async_recorders_under_wsgi(client: Client, register: Any) -> None:
+    seen = Seen()
+
+    class AsyncEvent(ptrack.TrackingPixel):
+        async def record_event(self, event: ptrack.PixelEvent) -> None:  # type: ignore[override]
+            seen.add(event)
+
+    register(AsyncEvent)
+    client.get(pixel_path("wsgi-async"))
+    assert [e.args for e in seen.events] == [("wsgi-async",)]
+
+
+def test_failing_async_recorder_is_logged(register: Any, caplog: pytest.LogCaptureFixture) -> None:
+    inline, _ = make_recorders(register, background=False)
+
+    class Broken(ptrack.TrackingPixel):
+        async def record(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+            raise RuntimeError("async failure")
+
+    register(Broken)
+    with caplog.at_level(logging.ERROR, "ptrack"):
+        response = async_to_sync(AsyncClient().get)(pixel_path("x"))
+    assert response.content == PIXEL_GIF
+    assert len(inline.events) == 1
+    assert "Broken failed on pixel event" in caplog.text
+
+
+@pytest.fixture
+def hanging(register: Any) -> Iterator[tuple[threading.Event, Seen]]:
+    release, finished = threading.Event(), Seen()
+
+    class Hangs(ptrack.TrackingPixel):
+        def record_event(self, event: ptrack.PixelEvent) -> None:
+            release.wait(10)
+            finished.add(event)
+
+    register(Hangs)
+    yield release, finished
+    release.set()
+
+
+@override_settings(PTRACK_RECORDER_TIMEOUT=0.2)
+@pytest.mark.parametrize("server", ["wsgi", "asgi"])
+def test_hanging_recorder_is_cut_off_logged_and_still_finishes(
+    client: Client,
+    register: Any,
+    hanging: tuple[threading.Event, Seen],
+    caplog: pytest.LogCaptureFixture,
+    server: str,
+) -> None:
+    release, finished = hanging
+    inline, _ = make_recorders(register, background=False)
+    path = pixel_path("slow", n=1)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, "ptrack"):
+        get = client.get if server == "wsgi" else async_to_sync(AsyncClient().get)
+        response = get(path)
+    elapsed = time.monotonic() - started
+    assert response.content == PIXEL_GIF
+    assert elapsed < 5
+    assert len(inline.events) == 1
+    assert finished.events == []
+    assert "Hangs is still running 0.2s after pixel event" in caplog.text
+    assert "'slow'" in caplog.text
+    release.set()
+    deadline = time.monotonic() + 5
+    while not finished.events and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert finished.events == inline.events
+
+
+@override_settings(PTRACK_RECORDER_TIMEOUT=5)
+def test_timeout_does_not_cut_quick_recorders(client: Client, register: Any) -> None:
+    inline, other = make_recorders(register, background=False)
+    client.get(pixel_path("quick"))
+    assert len(inline.events) == len(other.events) == 1
+    assert inline.threads[0].startswith("ptrack-recorder")
+
+
+def ids(register: Any, **settings: Any) -> list[str]:
+    class Background(ptrack.TrackingPixel):
+        background = True
+
+        def record(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    register(Background)
+    with override_settings(**settings):
+        return [m.id for m in checks.check_recorders()]
+
+
+def test_e012_no_task_framework(register: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tasks, "FRAMEWORK", None)
+    assert ids(register) == ["ptrack.E012"]
+
+
+def test_e014_unusable_backend(register: Any) -> None:
+    assert ids(register, TASKS={"default": {"BACKEND": "nowhere.Backend"}}) == ["ptrack.E014"]
+
+
+def test_e015_dummy_backend(register: Any) -> None:
+    assert ids(register, TASKS=DUMMY) == ["ptrack.E015"]
+
+
+def test_w003_immediate_backend(register: Any) -> None:
+    assert ids(register, TASKS=IMMEDIATE) == ["ptrack.W003"]
+
+
+def test_background_with_worker_backend_passes(register: Any) -> None:
+    assert ids(register, TASKS=BROKEN) == []
+
+
+def test_inline_recorders_need_no_backend() -> None:
+    assert checks.check_recorders() == []
+
+
+@pytest.mark.parametrize("value", [0, -1, "5", True])
+def test_e013_bad_recorder_timeout(value: Any) -> None:
+    with override_settings(PTRACK_RECORDER_TIMEOUT=value):
+        assert [m.id for m in checks.check_settings()] == ["ptrack.E013"]

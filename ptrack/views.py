@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
 from ptrack.tracking import PIXEL_GIF, PIXEL_HEADERS, atrack, track
 
 
-def _context(request: HttpRequest) -> dict[str, str | None]:
+class _Context(TypedDict):
+    ip: str | None
+    user_agent: str
+    referer: str
+
+
+def _context(request: HttpRequest) -> _Context:
     meta = request.META
     return {
         "ip": meta.get("REMOTE_ADDR") or None,
@@ -32,14 +40,14 @@ def pixel(request: HttpRequest, ptrack_encoded_data: str) -> HttpResponse:
     showing an image do not.
     """
     if request.method == "GET":
-        track(ptrack_encoded_data, **_context(request))  # type: ignore[arg-type]
+        track(ptrack_encoded_data, **_context(request))
     return _response(request.method)
 
 
 async def apixel(request: HttpRequest, ptrack_encoded_data: str) -> HttpResponse:
     """``pixel`` for ASGI: recorders run without blocking the event loop."""
     if request.method == "GET":
-        await atrack(ptrack_encoded_data, **_context(request))  # type: ignore[arg-type]
+        await atrack(ptrack_encoded_data, **_context(request))
     return _response(request.method)
 
 

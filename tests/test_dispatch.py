@@ -62,6 +62,15 @@ def register() -> Iterator[Any]:
         ptrack.tracker.unregister(cls)
 
 
+def aget(path: str) -> Any:
+    """One GET through Django's ASGI handler."""
+
+    async def get() -> Any:
+        return await AsyncClient().get(path)
+
+    return async_to_sync(get)()
+
+
 def make_recorders(register: Any, *, background: bool) -> tuple[Seen, Seen]:
     inline_seen, other_seen = Seen(), Seen()
 
@@ -130,7 +139,7 @@ def test_enqueue_failure_under_asgi_runs_inline(
     inline, background = make_recorders(register, background=True)
     path = pixel_path("async-fallback")
     with caplog.at_level(logging.WARNING, "ptrack"):
-        async_to_sync(AsyncClient().get)(path)
+        aget(path)
     assert background.events == inline.events
     assert len(inline.events) == 1
     assert "Could not enqueue" in caplog.text
@@ -139,7 +148,7 @@ def test_enqueue_failure_under_asgi_runs_inline(
 @override_settings(TASKS=IMMEDIATE)
 def test_background_recorder_under_asgi(register: Any) -> None:
     inline, background = make_recorders(register, background=True)
-    async_to_sync(AsyncClient().get)(pixel_path("async-bg"))
+    aget(pixel_path("async-bg"))
     assert background.events == inline.events
     assert len(background.events) == 1
 
@@ -214,7 +223,7 @@ def test_failing_async_recorder_is_logged(register: Any, caplog: pytest.LogCaptu
 
     register(Broken)
     with caplog.at_level(logging.ERROR, "ptrack"):
-        response = async_to_sync(AsyncClient().get)(pixel_path("x"))
+        response = aget(pixel_path("x"))
     assert response.content == PIXEL_GIF
     assert len(inline.events) == 1
     assert "Broken failed on pixel event" in caplog.text
@@ -248,7 +257,7 @@ def test_hanging_recorder_is_cut_off_logged_and_still_finishes(
     path = pixel_path("slow", n=1)
     started = time.monotonic()
     with caplog.at_level(logging.WARNING, "ptrack"):
-        get = client.get if server == "wsgi" else async_to_sync(AsyncClient().get)
+        get = client.get if server == "wsgi" else aget
         response = get(path)
     elapsed = time.monotonic() - started
     assert response.content == PIXEL_GIF

@@ -1,0 +1,261 @@
+"""The numbers and the chart of a campaign's dashboard."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Max, Min, QuerySet
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+
+from campaigns.models import Campaign, Open
+
+
+@dataclass(frozen=True)
+class CampaignStats:
+    sent: int
+    unique_opens: int
+    total_opens: int
+    first_sent_at: datetime | None
+    last_opened_at: datetime | None
+
+    @property
+    def open_rate(self) -> float | None:
+        """Unique opens per email sent, 0.0 to 1.0; None before anything was sent."""
+        return self.unique_opens / self.sent if self.sent else None
+
+    @property
+    def open_rate_percent(self) -> str:
+        rate = self.open_rate
+        return "\N{EN DASH}" if rate is None else f"{rate * 100:.1f}%"
+
+
+def campaign_stats(campaign: Campaign) -> CampaignStats:
+    deliveries = campaign.deliveries.aggregate(sent=Count("pk"), first=Min("sent_at"))
+    opens = campaign.opens.aggregate(
+        total=Count("pk"), unique=Count("recipient", distinct=True), last=Max("opened_at")
+    )
+    return CampaignStats(
+        sent=deliveries["sent"],
+        unique_opens=opens["unique"],
+        total_opens=opens["total"],
+        first_sent_at=deliveries["first"],
+        last_opened_at=opens["last"],
+    )
+
+
+def with_stats(campaigns: QuerySet[Campaign]) -> QuerySet[Campaign]:
+    """Annotate each campaign with ``sent``, ``unique_opens`` and ``total_opens``."""
+    return campaigns.annotate(
+        sent=Count("deliveries", distinct=True),
+        unique_opens=Count("opens__recipient", distinct=True),
+        total_opens=Count("opens", distinct=True),
+        last_opened_at=Max("opens__opened_at"),
+    )
+
+
+# Bucket sizes for the chart, smallest first; the chart uses the smallest that
+# covers the time since sending in at most MAX_BARS bars.
+BUCKETS = [
+    timedelta(seconds=s)
+    for s in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
+] + [timedelta(hours=12), timedelta(days=1), timedelta(days=7)]
+MAX_BARS = 30
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    count: int
+    label: str  # the bucket's start, for the tooltip
+
+
+@dataclass(frozen=True)
+class Tick:
+    position: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Geometry of an SVG chart: opens per time bucket, and the cumulative open rate."""
+
+    width: int
+    height: int
+    left: int
+    top: int
+    plot_width: int
+    plot_height: int
+    bucket: timedelta
+    bars: list[Bar]
+    y_ticks: list[Tick]  # opens, on the left axis
+    rate_ticks: list[Tick]  # open rate, on the right axis
+    x_ticks: list[Tick]
+    rate_line: str  # SVG points of the cumulative open rate
+    rate_area: str  # the same, closed along the bottom edge
+    total_opens: int
+    final_rate: float
+    expiry_x: float | None  # where the pixel links expire, when that is on the chart
+
+    @property
+    def right(self) -> int:
+        return self.left + self.plot_width
+
+    @property
+    def bottom(self) -> int:
+        return self.top + self.plot_height
+
+    @property
+    def bucket_label(self) -> str:
+        seconds = int(self.bucket.total_seconds())
+        for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+            if seconds >= size and seconds % size == 0:
+                count = seconds // size
+                return f"{count} {unit}s" if count > 1 else unit
+        return f"{seconds} seconds" if seconds > 1 else "second"
+
+
+def _pick_bucket(span: timedelta) -> timedelta:
+    for bucket in BUCKETS:
+        if span / bucket <= MAX_BARS:
+            return bucket
+    return BUCKETS[-1]
+
+
+def _floor(moment: datetime, bucket: timedelta) -> datetime:
+    """``moment`` rounded down to a multiple of ``bucket`` in local time."""
+    local = timezone.localtime(moment)
+    offset = local.utcoffset() or timedelta()
+    seconds = local.timestamp() + offset.total_seconds()
+    size = bucket.total_seconds()
+    return local - timedelta(seconds=seconds % size)
+
+
+def _time_label(moment: datetime, bucket: timedelta) -> str:
+    local = timezone.localtime(moment)
+    if bucket >= timedelta(days=1):
+        return date_format(local, "j M")
+    if bucket >= timedelta(minutes=1):
+        return date_format(local, "H:i")
+    return date_format(local, "H:i:s")
+
+
+def opens_chart(
+    campaign: Campaign,
+    stats: CampaignStats,
+    *,
+    now: datetime | None = None,
+    expires_at: datetime | None = None,
+    width: int = 760,
+    height: int = 240,
+) -> Chart | None:
+    """The opens-over-time chart from the first send until ``now``; None before sending.
+
+    ``expires_at``, when the campaign's pixel links stop recording, is marked on it.
+    """
+    if stats.first_sent_at is None:
+        return None
+    now = now or timezone.now()
+    start = stats.first_sent_at
+    end = max(now, stats.last_opened_at or now)
+    bucket = _pick_bucket(max(end - start, timedelta(seconds=1)))
+    origin = _floor(start, bucket)
+    count = max(1, math.ceil((end - origin) / bucket))
+
+    per_bucket = [0] * count
+    first_opens = [0] * count  # recipients whose first open falls in the bucket
+    seen: set[int] = set()
+    opens = Open.objects.filter(campaign=campaign).order_by("opened_at", "pk")
+    for opened_at, recipient_id in opens.values_list("opened_at", "recipient_id"):
+        index = min(count - 1, max(0, int((opened_at - origin) / bucket)))
+        per_bucket[index] += 1
+        if recipient_id not in seen:
+            seen.add(recipient_id)
+            first_opens[index] += 1
+
+    left, right_margin, top, bottom_margin = 44, 52, 14, 30
+    plot_width = width - left - right_margin
+    plot_height = height - top - bottom_margin
+    y_max = _nice_ceiling(max(per_bucket))
+    slot = plot_width / count
+    bar_width = max(1.0, slot * 0.72)
+    bars = []
+    for index, value in enumerate(per_bucket):
+        bar_height = plot_height * value / y_max
+        bars.append(
+            Bar(
+                x=round(left + index * slot + (slot - bar_width) / 2, 2),
+                y=round(top + plot_height - bar_height, 2),
+                width=round(bar_width, 2),
+                height=round(bar_height, 2),
+                count=value,
+                label=_time_label(origin + index * bucket, bucket),
+            )
+        )
+
+    # The open rate at the end of each bucket, starting from 0 at the first send.
+    sent = max(stats.sent, 1)
+    points = [(left, top + plot_height)]
+    unique = 0
+    for index, new in enumerate(first_opens):
+        unique += new
+        rate = min(1.0, unique / sent)
+        points.append((left + (index + 1) * slot, top + plot_height * (1 - rate)))
+    line = " ".join(f"{x:.2f},{y:.2f}" for x, y in points)
+    area = f"{line} {left + count * slot:.2f},{top + plot_height:.2f}"
+
+    y_ticks = [
+        Tick(position=top + plot_height * (1 - value / y_max), label=str(value))
+        for value in _ticks(y_max)
+    ]
+    rate_ticks = [
+        Tick(position=top + plot_height * (1 - rate), label=f"{rate * 100:.0f}%")
+        for rate in (0.0, 0.25, 0.5, 0.75, 1.0)
+    ]
+    step = max(1, math.ceil(count / 6))
+    x_ticks = [
+        Tick(position=left + index * slot, label=_time_label(origin + index * bucket, bucket))
+        for index in range(0, count, step)
+    ]
+    expiry_x = None
+    if expires_at is not None and origin <= expires_at <= origin + count * bucket:
+        expiry_x = round(left + (expires_at - origin) / bucket * slot, 2)
+    return Chart(
+        width=width,
+        height=height,
+        left=left,
+        top=top,
+        plot_width=plot_width,
+        plot_height=plot_height,
+        bucket=bucket,
+        bars=bars,
+        y_ticks=y_ticks,
+        rate_ticks=rate_ticks,
+        x_ticks=x_ticks,
+        rate_line=line,
+        rate_area=area,
+        total_opens=sum(per_bucket),
+        final_rate=unique / sent,
+        expiry_x=expiry_x,
+    )
+
+
+def _nice_ceiling(value: int) -> int:
+    """The smallest of 1, 2, 4, 5, 10, 20, 40, 50, ... that is at least ``value``."""
+    magnitude = 1
+    while True:
+        for step in (1, 2, 4, 5):
+            if step * magnitude >= value:
+                return step * magnitude
+        magnitude *= 10
+
+
+def _ticks(y_max: int) -> list[int]:
+    if y_max <= 2:
+        return list(range(y_max + 1))
+    return [0, y_max // 2, y_max] if y_max % 2 == 0 else [0, y_max]

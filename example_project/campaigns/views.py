@@ -1,0 +1,99 @@
+"""The dashboard and the inbox.
+
+They are open to anyone who reaches the server, which suits the local demo;
+a real deployment puts them behind a login (e.g. ``login_required``).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Max, Min
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_safe
+
+from campaigns import mail
+from campaigns.models import Campaign
+from campaigns.stats import campaign_stats, opens_chart, with_stats
+
+LATEST_OPENS = 15
+
+# A mail client runs no script and sends no Referer with the images of a message.
+MESSAGE_CSP = "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; font-src data:"
+
+
+def _live(request: HttpRequest) -> bool:
+    """Whether the page's script asks for just the part that updates itself."""
+    return request.GET.get("fragment") == "live"
+
+
+@require_safe
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    campaigns = with_stats(Campaign.objects.all()).annotate(
+        tracking_until=Max("deliveries__tracking_expires_at")
+    )
+    template = "campaigns/_campaign_rows.html" if _live(request) else "campaigns/campaign_list.html"
+    return render(request, template, {"campaigns": campaigns, "now": timezone.now()})
+
+
+@require_safe
+def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    stats = campaign_stats(campaign)
+    now = timezone.now()
+    tracking = campaign.deliveries.aggregate(until=Max("tracking_expires_at"))["until"]
+    first_opens = campaign.opens.values("recipient").annotate(first=Min("pk")).values("first")
+    context = {
+        "campaign": campaign,
+        "stats": stats,
+        "chart": opens_chart(campaign, stats, now=now, expires_at=tracking),
+        "latest_opens": campaign.opens.select_related("recipient")[:LATEST_OPENS],
+        "first_open_ids": set(first_opens.values_list("first", flat=True)),
+        "recipient_count": campaign.recipients.count(),
+        "tracking_until": tracking,
+        "tracking_ended": tracking is not None and tracking <= now,
+        "now": now,
+    }
+    template = "campaigns/_dashboard_live.html" if _live(request) else "campaigns/dashboard.html"
+    return render(request, template, context)
+
+
+@require_safe
+def inbox(request: HttpRequest, key: str | None = None) -> HttpResponse:
+    context: dict[str, object] = {
+        "uses_maildir": mail.uses_maildir(),
+        "email_backend": mail.configured_backend(),
+        "maildir": settings.MAILROOM_MAILDIR,
+    }
+    if mail.uses_maildir():
+        if key is not None:
+            try:
+                mail.mark_read(key)
+                context["selected"] = mail.get_message(key)
+            except KeyError:
+                raise Http404("No such message in the inbox.") from None
+        context["messages"] = mail.list_messages()
+        context["view"] = request.GET.get("view", "html")
+    elif key is not None:
+        raise Http404("The inbox shows the local mail sink, which is not in use.")
+    return render(request, "campaigns/inbox.html", context)
+
+
+@require_safe
+@xframe_options_sameorigin
+def message_html(request: HttpRequest, key: str) -> HttpResponse:
+    """The HTML part of a message, alone, for the inbox's sandboxed frame."""
+    if not mail.uses_maildir():
+        raise Http404("The local mail sink is not in use.")
+    try:
+        html = mail.get_message(key).html
+    except KeyError:
+        raise Http404("No such message in the inbox.") from None
+    if html is None:
+        raise Http404("This message has no HTML part.")
+    response = HttpResponse(html, content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = MESSAGE_CSP
+    response["Referrer-Policy"] = "no-referrer"
+    return response

@@ -1,0 +1,44 @@
+"""The pixel-serving deployment of the ``PTRACK_APP_URL`` split.
+
+The app deployment (``config.settings``) renders the mail with
+``PTRACK_APP_URL`` pointing here; this one serves nothing but ``/ptrack/`` and
+records the opens into the same database. They share exactly two things: the
+database and ``PTRACK_SECRET``. Each has its own ``SECRET_KEY``, so a leak of
+this small public-facing site's key gives nothing away about the app's
+sessions or password resets, and the other way round.
+"""
+
+from __future__ import annotations
+
+import os
+
+from config import settings as app
+
+# Shared with the app deployment: the pixels verify because the key is the same.
+PTRACK_SECRET = app.PTRACK_SECRET
+DATABASES = app.DATABASES
+
+# This deployment's own.
+SECRET_KEY = os.environ.get(
+    "TRACKER_SECRET_KEY", "demo-only:mailroom-tracker-key-Wd3Hq8Ls1Xv6Bn0Rt5Yc9Kf2Mg7Pj"
+)
+PTRACK_APP_URL = app.PTRACK_APP_URL  # its own public URL, which the app's mail points to
+ROOT_URLCONF = "config.urls_tracker"
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "ptrack",
+    "campaigns",  # for its models and the recorder in campaigns/pixels.py
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
+# Plain infrastructure, the same as the app's.
+DEBUG = app.DEBUG
+ALLOWED_HOSTS = app.ALLOWED_HOSTS
+DEFAULT_AUTO_FIELD = app.DEFAULT_AUTO_FIELD
+USE_TZ = True
+TIME_ZONE = app.TIME_ZONE
+LOGGING = app.LOGGING
+WSGI_APPLICATION = "config.wsgi.application"

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import django
+import pytest
+from campaigns.models import Campaign, Recipient
+from campaigns.sending import send_campaign
+from django.core import mail
+from django.test import override_settings
+
+APP_URL = "http://testserver"
+
+# The tag's exact output: one 1x1 image on PTRACK_APP_URL.
+PIXEL_IMG = re.compile(
+    r'<img src="(?P<url>http://testserver/ptrack/(?P<token>[A-Za-z0-9_.\-]+)/)" '
+    r'width="1" height="1" alt="" style="border:0;width:1px;height:1px;margin:0;padding:0">'
+)
+
+
+def mail_backend(path: str) -> override_settings:
+    """Settings that make ``path`` the default mail backend (MAILERS on Django 6.1+)."""
+    if django.VERSION >= (6, 1):
+        return override_settings(MAILERS={"default": {"BACKEND": path}})
+    return override_settings(EMAIL_BACKEND=path)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path) -> Iterator[None]:
+    """Stable pixel URLs and a private mail sink, whatever the environment says."""
+    with override_settings(PTRACK_APP_URL=APP_URL, MAILROOM_MAILDIR=tmp_path / "mail"):
+        yield
+
+
+def html_of(message: mail.EmailMessage) -> str:
+    assert isinstance(message, mail.EmailMultiAlternatives)
+    [(html, mimetype)] = message.alternatives
+    assert mimetype == "text/html"
+    return str(html)
+
+
+def pixel_url(message: mail.EmailMessage) -> str:
+    """The URL of the one tracking pixel in a sent email's HTML."""
+    [match] = PIXEL_IMG.finditer(html_of(message))
+    return match["url"]
+
+
+@pytest.fixture
+def make_campaign(db: None) -> Callable[..., Campaign]:
+    def make(
+        recipients: int = 3, tracking_window: timedelta | None = None, name: str = "Launch"
+    ) -> Campaign:
+        campaign = Campaign.objects.create(
+            name=name,
+            subject=f"{name}: news",
+            body="First paragraph.\n\nSecond paragraph & more.",
+            button_label="Read it",
+            button_url="https://mailroom.example/launch",
+            tracking_window=tracking_window,
+        )
+        people = [
+            Recipient.objects.get_or_create(
+                email=f"person{i}@example.com", defaults={"name": f"Person {i}"}
+            )[0]
+            for i in range(recipients)
+        ]
+        campaign.recipients.add(*people)
+        return campaign
+
+    return make
+
+
+@pytest.fixture
+def campaign(make_campaign: Callable[..., Campaign]) -> Campaign:
+    return make_campaign()
+
+
+@pytest.fixture
+def sent(campaign: Campaign, mailoutbox: list[mail.EmailMessage]) -> list[mail.EmailMessage]:
+    """``campaign`` sent to its three recipients; the emails, in recipient order."""
+    send_campaign(campaign)
+    return list(mailoutbox)

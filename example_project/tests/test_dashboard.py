@@ -1,0 +1,203 @@
+"""The dashboard's numbers and chart, the campaign list, and the admin."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from campaigns.models import Campaign, Open
+from campaigns.sending import send_campaign
+from campaigns.stats import campaign_stats, opens_chart
+from django.core import mail
+from django.test import Client
+from freezegun import freeze_time
+
+from tests.conftest import pixel_url
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+def card(html: str, stat: str) -> str:
+    """The big number of one stat card on the dashboard."""
+    match = re.search(
+        rf'data-stat="{stat}">\s*<div class="label">[^<]*</div>\s*<div class="value">([^<]*)</div>',
+        html,
+    )
+    assert match, f"no {stat!r} card"
+    return match[1]
+
+
+@pytest.fixture
+def four_sent_two_opened(
+    client: Client, make_campaign: Callable[..., Campaign], mailoutbox: list[mail.EmailMessage]
+) -> Campaign:
+    """Sent to four at T0; the first opens at +5 and +50 minutes, the second at +2 hours."""
+    campaign = make_campaign(recipients=4)
+    with freeze_time(T0) as frozen:
+        send_campaign(campaign)
+        for minutes, message in ((5, mailoutbox[0]), (50, mailoutbox[0]), (120, mailoutbox[1])):
+            frozen.move_to(T0 + timedelta(minutes=minutes))
+            client.get(pixel_url(message))
+    return campaign
+
+
+def test_stats_count_sent_unique_and_total_opens(four_sent_two_opened: Campaign) -> None:
+    stats = campaign_stats(four_sent_two_opened)
+
+    assert (stats.sent, stats.unique_opens, stats.total_opens) == (4, 2, 3)
+    assert stats.open_rate == 0.5
+    assert stats.open_rate_percent == "50.0%"
+    assert stats.first_sent_at == T0
+    assert stats.last_opened_at == T0 + timedelta(hours=2)
+
+
+def test_dashboard_shows_the_counts(client: Client, four_sent_two_opened: Campaign) -> None:
+    with freeze_time(T0 + timedelta(hours=3)):
+        response = client.get(four_sent_two_opened.get_absolute_url())
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert card(html, "sent") == "4"
+    assert card(html, "unique-opens") == "2"
+    assert card(html, "total-opens") == "3"
+    assert card(html, "open-rate") == "50.0%"
+    # The latest opens: the first recipient's second open is marked as such.
+    assert html.count("<tr>\n        <td>Person ") == 3
+    assert html.count('<span class="tag first">first open</span>') == 2
+    assert html.count('<span class="tag">again</span>') == 1
+    assert "Tracking with no time limit" in html
+
+
+def test_chart_buckets_the_opens_over_time(four_sent_two_opened: Campaign) -> None:
+    stats = campaign_stats(four_sent_two_opened)
+
+    chart = opens_chart(four_sent_two_opened, stats, now=T0 + timedelta(hours=3))
+
+    assert chart is not None
+    assert chart.bucket == timedelta(minutes=10)  # 3 hours in at most 30 bars
+    assert len(chart.bars) == 18
+    assert [(i, bar.count) for i, bar in enumerate(chart.bars) if bar.count] == [
+        (0, 1),
+        (5, 1),
+        (12, 1),
+    ]
+    assert chart.bars[0].label == "09:00"
+    assert chart.total_opens == 3
+    assert chart.final_rate == 0.5
+    tallest = max(chart.bars, key=lambda bar: bar.height)
+    assert tallest.height == chart.plot_height  # one open is the top of the scale
+
+
+def test_chart_waits_for_the_first_send(client: Client, campaign: Campaign) -> None:
+    assert opens_chart(campaign, campaign_stats(campaign)) is None
+
+    html = client.get(campaign.get_absolute_url()).content.decode()
+
+    assert card(html, "sent") == "0"
+    assert "The chart starts when the campaign is sent" in html
+    assert '<svg class="chart"' not in html
+
+
+def test_live_fragment_is_the_updating_part_only(
+    client: Client, four_sent_two_opened: Campaign
+) -> None:
+    url = four_sent_two_opened.get_absolute_url()
+
+    page = client.get(url).content.decode()
+    fragment = client.get(url, {"fragment": "live"}).content.decode()
+
+    assert f'data-live="{url}?fragment=live"' in page
+    assert "<html" not in fragment
+    assert card(fragment, "total-opens") == "3"
+    assert '<svg class="chart"' in fragment
+
+
+def test_expired_tracking_shows_on_the_dashboard(
+    client: Client, make_campaign: Callable[..., Campaign], mailoutbox: list[mail.EmailMessage]
+) -> None:
+    campaign = make_campaign(tracking_window=timedelta(minutes=2))
+    with freeze_time(T0) as frozen:
+        send_campaign(campaign)
+        live = client.get(campaign.get_absolute_url()).content.decode()
+        frozen.tick(timedelta(minutes=3))
+        client.get(pixel_url(mailoutbox[0]))
+        ended = client.get(campaign.get_absolute_url()).content.decode()
+
+    assert "Tracking until 09:02:00" in live
+    assert "Tracking ended" in ended
+    assert card(ended, "total-opens") == "0"
+    # The chart marks the moment the links expired, once it is in view.
+    assert "pixels expire</text>" not in live
+    assert "pixels expire</text>" in ended
+
+
+def test_chart_places_the_expiry_mark_in_time(four_sent_two_opened: Campaign) -> None:
+    stats = campaign_stats(four_sent_two_opened)
+    now = T0 + timedelta(hours=3)
+
+    chart = opens_chart(four_sent_two_opened, stats, now=now, expires_at=T0 + timedelta(hours=1))
+    later = opens_chart(four_sent_two_opened, stats, now=now, expires_at=now + timedelta(hours=1))
+
+    assert chart is not None
+    assert later is not None
+    assert chart.expiry_x == pytest.approx(chart.left + chart.plot_width / 3, abs=0.01)
+    assert later.expiry_x is None
+
+
+def test_campaign_list_shows_each_campaign(
+    client: Client, four_sent_two_opened: Campaign, make_campaign: Callable[..., Campaign]
+) -> None:
+    draft = make_campaign(name="Draft")
+
+    html = client.get("/").content.decode()
+
+    assert four_sent_two_opened.get_absolute_url() in html
+    assert draft.get_absolute_url() in html
+    assert "<span>50.0%</span>" in html
+    assert "Not sent" in html
+
+
+@pytest.mark.parametrize("path", ["/", "/inbox/"])
+def test_pages_link_to_each_other(client: Client, db: None, path: str) -> None:
+    html = client.get(path).content.decode()
+
+    assert 'href="/inbox/"' in html
+    assert 'href="/admin/"' in html
+
+
+def test_admin_lists_campaigns_with_their_stats(
+    admin_client: Client, four_sent_two_opened: Campaign
+) -> None:
+    html = admin_client.get("/admin/campaigns/campaign/").content.decode()
+
+    assert '<td class="field-sent">4</td>' in html
+    assert '<td class="field-unique_opens">2</td>' in html
+    assert '<td class="field-open_rate">50.0%</td>' in html
+    assert '<td class="field-total_opens">3</td>' in html
+    assert f'<a href="{four_sent_two_opened.get_absolute_url()}">View dashboard</a>' in html
+
+
+def test_admin_lists_opens(admin_client: Client, four_sent_two_opened: Campaign) -> None:
+    response = admin_client.get("/admin/campaigns/open/")
+
+    assert response.status_code == 200
+    assert response.content.decode().count('class="field-client"') == 3
+    assert admin_client.get("/admin/campaigns/open/add/").status_code == 403
+
+
+def test_admin_action_sends_the_campaign(
+    admin_client: Client, campaign: Campaign, mailoutbox: list[mail.EmailMessage]
+) -> None:
+    response = admin_client.post(
+        "/admin/campaigns/campaign/",
+        {"action": "send", "_selected_action": [campaign.pk]},
+        follow=True,
+    )
+
+    assert len(mailoutbox) == 3
+    assert "Launch: sent 3 emails, skipped 0 recipients who already had it." in (
+        response.content.decode()
+    )
+    assert not Open.objects.exists()

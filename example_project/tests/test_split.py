@@ -1,0 +1,92 @@
+"""The PTRACK_APP_URL split: mail rendered by the app deployment, pixels served by the tracker.
+
+``config.settings_tracker`` is the tracker's settings module; these tests use
+its real values, so they prove the settings the README documents.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from campaigns.models import Campaign, Open
+from campaigns.sending import send_campaign
+from config import settings as app
+from config import settings_tracker as tracker
+from django.core import mail
+from django.test import Client, override_settings
+
+HERE = Path(__file__).resolve().parent.parent
+TRACKER_URL = "https://track.mailroom.example"
+
+AS_TRACKER = override_settings(
+    SECRET_KEY=tracker.SECRET_KEY,
+    PTRACK_SECRET=tracker.PTRACK_SECRET,
+    ROOT_URLCONF=tracker.ROOT_URLCONF,
+    MIDDLEWARE=tracker.MIDDLEWARE,
+)
+
+
+def test_deployments_share_the_pixel_key_and_database_only() -> None:
+    assert tracker.PTRACK_SECRET == app.PTRACK_SECRET
+    assert tracker.DATABASES == app.DATABASES
+    assert tracker.SECRET_KEY != app.SECRET_KEY
+    assert tracker.ROOT_URLCONF == "config.urls_tracker"
+
+
+@override_settings(PTRACK_APP_URL=TRACKER_URL)
+def test_mail_from_the_app_is_recorded_by_the_tracker(
+    client: Client, campaign: Campaign, mailoutbox: list[mail.EmailMessage]
+) -> None:
+    send_campaign(campaign)
+    html = mailoutbox[0].alternatives[0][0]
+    start = html.index(f'<img src="{TRACKER_URL}/ptrack/') + len('<img src="')
+    url = html[start : html.index('"', start)]
+    dashboard_path = campaign.get_absolute_url()
+
+    with AS_TRACKER:
+        response = client.get(url)
+        dashboard = client.get(dashboard_path)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/gif"
+    [stored] = Open.objects.all()
+    assert (stored.campaign, stored.recipient.email) == (campaign, "person0@example.com")
+    assert dashboard.status_code == 404  # the tracker serves pixels and nothing else
+
+
+@override_settings(PTRACK_APP_URL=TRACKER_URL)
+def test_a_tracker_with_another_pixel_key_records_nothing(
+    client: Client, campaign: Campaign, mailoutbox: list[mail.EmailMessage]
+) -> None:
+    send_campaign(campaign)
+    html = mailoutbox[0].alternatives[0][0]
+    start = html.index(f"{TRACKER_URL}/ptrack/")
+    url = html[start : html.index('"', start)]
+
+    with AS_TRACKER, override_settings(PTRACK_SECRET="not-the-shared-key-" + "q7w8e9" * 8):
+        response = client.get(url)
+
+    assert response.status_code == 200  # the same GIF: a forger learns nothing
+    assert not Open.objects.exists()
+
+
+def test_tracker_settings_pass_the_system_checks(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_tracker",
+        "PTRACK_APP_URL": TRACKER_URL,
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--fail-level", "WARNING"],
+        cwd=HERE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout

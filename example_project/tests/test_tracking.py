@@ -1,0 +1,177 @@
+"""Loading a sent email's pixel: what the recorder in campaigns/pixels.py stores, and what not."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from campaigns.models import Campaign, Open, Recipient
+from campaigns.sending import send_campaign
+from django.core import mail
+from django.http import HttpResponse
+from django.test import Client, override_settings
+from freezegun import freeze_time
+
+import ptrack
+from tests.conftest import pixel_url
+
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
+
+
+def load(client: Client, url: str, **headers: str) -> HttpResponse:
+    """GET the pixel as a mail client would; it is always the same transparent GIF."""
+    response = client.get(url, REMOTE_ADDR="203.0.113.7", HTTP_USER_AGENT=CHROME, **headers)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/gif"
+    assert response.content.startswith(b"GIF89a")
+    assert len(response.content) == 43
+    return response
+
+
+def test_loading_the_pixel_stores_one_open(
+    client: Client, campaign: Campaign, mailoutbox: list[mail.EmailMessage]
+) -> None:
+    with freeze_time("2026-03-02 09:00:00"):
+        send_campaign(campaign)
+    second = Recipient.objects.get(email="person1@example.com")
+
+    with freeze_time("2026-03-02 09:42:10"):
+        load(client, pixel_url(mailoutbox[1]), HTTP_REFERER="https://mail.example/")
+
+    [stored] = Open.objects.all()
+    assert stored.campaign == campaign
+    assert stored.recipient == second
+    assert stored.opened_at == datetime(2026, 3, 2, 9, 42, 10, tzinfo=timezone.utc)
+    assert stored.ip == "203.0.113.7"
+    assert stored.user_agent == CHROME
+    assert stored.referer == "https://mail.example/"
+    assert stored.link_issued_at == datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    assert stored.link_expires_at is None
+    assert stored.delay == timedelta(minutes=42, seconds=10)
+
+
+def test_each_load_is_an_open(client: Client, sent: list[mail.EmailMessage]) -> None:
+    url = pixel_url(sent[0])
+
+    load(client, url)
+    load(client, url)
+
+    assert Open.objects.count() == 2
+    assert set(Open.objects.values_list("recipient__email", flat=True)) == {"person0@example.com"}
+
+
+def test_head_requests_store_nothing(client: Client, sent: list[mail.EmailMessage]) -> None:
+    response = client.head(pixel_url(sent[0]))
+
+    assert response.status_code == 200
+    assert not Open.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        pytest.param(lambda token: token[:-1] + ("A" if token[-1] != "A" else "B"), id="signature"),
+        pytest.param(lambda token: token[:-10], id="truncated"),
+        pytest.param(lambda token: "x" + token, id="prefixed"),
+    ],
+)
+def test_a_forged_pixel_stores_nothing(
+    client: Client, sent: list[mail.EmailMessage], forge: Callable[[str], str]
+) -> None:
+    token = pixel_url(sent[0]).removeprefix("http://testserver/ptrack/").removesuffix("/")
+
+    load(client, f"/ptrack/{forge(token)}/")
+
+    assert not Open.objects.exists()
+
+
+def test_a_pixel_altered_to_another_recipient_stores_nothing(
+    client: Client, sent: list[mail.EmailMessage], campaign: Campaign
+) -> None:
+    token = pixel_url(sent[0]).removeprefix("http://testserver/ptrack/").removesuffix("/")
+    payload, timestamp, signature = token.split(".")
+    data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    other = Recipient.objects.get(email="person2@example.com")
+    data[1]["recipient_id"] = other.pk
+    altered = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode())
+
+    load(client, f"/ptrack/{altered.decode().rstrip('=')}.{timestamp}.{signature}/")
+
+    assert not Open.objects.exists()
+
+
+def test_a_pixel_signed_with_another_key_stores_nothing(
+    client: Client, campaign: Campaign, mailoutbox: list[mail.EmailMessage]
+) -> None:
+    with override_settings(PTRACK_SECRET="another-deployment-key-" + "x1y2z3" * 8):
+        send_campaign(campaign)
+
+    load(client, pixel_url(mailoutbox[0]))
+
+    assert not Open.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("opened_after", "stored"),
+    [
+        (timedelta(minutes=9, seconds=59), 1),
+        (timedelta(minutes=10), 1),
+        (timedelta(minutes=10, seconds=1), 0),
+        (timedelta(days=30), 0),
+    ],
+)
+def test_an_expired_pixel_stores_nothing(
+    client: Client,
+    make_campaign: Callable[..., Campaign],
+    mailoutbox: list[mail.EmailMessage],
+    opened_after: timedelta,
+    stored: int,
+) -> None:
+    campaign = make_campaign(tracking_window=timedelta(minutes=10))
+    with freeze_time("2026-03-02 09:00:00") as frozen:
+        send_campaign(campaign)
+        frozen.tick(opened_after)
+
+        load(client, pixel_url(mailoutbox[0]))
+
+    assert Open.objects.count() == stored
+    if stored:
+        assert Open.objects.get().link_expires_at == datetime(
+            2026, 3, 2, 9, 10, tzinfo=timezone.utc
+        )
+
+
+def test_a_campaign_without_window_records_opens_years_later(
+    client: Client, campaign: Campaign, mailoutbox: list[mail.EmailMessage]
+) -> None:
+    with freeze_time("2026-03-02 09:00:00") as frozen:
+        send_campaign(campaign)
+        frozen.tick(timedelta(days=3 * 365))
+
+        load(client, pixel_url(mailoutbox[0]))
+
+    assert Open.objects.count() == 1
+
+
+def test_other_pixels_of_the_site_are_not_email_opens(
+    client: Client, campaign: Campaign, sent: list[mail.EmailMessage]
+) -> None:
+    recipient = Recipient.objects.get(email="person0@example.com")
+    page_view = ptrack.Pixel("page-view", campaign_id=campaign.pk, recipient_id=recipient.pk)
+
+    load(client, page_view.url())
+
+    assert not Open.objects.exists()
+
+
+def test_a_pixel_whose_delivery_is_gone_stores_nothing(
+    client: Client, campaign: Campaign, sent: list[mail.EmailMessage]
+) -> None:
+    campaign.deliveries.filter(recipient__email="person0@example.com").delete()
+
+    load(client, pixel_url(sent[0]))
+
+    assert not Open.objects.exists()

@@ -33,11 +33,31 @@ test-matrix: $(VENV)/.installed
 ## --- end of security targets ---
 
 ## --- example project targets (owned by example_project/) ---
-test-example: $(VENV)/.installed
-	@echo "example project tests: not yet written"
+EXAMPLE_INSTALLED := $(VENV)/.example-installed
 
-demo: $(VENV)/.installed
-	@echo "demo: not yet written"
+.PHONY: demo-split example-screenshot
+
+# The example project's own dependencies (dependency group "example"), on top of dev.
+$(EXAMPLE_INSTALLED): $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet --group example
+	touch $@
+
+## The example project's tests, including the end-to-end test in headless Chromium.
+test-example: $(EXAMPLE_INSTALLED)
+	cd example_project && ../$(BIN)/pytest
+
+## Email-open tracking end to end: migrate, create and send the demo campaigns, serve on 127.0.0.1.
+# exec: Ctrl-C reaches demo.py directly, which stops its servers and exits cleanly.
+demo: $(EXAMPLE_INSTALLED)
+	cd example_project && exec ../$(BIN)/python demo.py $(DEMO_ARGS)
+
+## The same with the PTRACK_APP_URL split: the pixels served by a second deployment.
+demo-split: $(EXAMPLE_INSTALLED)
+	cd example_project && exec ../$(BIN)/python demo.py --split $(DEMO_ARGS)
+
+## Run the browser test and refresh example_project/docs/dashboard.png for the README.
+example-screenshot: $(EXAMPLE_INSTALLED)
+	cd example_project && MAILROOM_UPDATE_SCREENSHOT=1 ../$(BIN)/pytest tests/test_browser.py
 ## --- end of example project targets ---
 
 clean:

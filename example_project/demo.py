@@ -107,6 +107,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="serve the pixels from a second deployment (config.settings_tracker)",
     )
     parser.add_argument("--fresh", action="store_true", help="empty the database and inbox first")
+    parser.add_argument(
+        "--background",
+        action="store_true",
+        help="record opens in a task worker (MAILROOM_BACKGROUND=1), started here too",
+    )
     args = parser.parse_args(argv)
 
     app_port = free_port(args.port)
@@ -117,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # address the pixels are really served from: set it before Django starts.
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     os.environ["PTRACK_APP_URL"] = pixel_url
+    if args.background:
+        os.environ["MAILROOM_BACKGROUND"] = "1"
     os.chdir(HERE)
 
     campaigns = prepare(args.fresh)
@@ -129,6 +136,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         wait_until_listening(app_port, servers[0])
         if tracker_port:
             wait_until_listening(tracker_port, servers[1])
+        if args.background:
+            servers.append(
+                subprocess.Popen(
+                    [sys.executable, "manage.py", "db_worker", "--interval=0.2"],
+                    env=env,
+                )
+            )
         _banner(app_url, pixel_url, campaigns, busy=app_port != args.port)
         while all(server.poll() is None for server in servers):
             time.sleep(0.2)

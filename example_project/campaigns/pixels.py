@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+
 import ptrack
 from campaigns.models import Delivery, Open
 
@@ -19,6 +21,9 @@ OPEN = "open"  # the first argument of the campaign email's pixel: {% ptrack 'op
 @ptrack.tracker.register
 class EmailOpenRecorder(ptrack.TrackingPixel):
     """Stores an ``Open`` for each load of a campaign email's pixel."""
+
+    # In a task worker instead of during the request when MAILROOM_BACKGROUND is set.
+    background = settings.MAILROOM_BACKGROUND
 
     def record_event(self, event: ptrack.PixelEvent) -> None:
         if event.args != (OPEN,):

@@ -47,6 +47,15 @@ INSTALLED_APPS = [
     "campaigns",
 ]
 
+# One setting moves recording out of the pixel request: with MAILROOM_BACKGROUND=1
+# the recorder in campaigns/pixels.py runs in a task worker (`manage.py db_worker`,
+# which `make demo DEMO_ARGS=--background` starts), queued in this database by
+# django-tasks-db.
+MAILROOM_BACKGROUND = _env_bool("MAILROOM_BACKGROUND", False)
+if MAILROOM_BACKGROUND:
+    INSTALLED_APPS += ["django_tasks_db"]
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -29,6 +29,12 @@ INSTALLED_APPS = [
     "ptrack",
     "campaigns",  # for its models and the recorder in campaigns/pixels.py
 ]
+# The pixels are served here, so here is where recording goes to the task queue.
+MAILROOM_BACKGROUND = app.MAILROOM_BACKGROUND
+if MAILROOM_BACKGROUND:
+    INSTALLED_APPS += ["django_tasks_db"]
+    TASKS = app.TASKS
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -114,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    # A plain `kill` (SIGTERM) stops the demo as Ctrl-C does, children included.
+    signal.signal(signal.SIGTERM, _interrupt)
     app_port = free_port(args.port)
     tracker_port = free_port(args.port + 1, taken=[app_port]) if args.split else None
     app_url = f"http://{HOST}:{app_port}"
@@ -152,12 +155,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         # Ctrl-C reached the servers too (same process group): let them exit by themselves.
         print("\nStopping the demo...", flush=True)
+        for server in servers:
+            if server.poll() is None:
+                server.send_signal(signal.SIGINT)
         _stop(servers, grace=STOP_TIMEOUT)
         print("Demo stopped.")
         return 0
     except BaseException:
         _stop(servers, grace=0)
         raise
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _stop(servers: list[subprocess.Popen[bytes]], grace: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -262,7 +263,7 @@ def _check_max_age() -> list[CheckMessage]:
         seconds = value
     else:
         seconds = 0
-    if not seconds > 0:
+    if not (seconds > 0 and math.isfinite(seconds)):
         return [
             Error(
                 f"PTRACK_MAX_AGE should be a positive number of seconds, a positive "

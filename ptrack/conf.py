@@ -23,12 +23,34 @@ DEFAULT_ENCODER = "ptrack.encoders.SignedEncoder"
 DEFAULT_RECORDER_TIMEOUT: float | None = None
 
 _UNSET: Any = object()
+_T = TypeVar("_T")
+
+
+_values: dict[str, Any] = {}
+
+
+def _remembered(getter: Callable[[Settings], _T]) -> property:
+    """A setting read on every request, kept until a relevant setting changes.
+
+    A missing setting costs Django's settings object a raised AttributeError
+    on every read; ``clear_caches()`` forgets the kept values.
+    """
+    name = getter.__name__
+
+    def get(self: Settings) -> _T:
+        try:
+            return _values[name]  # type: ignore[no-any-return]
+        except KeyError:
+            value = _values[name] = getter(self)
+            return value
+
+    return property(get, doc=getter.__doc__)
 
 
 class Settings:
     """Typed, lazy access to every ``PTRACK_*`` setting and its default."""
 
-    @property
+    @_remembered
     def APP_URL(self) -> str:
         return getattr(settings, "PTRACK_APP_URL", "")
 
@@ -55,19 +77,19 @@ class Settings:
             return ()
         return getattr(settings, "SECRET_KEY_FALLBACKS", ())
 
-    @property
+    @_remembered
     def MAX_AGE(self) -> float | timedelta | None:
         return getattr(settings, "PTRACK_MAX_AGE", DEFAULT_MAX_AGE)
 
-    @property
+    @_remembered
     def MAX_TOKEN_LENGTH(self) -> int:
         return getattr(settings, "PTRACK_MAX_TOKEN_LENGTH", DEFAULT_MAX_TOKEN_LENGTH)
 
-    @property
+    @_remembered
     def MAX_URL_LENGTH(self) -> int:
         return getattr(settings, "PTRACK_MAX_URL_LENGTH", DEFAULT_MAX_URL_LENGTH)
 
-    @property
+    @_remembered
     def RECORDER_TIMEOUT(self) -> float | None:
         """Seconds a response waits for inline recorders; ``None`` waits for them all."""
         return getattr(settings, "PTRACK_RECORDER_TIMEOUT", DEFAULT_RECORDER_TIMEOUT)
@@ -81,7 +103,6 @@ conf = Settings()
 
 
 _caches: list[Callable[[], Any]] = []
-_T = TypeVar("_T")
 
 
 def cached(func: Callable[[], _T]) -> Callable[[], _T]:
@@ -92,6 +113,7 @@ def cached(func: Callable[[], _T]) -> Callable[[], _T]:
 
 
 def clear_caches() -> None:
+    _values.clear()
     for clear in _caches:
         clear()
 

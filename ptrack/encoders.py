@@ -21,7 +21,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from django.utils.module_loading import import_string
@@ -159,11 +159,22 @@ def get_encoder() -> type[Encoder]:
     return cast("type[Encoder]", import_string(conf.ENCODER))
 
 
+@cached
+def _handlers() -> tuple[Any, Callable[..., str] | None, Callable[[str], Any] | None, int]:
+    # What encode() and decode() need, looked up once per settings change.
+    encoder: Any = get_encoder()
+    encode = getattr(encoder, "encode", None)
+    decode = getattr(encoder, "decode", None)
+    if encoder is SignedEncoder:
+        encode, decode = tokens.dumps, tokens.loads
+    return encoder, encode, decode, conf.MAX_TOKEN_LENGTH
+
+
 def encode(args: Sequence[Any], kwargs: Mapping[str, Any], *, max_age: int | None = None) -> str:
     """Make the token for a link with the encoder in force."""
-    encoder: Any = get_encoder()
-    if hasattr(encoder, "encode"):
-        return cast(str, encoder.encode(args, kwargs, max_age=max_age))
+    encoder, encode, _decode, _limit = _handlers()
+    if encode is not None:
+        return encode(args, kwargs, max_age=max_age)
     if max_age is not None:
         raise TypeError(
             f"The encoder {encoder.__qualname__} has no encode() method, so it cannot "
@@ -181,11 +192,11 @@ def decode(token: str) -> DecodedToken:
     ``TypeError`` when the encoder returns something other than
     ``(args, kwargs)``.
     """
-    if len(token) > conf.MAX_TOKEN_LENGTH:
-        raise InvalidToken(f"Token is longer than {conf.MAX_TOKEN_LENGTH} characters.")
-    encoder: Any = get_encoder()
-    if hasattr(encoder, "decode"):
-        return cast(DecodedToken, encoder.decode(token))
+    encoder, _encode, decode, limit = _handlers()
+    if len(token) > limit:
+        raise InvalidToken(f"Token is longer than {limit} characters.")
+    if decode is not None:
+        return cast(DecodedToken, decode(token))
     result = encoder.decrypt(token)
     try:
         args, kwargs = result

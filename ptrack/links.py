@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import math
+import re
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_resolver, get_script_prefix, get_urlconf, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from ptrack import encoders
-from ptrack.conf import conf
+from ptrack.conf import cached, conf
 from ptrack.exceptions import PixelURLTooLong, PixelValueError
-from ptrack.tokens import max_age_seconds
 
 Expiry = int | float | timedelta | datetime | None
 
@@ -26,24 +27,33 @@ IMG_HTML = (
 
 
 def _max_age(expires: Expiry) -> int | None:
+    now = time.time()
     if isinstance(expires, datetime):
         if expires.tzinfo is None or expires.utcoffset() is None:
             raise PixelValueError(
                 f"expires={expires!r} is a naive datetime; give an aware one "
                 f"(django.utils.timezone.now() + timedelta(...))."
             )
-        seconds: float | timedelta | None = expires.timestamp() - time.time()
-    elif expires is None or (
-        isinstance(expires, (int, float, timedelta)) and not isinstance(expires, bool)
-    ):
+        seconds: float = expires.timestamp() - now
+    elif isinstance(expires, timedelta):
+        seconds = expires.total_seconds()
+    elif isinstance(expires, (int, float)) and not isinstance(expires, bool):
         seconds = expires
+    elif expires is None:
+        return None
     else:
         raise PixelValueError(
             f"expires={expires!r} should be seconds, a timedelta or an aware datetime."
         )
-    max_age = max_age_seconds(seconds)
-    if max_age is not None and max_age <= 0:
+    if isinstance(seconds, float) and not math.isfinite(seconds):
+        raise PixelValueError(f"expires={expires!r} should be a finite duration.")
+    if seconds <= 0:
         raise PixelValueError(f"expires={expires!r} should lie in the future.")
+    # The token's timestamp is the current second, rounded down: count from
+    # there, so that a link never stops recording before the time asked for.
+    max_age = math.ceil(seconds)
+    if now % 1 > max_age - seconds:
+        max_age += 1
     return max_age
 
 
@@ -53,28 +63,62 @@ def build_url(args: Sequence[Any], kwargs: Mapping[str, Any], *, expires: Expiry
     ``expires`` gives this link its own expiry (seconds or timedelta from now,
     or an aware datetime) instead of ``PTRACK_MAX_AGE``.
     """
-    app_url = conf.APP_URL
+    app_url, max_url_length = _url_settings()
     if not app_url:
         raise ImproperlyConfigured(
             "PTRACK_APP_URL is not set; set it to the absolute base URL of the site "
             "serving the pixels, e.g. 'https://track.example.com'."
         )
     token = encoders.encode(args, kwargs, max_age=_max_age(expires))
+    url = app_url + _pixel_path(token)
+    if len(url) > max_url_length:
+        raise PixelURLTooLong(
+            f"The pixel URL would be {len(url)} characters long, over the limit of "
+            f"{max_url_length} (PTRACK_MAX_URL_LENGTH); carry less data in it, "
+            f"e.g. an id instead of a record."
+        )
+    return url
+
+
+@cached
+def _url_settings() -> tuple[str, int]:
+    return conf.APP_URL.rstrip("/"), conf.MAX_URL_LENGTH
+
+
+# Tokens made only of characters that reverse() never quotes can be put between
+# the parts of a reversed URL directly.
+_PLAIN_TOKEN = re.compile(r"[A-Za-z0-9_.~=-]+")
+_MARKER = "ptrack-token-marker"
+# (resolver, script prefix, path before the token, path after it)
+_split_path: tuple[object, str, str, str] | None = None
+
+
+def _pixel_path(token: str) -> str:
+    """``reverse("ptrack", ...)``, without resolving the URLconf for every link."""
+    global _split_path
+    # The URLconf and script prefix can change per request and per test, so the
+    # split path is kept only for the resolver and prefix it came from.
+    resolver = get_resolver(get_urlconf())
+    script_prefix = get_script_prefix()
+    split = _split_path
+    if split is None or split[0] is not resolver or split[1] != script_prefix:
+        head, _marker, tail = _reverse(_MARKER).partition(_MARKER)
+        if _MARKER in head or _MARKER in tail:
+            return _reverse(token)
+        split = _split_path = (resolver, script_prefix, head, tail)
+    if _PLAIN_TOKEN.fullmatch(token):
+        return split[2] + token + split[3]
+    return _reverse(token)
+
+
+def _reverse(token: str) -> str:
     try:
-        path = reverse("ptrack", kwargs={"ptrack_encoded_data": token})
+        return reverse("ptrack", kwargs={"ptrack_encoded_data": token})
     except NoReverseMatch as e:
         raise ImproperlyConfigured(
             "ptrack's URLs are not in the URLconf; add "
             "path('ptrack/', include('ptrack.urls')) to ROOT_URLCONF."
         ) from e
-    url = app_url.rstrip("/") + path
-    if len(url) > conf.MAX_URL_LENGTH:
-        raise PixelURLTooLong(
-            f"The pixel URL would be {len(url)} characters long, over the limit of "
-            f"{conf.MAX_URL_LENGTH} (PTRACK_MAX_URL_LENGTH); carry less data in it, "
-            f"e.g. an id instead of a record."
-        )
-    return url
 
 
 def build_img(

@@ -10,18 +10,22 @@ nobody without the key can forge or alter it.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
+import hmac
+import json
 import math
 import time
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from itsdangerous import BadData, BadPayload, TimestampSigner, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_decode, base64_encode, want_bytes
-from itsdangerous.url_safe import URLSafeSerializerMixin
+from itsdangerous.encoding import base64_decode
+from itsdangerous.exc import BadTimeSignature
 
 from ptrack.conf import cached, conf
 from ptrack.exceptions import ExpiredToken, InvalidToken, PixelValueError
@@ -46,54 +50,35 @@ class DecodedToken:
     expires_at: datetime | None  # aware UTC time the link stops recording; None = never
 
 
-class _Signer(TimestampSigner):
-    """Accepts only the canonical base64 spelling of a signature.
-
-    base64 leaves spare bits in a signature's last character, so several
-    spellings decode to the same bytes; allowing just one means no altered
-    token ever verifies.
-    """
-
-    def verify_signature(self, value: str | bytes, sig: str | bytes) -> bool:
-        sig = want_bytes(sig)
-        try:
-            canonical = base64_encode(base64_decode(sig)) == sig
-        except Exception:
-            return False
-        return canonical and super().verify_signature(value, sig)
-
-
-class _Serializer(URLSafeTimedSerializer):
-    """itsdangerous' serializer, with decompression bounded by the token cap."""
-
-    def load_payload(self, payload: bytes, *args: Any, **kwargs: Any) -> Any:
-        if not payload.startswith(b"."):
-            return super().load_payload(payload, *args, **kwargs)
-        try:
-            data = base64_decode(payload[1:])
-            inflater = zlib.decompressobj()
-            limit = conf.MAX_TOKEN_LENGTH * DECOMPRESSED_RATIO
-            data = inflater.decompress(data, limit)
-        except Exception as e:
-            raise BadPayload("Could not decompress the payload.", original_error=e) from e
-        if inflater.unconsumed_tail or not inflater.eof:
-            raise BadPayload(f"Decompressed payload is incomplete or over {limit} bytes.")
-        # The mixin's own load_payload would inflate again; go to JSON directly.
-        return super(URLSafeSerializerMixin, self).load_payload(data, *args, **kwargs)
+def _inflate(payload: bytes, limit: int) -> bytes:
+    try:
+        data = base64_decode(payload)
+        inflater = zlib.decompressobj()
+        data = inflater.decompress(data, limit)
+    except Exception as e:
+        raise BadPayload("Could not decompress the payload.", original_error=e) from e
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise BadPayload(f"Decompressed payload is incomplete or over {limit} bytes.")
+    return data
 
 
 @cached
 def serializer() -> URLSafeTimedSerializer:
-    """The serializer for the current keys; rebuilt when settings change."""
+    """Plain itsdangerous for the current keys: the reference for the token format.
+
+    ptrack signs and verifies with its own faster ``_Codec``; tokens from either
+    verify with the other.
+    """
+    return URLSafeTimedSerializer(_keys(), salt=SALT, signer_kwargs=_SIGNER_KWARGS)
+
+
+_SIGNER_KWARGS: dict[str, Any] = {"key_derivation": "hmac", "digest_method": hashlib.sha256}
+
+
+def _keys() -> list[Any]:
     # itsdangerous signs with the last key and tries them newest first; Django's
     # fallback lists run newest first, so they go in reversed, before the key.
-    keys: list[Any] = [*reversed(conf.SECRET_FALLBACKS), conf.SECRET]
-    return _Serializer(
-        keys,
-        salt=SALT,
-        signer=_Signer,
-        signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256},
-    )
+    return [*reversed(conf.SECRET_FALLBACKS), conf.SECRET]
 
 
 def max_age_seconds(value: float | timedelta | None) -> int | None:
@@ -107,9 +92,15 @@ def max_age_seconds(value: float | timedelta | None) -> int | None:
 def check_json(args: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
     """Raise ``PixelValueError`` naming the first argument JSON cannot carry unchanged."""
     for index, value in enumerate(args):
-        _check_value(value, f"positional argument {index}")
+        if type(value) not in _SCALARS:
+            _check_value(value, f"positional argument {index}")
     for name, value in kwargs.items():
-        _check_value(value, f"keyword argument {name!r}")
+        if type(value) not in _SCALARS:
+            _check_value(value, f"keyword argument {name!r}")
+
+
+# Types that need no further look: most pixel arguments are ids and short strings.
+_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 def _check_value(value: Any, where: str) -> None:
@@ -144,14 +135,24 @@ def dumps(args: Sequence[Any], kwargs: Mapping[str, Any], *, max_age: int | None
     ``PTRACK_MAX_AGE``.
     """
     check_json(args, kwargs)
-    payload: list[Any] = [list(args), dict(kwargs)]
+    payload: list[Any] = [
+        args if type(args) in (list, tuple) else list(args),
+        kwargs if type(kwargs) is dict else dict(kwargs),
+    ]
     if max_age is not None:
         payload.append(max_age)
-    return serializer().dumps(payload)
+    return _codec().dumps(payload)
 
 
 def _utc(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+
+
+def _expiry(timestamp: int) -> datetime | None:
+    try:
+        return _utc(timestamp)
+    except (OverflowError, ValueError, OSError):
+        return None  # past the last date a datetime can hold: never, in practice
 
 
 def loads(token: str) -> DecodedToken:
@@ -161,34 +162,186 @@ def loads(token: str) -> DecodedToken:
     key under ptrack's salt, and ``ExpiredToken`` for a genuine link past its
     expiry.
     """
-    if len(token) > conf.MAX_TOKEN_LENGTH:
-        raise InvalidToken(f"Token is longer than {conf.MAX_TOKEN_LENGTH} characters.")
-    try:
-        payload, signed = serializer().loads(token, return_timestamp=True)
-    except BadData as e:
-        raise InvalidToken(str(e)) from e
-    if not (
-        isinstance(payload, list)
-        and len(payload) in (2, 3)
-        and isinstance(payload[0], list)
-        and isinstance(payload[1], dict)
-    ):
-        raise InvalidToken("Token payload is not [args, kwargs].")
-    if len(payload) == 3:
-        max_age = payload[2]
-        if type(max_age) is not int or max_age <= 0:
-            raise InvalidToken("Token max age is not a positive integer.")
-    else:
-        max_age = max_age_seconds(conf.MAX_AGE)
-    issued = signed.timestamp()
-    now = time.time()
-    if now < issued:
-        raise InvalidToken("Token was signed in the future.")
-    expires_at = None if max_age is None else _utc(issued + max_age)
-    if max_age is not None and now - issued > max_age:
-        raise ExpiredToken(
-            f"Link expired at {expires_at:%Y-%m-%d %H:%M:%S} UTC.",
-            issued_at=signed,
-            expires_at=expires_at,
-        )
-    return DecodedToken(tuple(payload[0]), payload[1], signed, expires_at)
+    return _codec().loads(token)
+
+
+_JSON_DECODER = json.JSONDecoder()
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+# Compact JSON as itsdangerous writes it. JSONEncoder.encode() builds a new C
+# encoder per call; build it once when the C accelerator is there.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+if c_make_encoder is not None:
+    _c_encoder = c_make_encoder(
+        None, _JSON.default, encode_basestring, None, ":", ",", False, False, True
+    )
+
+    def _dump_json(obj: Any) -> str:
+        return "".join(_c_encoder(obj, 0))
+
+else:  # pragma: no cover - CPython always has the accelerator
+
+    def _dump_json(obj: Any) -> str:
+        return _JSON.encode(obj)
+
+
+# JSON up to this size is compressed with a window and memory level fitted to it,
+# which gives the same result as zlib's defaults without allocating their
+# quarter megabyte for every token.
+_SMALL_JSON = 240
+
+
+def _b64(data: bytes) -> bytes:
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
+
+
+def _unb64(data: bytes) -> bytes:
+    # As itsdangerous decodes: URL-safe alphabet, padding optional.
+    return binascii.a2b_base64(data.translate(_FROM_URLSAFE) + b"=" * (-len(data) % 4))
+
+
+def _hmac_pads(key: bytes) -> tuple[Any, Any]:
+    """SHA-256 states with HMAC's inner and outer padded keys already absorbed.
+
+    HMAC(key, m) = H(key ^ opad || H(key ^ ipad || m)) (RFC 2104); copying these
+    two states per message skips hashing the key and, unlike ``hmac.HMAC.copy()``,
+    stays in C.
+    """
+    if len(key) > _SHA256_BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_SHA256_BLOCK, b"\0")
+    return (
+        hashlib.sha256(key.translate(_IPAD)),
+        hashlib.sha256(key.translate(_OPAD)),
+    )
+
+
+_SHA256_BLOCK = 64
+_IPAD = bytes(byte ^ 0x36 for byte in range(256))
+_OPAD = bytes(byte ^ 0x5C for byte in range(256))
+
+
+class _Codec:
+    """Signs and verifies itsdangerous tokens with everything derived once.
+
+    Plain itsdangerous builds a signer, derives the key and keys a new HMAC for
+    every token; here each key is derived and keyed once, per settings change,
+    and only copied per token. Tokens have the format ``serializer()`` makes and
+    reads, and plain itsdangerous verifies them.
+    """
+
+    def __init__(
+        self,
+        derived_keys: Sequence[bytes],
+        max_token_length: int,
+        site_max_age: float | timedelta | None,
+    ) -> None:
+        self._macs = [_hmac_pads(key) for key in derived_keys]
+        self._max_token_length = max_token_length
+        self._inflate_limit = max_token_length * DECOMPRESSED_RATIO
+        self._site_max_age = site_max_age
+        self._stamp: tuple[int, bytes] = (-1, b"")
+
+    @staticmethod
+    def _signature(value: bytes, pads: tuple[Any, Any]) -> bytes:
+        inner = pads[0].copy()
+        inner.update(value)
+        outer = pads[1].copy()
+        outer.update(inner.digest())
+        return _b64(outer.digest())
+
+    def dumps(self, payload: list[Any]) -> str:
+        data = _dump_json(payload).encode()
+        if len(data) <= _SMALL_JSON:
+            compressor = zlib.compressobj(6, zlib.DEFLATED, 9, 2)
+            compressed = compressor.compress(data) + compressor.flush()
+        else:
+            compressed = zlib.compress(data)
+        body = b"." + _b64(compressed) if len(compressed) < len(data) - 1 else _b64(data)
+        now = int(time.time())
+        stamp = self._stamp
+        if stamp[0] != now:
+            stamp = self._stamp = (now, _b64(now.to_bytes(8, "big").lstrip(b"\0")))
+        value = body + b"." + stamp[1]
+        return (value + b"." + self._signature(value, self._macs[0])).decode("ascii")
+
+    def loads(self, token: str) -> DecodedToken:
+        if len(token) > self._max_token_length:
+            raise InvalidToken(f"Token is longer than {self._max_token_length} characters.")
+        if not token.isascii():
+            raise InvalidToken("Token is not ASCII.")
+        value, dot, sig = token.encode("ascii").rpartition(b".")
+        if not dot:
+            raise InvalidToken("No '.' found in the token.")
+        # Comparing the encoded signatures accepts only the canonical spelling:
+        # base64 leaves spare bits in the last character, and no altered
+        # spelling of a genuine token may verify.
+        for mac in self._macs:
+            if hmac.compare_digest(self._signature(value, mac), sig):
+                break
+        else:
+            raise InvalidToken(f"Signature {sig!r} does not match.")
+        body, dot, stamp = value.rpartition(b".")
+        try:
+            raw_stamp = _unb64(stamp)
+            if not dot or len(raw_stamp) > 8:
+                raise BadTimeSignature("Malformed timestamp")
+            issued = int.from_bytes(raw_stamp, "big")
+            signed = _utc(issued)
+        except (BadData, ValueError, OverflowError, OSError) as e:
+            raise InvalidToken("Malformed timestamp.") from e
+        try:
+            if body.startswith(b"."):
+                data = _inflate(body[1:], self._inflate_limit)
+            else:
+                data = _unb64(body)
+            text = data.decode("utf-8")
+            try:
+                payload, end = _JSON_DECODER.raw_decode(text)
+            except ValueError:
+                end = -1
+            if end != len(text):
+                # Whitespace or trailing data: let json.loads accept or refuse it.
+                payload = json.loads(text)
+        except BadPayload as e:
+            raise InvalidToken(str(e)) from e
+        except Exception as e:
+            raise InvalidToken(f"Could not load the payload: {e}") from e
+        return self._decoded(payload, issued, signed)
+
+    def _decoded(self, payload: Any, issued: int, signed: datetime) -> DecodedToken:
+        if not (
+            type(payload) is list
+            and len(payload) in (2, 3)
+            and type(payload[0]) is list
+            and type(payload[1]) is dict
+        ):
+            raise InvalidToken("Token payload is not [args, kwargs].")
+        if len(payload) == 3:
+            max_age = payload[2]
+            if type(max_age) is not int or max_age <= 0:
+                raise InvalidToken("Token max age is not a positive integer.")
+        else:
+            max_age = max_age_seconds(self._site_max_age)
+        now = time.time()
+        if now < issued:
+            raise InvalidToken("Token was signed in the future.")
+        expires_at = None if max_age is None else _expiry(issued + max_age)
+        if max_age is not None and now - issued > max_age:
+            raise ExpiredToken(
+                f"Link expired at {expires_at:%Y-%m-%d %H:%M:%S} UTC.",
+                issued_at=signed,
+                expires_at=expires_at,
+            )
+        return DecodedToken(tuple(payload[0]), payload[1], signed, expires_at)
+
+
+@cached
+def _codec() -> _Codec:
+    # The signer derives the keys exactly as plain itsdangerous does, newest first.
+    signer = TimestampSigner(_keys(), salt=SALT, **_SIGNER_KWARGS)
+    return _Codec(
+        [signer.derive_key(key) for key in reversed(signer.secret_keys)],
+        conf.MAX_TOKEN_LENGTH,
+        conf.MAX_AGE,
+    )

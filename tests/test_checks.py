@@ -75,7 +75,7 @@ def test_e005_no_key_at_all() -> None:
     assert ids(checks.check_settings()) == ["ptrack.E005"]
 
 
-@pytest.mark.parametrize("value", [0, -1, "3600", timedelta(0), True])
+@pytest.mark.parametrize("value", [0, -1, "3600", timedelta(0), True, float("inf"), float("nan")])
 def test_e006_bad_max_age(value: Any) -> None:
     with override_settings(PTRACK_MAX_AGE=value):
         assert ids(checks.check_settings()) == ["ptrack.E006"]

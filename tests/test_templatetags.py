@@ -105,6 +105,8 @@ def test_unserializable_value_fails_at_render_naming_the_argument() -> None:
         (datetime(2026, 1, 1), "naive datetime"),
         ("soon", "should be seconds"),
         (True, "should be seconds"),
+        (float("inf"), "should be a finite duration"),
+        (float("nan"), "should be a finite duration"),
     ],
 )
 def test_bad_expiry_fails_at_render(expires: Any, message: str) -> None:

@@ -72,10 +72,18 @@ def _entry(recorder: TrackingPixel) -> _Entry:
     if cls.record_event is not TrackingPixel.record_event:
         return _Entry(recorder, recorder.record_event, iscoroutinefunction(cls.record_event))
 
+    if iscoroutinefunction(cls.record):
+        record: Any = recorder.record  # an async def overriding the sync signature
+
+        async def acall(event: PixelEvent) -> Any:
+            return await record(*event.args, **event.kwargs)
+
+        return _Entry(recorder, acall, True)
+
     def call(event: PixelEvent) -> Any:
         return recorder.record(*event.args, **event.kwargs)
 
-    return _Entry(recorder, call, iscoroutinefunction(cls.record))
+    return _Entry(recorder, call, False)
 
 
 # Sync recorders run here when they must not hold up the caller: under ASGI,

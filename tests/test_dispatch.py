@@ -204,14 +204,22 @@ def test_async_and_sync_recorders_under_asgi(register: Any) -> None:
 
 def test_async_recorders_under_wsgi(client: Client, register: Any) -> None:
     seen = Seen()
+    calls: list[tuple[Any, ...]] = []
 
     class AsyncEvent(ptrack.TrackingPixel):
         async def record_event(self, event: ptrack.PixelEvent) -> None:  # type: ignore[override]
             seen.add(event)
 
+    class AsyncRecord(ptrack.TrackingPixel):
+        async def record(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+            await asyncio.sleep(0)
+            calls.append((args, kwargs))
+
     register(AsyncEvent)
-    client.get(pixel_path("wsgi-async"))
+    register(AsyncRecord)
+    client.get(pixel_path("wsgi-async", k=2))
     assert [e.args for e in seen.events] == [("wsgi-async",)]
+    assert calls == [(("wsgi-async",), {"k": 2})]
 
 
 def test_failing_async_recorder_is_logged(register: Any, caplog: pytest.LogCaptureFixture) -> None:

@@ -1,0 +1,1 @@
+"""ptrack's benchmark suite: ``make bench`` runs ``python -m bench.run``."""

@@ -1,0 +1,61 @@
+"""The benchmark's recorder: one byte per load, appended to ``BENCH_COUNTER``.
+
+An ``O_APPEND`` write of one byte is atomic, so the file's size counts the
+recorder calls of every worker process; the benchmark compares it with the
+number of successful responses. ``BENCH_ASYNC_RECORDER=1`` registers it as an
+``async def`` recorder instead, which ASGI runs in the event loop.
+
+``BENCH_RECORDER`` picks another recorder for the slow-recorder scenario:
+``slow`` sleeps ``BENCH_SLOW_SECONDS`` (0.02) before counting, inline;
+``background`` is the same recorder with ``background = True``, so the web
+worker enqueues it and a task worker runs it; ``none`` registers nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import ptrack
+
+_fd: int | None = None
+_RECORDER = os.environ.get("BENCH_RECORDER", "count")
+_SLOW_SECONDS = float(os.environ.get("BENCH_SLOW_SECONDS", "0.02"))
+
+
+def _count() -> None:
+    global _fd
+    if _fd is None:
+        path = os.environ.get("BENCH_COUNTER", os.devnull)
+        _fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.write(_fd, b".")
+
+
+if _RECORDER in ("slow", "background"):
+
+    @ptrack.tracker.register
+    class SlowRecorder(ptrack.TrackingPixel):
+        background = _RECORDER == "background"
+
+        def record(self, *args: Any, **kwargs: Any) -> None:
+            if _SLOW_SECONDS:
+                time.sleep(_SLOW_SECONDS)
+            _count()
+
+elif _RECORDER == "none":
+    pass
+
+elif os.environ.get("BENCH_ASYNC_RECORDER") == "1":
+
+    @ptrack.tracker.register
+    class AsyncCountingRecorder(ptrack.TrackingPixel):
+        async def record(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+            _count()
+
+else:
+
+    @ptrack.tracker.register
+    class CountingRecorder(ptrack.TrackingPixel):
+        def record(self, *args: Any, **kwargs: Any) -> None:
+            _count()

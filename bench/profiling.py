@@ -1,0 +1,139 @@
+"""Where a pixel request's time goes, in process, without a server or the network.
+
+``python -m bench.profiling CASE`` drives one front end with WSGI environs (many
+distinct valid tokens), prints microseconds per request, and with ``--profile``
+the cProfile lines by cumulative time. CASE is one of: view, bare, fast, raw;
+``BENCH_MIDDLEWARE=0`` drops the middleware; ``--asgi`` drives the ASGI
+application with scopes instead, one request at a time in an event loop. The
+benchmark's numbers come from ``bench.run``; this shows why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import sys
+import timeit
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("case", choices=["view", "bare", "fast", "raw"])
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--lines", type=int, default=40)
+    parser.add_argument("--asgi", action="store_true")
+    options = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    os.environ.setdefault("BENCH_COUNTER", os.devnull)
+    os.environ["BENCH_APP"] = {"view": "django", "bare": "django"}.get(options.case, options.case)
+
+    if options.asgi:
+        from bench.asgi import application
+    else:
+        from bench.wsgi import application
+    from ptrack import encoders
+
+    kwargs = {"email": "someone@example.com", "variant": "b"}
+    tokens = [encoders.encode(("campaign-42",), {"user_id": n, **kwargs}) for n in range(1000)]
+    prefix = "/bare/" if options.case in ("bare", "raw") else "/ptrack/"
+    base = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_USER_AGENT": "wrk",
+        "wsgi.errors": sys.stderr,
+        "wsgi.url_scheme": "http",
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    paths = [f"{prefix}{token}/" for token in tokens]
+    counter = iter(range(10**9))
+
+    def start_response(status: str, headers: Any) -> None:
+        assert status.startswith("200"), status
+
+    def one() -> None:
+        environ = {**base, "PATH_INFO": paths[next(counter) % 1000], "wsgi.input": io.BytesIO()}
+        result = application(environ, start_response)
+        b"".join(result)
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+
+    if options.asgi:
+        one = _asgi_driver(application, paths)
+    for _ in range(1000):
+        one()
+    n = options.requests
+    best = min(timeit.repeat(one, number=n, repeat=5)) / n
+    print(f"{options.case}: {best * 1e6:.1f} µs per request (best of 5 x {n})")
+    if options.profile:
+        profiler = cProfile.Profile()
+        profiler.runcall(lambda: [one() for _ in range(n)])
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(options.lines)
+
+
+def _asgi_driver(application: Any, paths: list[str]) -> Any:
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    counter = iter(range(10**9))
+
+    async def request() -> None:
+        path = paths[next(counter) % len(paths)]
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(b"host", b"127.0.0.1"), (b"user-agent", b"wrk")],
+            "client": ("127.0.0.1", 40000),
+            "server": ("127.0.0.1", 80),
+        }
+        received = False
+        status: list[int] = []
+
+        async def receive() -> dict[str, Any]:
+            nonlocal received
+            if not received:
+                received = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await asyncio.Event().wait()
+            raise AssertionError
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        await application(scope, receive, send)
+        assert status == [200], status
+
+    def one() -> None:
+        loop.run_until_complete(request())
+
+    return one
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1095 @@
+"""ptrack's benchmark: ``python -m bench.run`` from the repository root (``make bench``).
+
+Measures, in one run, with every pair of compared cases measured alternately:
+
+1. token work in process: links minted and pixels verified per second against
+   plain itsdangerous on the same payload, the URL length, and ``{% ptrack %}``
+   renders per second in a realistic email;
+2. the endpoint served for real by gunicorn (WSGI) and uvicorn (ASGI) on
+   127.0.0.1 and loaded by wrk over many distinct valid tokens: the pixel view,
+   a bare constant-GIF view in the same project (with and without Django's
+   startproject middleware), the fast path, and a raw WSGI/ASGI callable;
+3. each worker's resident memory after warm-up and at the end.
+
+It prints a table and writes JSON (``bench/results.json`` by default). Every
+load loop is bounded in time; only loopback is loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+
+ARGS = ("campaign-42",)
+KWARGS = {"user_id": 123456, "email": "someone@example.com", "variant": "b"}
+
+
+# --- the machine -------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model = platform.processor() or platform.machine()
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        found = re.search(r"^Model name:\s*(.+)$", lscpu, re.MULTILINE)
+        if found:
+            model = found.group(1).strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    versions = {}
+    for package in (
+        "django", "itsdangerous", "gunicorn", "uvicorn", "uvloop", "httptools",
+        "django-tasks", "django-tasks-db", "django-tasks-rq", "rq", "redis",
+    ):  # fmt: skip
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    wrk = shutil.which("wrk")
+    if wrk:
+        out = subprocess.run([wrk, "--version"], capture_output=True, text=True)
+        versions["wrk"] = (out.stdout + out.stderr).split()[1] if out.stdout + out.stderr else "?"
+    return {
+        "cpu": model,
+        "nproc": len(os.sched_getaffinity(0)),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_at_start": os.getloadavg(),
+        "versions": versions,
+    }
+
+
+# --- 1. token work -------------------------------------------------------------
+
+
+def _median_ratio(numerators: list[float], denominators: list[float]) -> float:
+    return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))
+
+
+def token_bench(rounds: int, seconds: float) -> dict[str, Any]:
+    import hashlib
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    django.setup()
+    from django.conf import settings
+    from django.template import Context, Engine
+    from itsdangerous import URLSafeTimedSerializer
+
+    import ptrack
+    from ptrack import encoders, tracking
+
+    plain = URLSafeTimedSerializer(
+        settings.SECRET_KEY,
+        salt="ptrack.pixel",
+        signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256},
+    )
+    payload = [list(ARGS), dict(KWARGS)]
+    # Many distinct valid tokens, verified in turn by both sides.
+    tokens = [encoders.encode(ARGS, {**KWARGS, "user_id": n}) for n in range(1000)]
+    assert all(plain.loads(token)[1]["user_id"] == n for n, token in enumerate(tokens))
+    plain_tokens = [plain.dumps([list(ARGS), {**KWARGS, "user_id": n}]) for n in range(1000)]
+    assert all(
+        encoders.decode(token).kwargs["user_id"] == n for n, token in enumerate(plain_tokens)
+    )
+    pixel = ptrack.Pixel(*ARGS, **KWARGS)
+
+    source = Path(BENCH / "templates" / "email.html").read_text()
+    engine = Engine.get_default()
+    template = engine.from_string(source)
+    without_tag = engine.from_string(
+        "\n".join(line for line in source.splitlines() if "{% ptrack " not in line)
+    )
+    assert "track.example.com/ptrack/" in template.render(Context({"user_id": 1}))
+    context = {
+        "subject": "This week",
+        "first_name": "Sam",
+        "site_name": "Example",
+        "user_id": 123456,
+        "email": "someone@example.com",
+        "cta_url": "https://example.com/weekly",
+        "unsubscribe_url": "https://example.com/unsubscribe/abc",
+        "items": [
+            {
+                "title": f"Story {n}",
+                "url": f"https://example.com/s/{n}",
+                "image": f"https://cdn.example.com/{n}.jpg",
+                "summary": "A short summary of the story that runs for a few lines. " * 3,
+            }
+            for n in range(5)
+        ],
+    }
+
+    def cycling(func: Callable[[str], Any], items: list[str]) -> Callable[[], Any]:
+        it: Iterator[str] = itertools.cycle(items)
+        return lambda: func(next(it))
+
+    cases: dict[str, Callable[[], Any]] = {
+        "itsdangerous dumps": lambda: plain.dumps(payload),
+        "ptrack mint token": lambda: encoders.encode(ARGS, KWARGS),
+        "ptrack mint URL": pixel.url,
+        "itsdangerous loads": cycling(plain.loads, plain_tokens),
+        "ptrack verify": cycling(encoders.decode, tokens),
+        "ptrack track()": cycling(tracking.track, tokens),
+        "email render, with {% ptrack %}": lambda: template.render(Context(context)),
+        "email render, without it": lambda: without_tag.render(Context(context)),
+    }
+    numbers = {}
+    for name, func in cases.items():  # calibrate: about `seconds` per measurement
+        n, elapsed = 1, 0.0
+        while elapsed < 0.05:
+            n *= 2
+            elapsed = timeit.timeit(func, number=n)
+        numbers[name] = max(1, int(n * seconds / elapsed))
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, func in cases.items():
+            times[name].append(timeit.timeit(func, number=numbers[name]) / numbers[name])
+    per_second = {name: 1 / statistics.median(values) for name, values in times.items()}
+    return {
+        "rounds": rounds,
+        "median_us": {name: statistics.median(v) * 1e6 for name, v in times.items()},
+        "per_second": per_second,
+        "ratios": {
+            "mint token vs itsdangerous dumps": _median_ratio(
+                times["itsdangerous dumps"], times["ptrack mint token"]
+            ),
+            "mint URL vs itsdangerous dumps": _median_ratio(
+                times["itsdangerous dumps"], times["ptrack mint URL"]
+            ),
+            "verify vs itsdangerous loads": _median_ratio(
+                times["itsdangerous loads"], times["ptrack verify"]
+            ),
+        },
+        "token_length": len(encoders.encode(ARGS, KWARGS)),
+        "url_length": len(pixel.url()),
+        "url_example": pixel.url(),
+        "plain_token_length": len(plain.dumps(payload)),
+    }
+
+
+# --- 2. the endpoint -----------------------------------------------------------
+
+
+@dataclass
+class Server:
+    kind: str  # gunicorn or uvicorn
+    app: str  # django, fast or raw
+    middleware: bool
+    signals: bool = True  # the WSGI fast path's request_signals
+    recorder: str = "count"  # bench/pixels.py's BENCH_RECORDER
+    env: dict[str, str] = field(default_factory=dict)  # e.g. the task backend's
+    port: int = 0
+    counter: Path = Path(os.devnull)
+    process: subprocess.Popen[bytes] | None = None
+    rss_before: dict[int, int] = field(default_factory=dict)
+    rss_mid: dict[int, int] = field(default_factory=dict)
+    rss_after: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        suffix = "" if self.app == "raw" else ("+mw" if self.middleware else "-mw")
+        recorder = "" if self.recorder == "count" else f",{self.recorder}"
+        tasks = f"-{self.env['BENCH_TASKS']}" if "BENCH_TASKS" in self.env else ""
+        return (
+            f"{self.kind}:{self.app}{suffix}{'' if self.signals else ',no-signals'}"
+            f"{recorder}{tasks}"
+        )
+
+
+@dataclass
+class Target:
+    label: str  # what the table calls it
+    server: Server
+    path_prefix: str  # /ptrack/ or /bare/
+    records: bool  # whether every 200 must reach the recorder
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(server: Server, workdir: Path, workers: int) -> None:
+    server.port = _free_port()
+    server.counter = workdir / f"{server.name.replace(':', '-')}.count"
+    server.counter.write_bytes(b"")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "BENCH_APP": server.app,
+        "BENCH_MIDDLEWARE": "1" if server.middleware else "0",
+        "BENCH_COUNTER": str(server.counter),
+        "BENCH_SIGNALS": "1" if server.signals else "0",
+        "BENCH_RECORDER": server.recorder,
+        "PYTHONPATH": str(ROOT),
+        **server.env,
+    }
+    bind = f"127.0.0.1:{server.port}"
+    if server.kind == "gunicorn":
+        cmd = [
+            sys.executable, "-m", "gunicorn", "bench.wsgi:application",
+            "--bind", bind, "--workers", str(workers), "--log-level", "warning",
+        ]  # fmt: skip
+    else:
+        cmd = [
+            sys.executable, "-m", "uvicorn", "bench.asgi:application",
+            "--host", "127.0.0.1", "--port", str(server.port), "--workers", str(workers),
+            "--log-level", "warning", "--no-access-log", "--lifespan", "off",
+        ]  # fmt: skip
+    log = open(workdir / f"{server.name.replace(':', '-')}.log", "wb")  # noqa: SIM115
+    server.process = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def wait_ready(server: Server, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    url = f"http://127.0.0.1:{server.port}/bare/ready/"
+    while True:
+        assert server.process is not None
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited; see its log in the work directory.")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{server.name} did not answer on {url} in {timeout}s.")
+        time.sleep(0.2)
+
+
+def stop(server: Server) -> None:
+    process = server.process
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)  # the session started for this server only
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+def worker_rss(server: Server) -> dict[int, int]:
+    import psutil
+
+    assert server.process is not None
+    parent = psutil.Process(server.process.pid)
+    rss = {}
+    for child in parent.children(recursive=True):
+        try:
+            if "resource_tracker" in " ".join(child.cmdline()):
+                continue
+            rss[child.pid] = child.memory_info().rss
+        except psutil.NoSuchProcess:
+            continue
+    return rss
+
+
+def wrk(target: Target, paths_file: Path, connections: int, seconds: int) -> dict[str, Any]:
+    url = f"http://127.0.0.1:{target.server.port}"
+    cmd = [
+        "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
+        "-s", str(BENCH / "wrk.lua"), url, "--", str(paths_file),
+    ]  # fmt: skip
+    before = target.server.counter.stat().st_size
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    errors = sum(result[k] for k in ("connect", "read", "write", "status", "timeout"))
+    ok = result["requests"] - result["status"]
+    result["errors"] = errors
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    if target.records:
+        time.sleep(0.3)  # requests in flight when wrk stopped still reach the recorder
+        calls = target.server.counter.stat().st_size - before
+        result["recorder_calls"] = calls
+        # wrk stops counting with up to `connections` requests still being answered.
+        result["lost"] = max(0, ok - calls)
+    return result
+
+
+def http_bench(
+    rounds: int, seconds: int, latency_seconds: int, workers: int, tokens: list[str]
+) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="ptrack-bench-"))
+    pixel_paths = workdir / "pixel.paths"
+    bare_paths = workdir / "bare.paths"
+    pixel_paths.write_text("".join(f"/ptrack/{token}/\n" for token in tokens))
+    bare_paths.write_text("".join(f"/bare/{token}/\n" for token in tokens))
+    paths = {"/ptrack/": pixel_paths, "/bare/": bare_paths}
+
+    servers: list[Server] = []
+    targets: dict[str, list[Target]] = {}
+    for kind in ("gunicorn", "uvicorn"):
+        mw = Server(kind, "django", True)
+        nomw = Server(kind, "django", False)
+        fast = Server(kind, "fast", True)
+        raw = Server(kind, "raw", False)
+        servers += [mw, nomw, fast, raw]
+        targets[kind] = [
+            Target("view", mw, "/ptrack/", True),
+            Target("bare view", mw, "/bare/", False),
+            Target("view, no middleware", nomw, "/ptrack/", True),
+            Target("bare view, no middleware", nomw, "/bare/", False),
+            Target("fast path", fast, "/ptrack/", True),
+            Target("raw callable", raw, "/bare/", False),
+        ]
+        if kind == "gunicorn":  # the ASGI fast path sends no request signals anyway
+            quiet = Server(kind, "fast", True, signals=False)
+            servers.append(quiet)
+            targets[kind].append(Target("fast path, no request signals", quiet, "/ptrack/", True))
+    results: dict[str, Any] = {"workers_per_server": workers, "workdir": str(workdir)}
+    try:
+        for server in servers:
+            start(server, workdir, workers)
+        for server in servers:
+            wait_ready(server)
+        everything = [t for kind in targets for t in targets[kind]]
+        for target in everything:  # warm-up: imports, caches, connections
+            wrk(target, paths[target.path_prefix], 16, 1)
+        for server in servers:
+            server.rss_before = worker_rss(server)
+        runs: dict[str, list[dict[str, Any]]] = {}
+        latency_runs: dict[str, list[dict[str, Any]]] = {}
+        latency_labels = {"view", "bare view", "fast path", "raw callable"}
+        for round_ in range(rounds):
+            # Rotate the order so slow drift on a shared machine hits every case alike.
+            for kind in targets:
+                shift = round_ % len(targets[kind])
+                order = targets[kind][shift:] + targets[kind][:shift]
+                for target in order:
+                    key = f"{kind}: {target.label}"
+                    runs.setdefault(key, []).append(
+                        wrk(target, paths[target.path_prefix], 64, seconds)
+                    )
+                for target in order:
+                    if target.label in latency_labels:
+                        key = f"{kind}: {target.label}"
+                        latency_runs.setdefault(key, []).append(
+                            wrk(target, paths[target.path_prefix], 4, latency_seconds)
+                        )
+            if round_ == 0:  # growth after the first round would be a leak, not warm-up
+                for server in servers:
+                    server.rss_mid = worker_rss(server)
+        for server in servers:
+            server.rss_after = worker_rss(server)
+    finally:
+        for server in servers:
+            stop(server)
+    results["c64"] = _summarise(runs)
+    results["c4"] = _summarise(latency_runs)
+    results["ratios"] = {}
+    for kind in targets:
+        r = results["ratios"][kind] = {}
+
+        def ratio(a: str, b: str, metric: str, table: dict[str, list[dict[str, Any]]]) -> float:
+            return _median_ratio(
+                [run[metric] for run in table[f"{kind}: {a}"]],  # noqa: B023
+                [run[metric] for run in table[f"{kind}: {b}"]],  # noqa: B023
+            )
+
+        r["view / bare view (rps)"] = ratio("view", "bare view", "rps", runs)
+        r["view / bare view, no middleware (rps)"] = ratio(
+            "view, no middleware", "bare view, no middleware", "rps", runs
+        )
+        r["view / bare view (p99, 64 conn)"] = ratio("view", "bare view", "p99_us", runs)
+        r["fast path / raw callable (rps)"] = ratio("fast path", "raw callable", "rps", runs)
+        if f"{kind}: fast path, no request signals" in runs:
+            r["fast path, no request signals / raw callable (rps)"] = ratio(
+                "fast path, no request signals", "raw callable", "rps", runs
+            )
+        r["fast path / bare view (rps)"] = ratio("fast path", "bare view", "rps", runs)
+        r["raw callable / bare view (rps)"] = ratio("raw callable", "bare view", "rps", runs)
+        r["raw callable / bare view, no middleware (rps)"] = ratio(
+            "raw callable", "bare view, no middleware", "rps", runs
+        )
+    results["memory"] = {
+        server.name: {
+            "workers": len(server.rss_after),
+            "rss_before_mib": [round(v / 2**20, 1) for v in server.rss_before.values()],
+            "rss_after_round_1_mib": [round(v / 2**20, 1) for v in server.rss_mid.values()],
+            "rss_after_mib": [round(v / 2**20, 1) for v in server.rss_after.values()],
+            "max_growth_mib": round(
+                max(
+                    (server.rss_after[pid] - server.rss_before.get(pid, 0)) / 2**20
+                    for pid in server.rss_after
+                )
+                if server.rss_after
+                else 0.0,
+                2,
+            ),
+            "growth_after_round_1_mib": round(
+                max(
+                    (server.rss_after[pid] - server.rss_mid.get(pid, 0)) / 2**20
+                    for pid in server.rss_after
+                )
+                if server.rss_after
+                else 0.0,
+                2,
+            ),
+            "requests": server.counter.stat().st_size if server.app != "raw" else None,
+        }
+        for server in servers
+    }
+    return results
+
+
+def _summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    summary = {}
+    for key, values in runs.items():
+        entry: dict[str, Any] = {
+            "rps": statistics.median(v["rps"] for v in values),
+            "p50_ms": statistics.median(v["p50_us"] for v in values) / 1000,
+            "p99_ms": statistics.median(v["p99_us"] for v in values) / 1000,
+            "errors": sum(v["errors"] for v in values),
+            "requests": sum(v["requests"] for v in values),
+            "runs": values,
+        }
+        if "lost" in values[0]:
+            entry["recorder_calls"] = sum(v["recorder_calls"] for v in values)
+            entry["lost"] = sum(v["lost"] for v in values)
+        summary[key] = entry
+    return summary
+
+
+# --- 3. slow recorders: inline vs background -----------------------------------
+
+SLOW_SECONDS = 0.02  # bench/pixels.py's SlowRecorder, the default of BENCH_SLOW_SECONDS
+BACKENDS = {"rq": "RQ on Redis", "db": "django-tasks-db on SQLite"}
+
+
+def _manage_env(extra: dict[str, str]) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "PYTHONPATH": str(ROOT),
+        "BENCH_RECORDER": "background",
+        **extra,
+    }
+
+
+def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """A throwaway redis-server on a free 127.0.0.1 port, without persistence."""
+    server_bin = shutil.which("redis-server")
+    if server_bin is None:
+        raise RuntimeError("redis-server is missing: `apt-get install redis-server` (Debian).")
+    port = _free_port()
+    log = open(workdir / "redis.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            server_bin, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", str(workdir),
+        ],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process, port
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start; see {workdir}/redis.log") from None
+            time.sleep(0.05)
+
+
+def _stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)  # its own session, started here
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+
+
+def task_counts(backend: str, env: dict[str, str]) -> dict[str, int]:
+    """Tasks waiting in the queue and tasks that failed, read from the backend's store."""
+    if backend == "rq":
+        import redis
+
+        client = redis.Redis(host="127.0.0.1", port=int(env["BENCH_REDIS_PORT"]))
+        try:
+            queued = int(client.llen("rq:queue:default"))
+            failed = sum(int(client.zcard(key)) for key in client.keys("rq:*failed*default*"))
+        finally:
+            client.close()
+        return {"queued": queued, "failed": failed}
+    import sqlite3
+
+    with closing(sqlite3.connect(env["BENCH_DB"], timeout=20)) as db:
+        rows = dict(
+            db.execute(
+                "SELECT status, COUNT(*) FROM django_tasks_database_dbtaskresult GROUP BY status"
+            ).fetchall()
+        )
+    return {"queued": rows.get("READY", 0), "failed": rows.get("FAILED", 0)}
+
+
+def drain(
+    backend: str,
+    env: dict[str, str],
+    counter: Path,
+    workdir: Path,
+    slow_seconds: float,
+    max_tasks: int | None,
+    timeout: float,
+) -> dict[str, Any]:
+    """Run one real task worker until it has run ``max_tasks`` tasks or the queue is empty.
+
+    The rate counts from the first recorded event to the last, so the
+    worker's start-up is left out of it and reported on its own.
+    """
+    if backend == "rq":
+        cmd = ["rqworker", "default", "--burst", "--job-class", "django_tasks_rq.backend.Job"]
+        if max_tasks:
+            cmd += ["--max-jobs", str(max_tasks)]
+    else:
+        cmd = ["db_worker", "--batch", "--no-startup-delay", "--interval", "0.05"]
+        if max_tasks:
+            cmd += ["--max-tasks", str(max_tasks)]
+    extra = {**env, "BENCH_COUNTER": str(counter), "BENCH_SLOW_SECONDS": str(slow_seconds)}
+    log = open(workdir / f"worker-{backend}-{slow_seconds}.log", "ab")  # noqa: SIM115
+    before = counter.stat().st_size
+    launched = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "django", *cmd],
+        cwd=ROOT,
+        env=_manage_env(extra),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    first: tuple[float, int] | None = None
+    last: tuple[float, int] | None = None
+    size, timed_out = before, False
+    try:
+        while True:
+            finished = process.poll() is not None
+            now, new_size = time.monotonic(), counter.stat().st_size
+            if new_size > size:
+                first = first or (now, new_size)
+                last = (now, new_size)
+                size = new_size
+            if finished:
+                break
+            if now - launched > timeout:
+                timed_out = True
+                break
+            time.sleep(0.01)
+    finally:
+        _stop_process(process)
+    events = counter.stat().st_size - before
+    rate = None
+    if first and last and last[0] > first[0]:
+        rate = (last[1] - first[1]) / (last[0] - first[0])
+    return {
+        "command": f"manage.py {' '.join(cmd)}",
+        "recorder_seconds": slow_seconds,
+        "events": events,
+        "per_second": rate,
+        "startup_s": None if first is None else first[0] - launched,
+        "seconds": time.monotonic() - launched,
+        "timed_out": timed_out,
+        "returncode": process.returncode,
+    }
+
+
+def background_bench(
+    rounds: int,
+    seconds: int,
+    workers: int,
+    tokens: list[str],
+    backends: list[str],
+    drain_sample: int,
+    drain_timeout: float,
+) -> dict[str, Any]:
+    """A 20 ms recorder inline and in the background, beside the bare view; then the drain."""
+    workdir = Path(tempfile.mkdtemp(prefix="ptrack-bench-background-"))
+    pixel_paths = workdir / "pixel.paths"
+    bare_paths = workdir / "bare.paths"
+    pixel_paths.write_text("".join(f"/ptrack/{token}/\n" for token in tokens))
+    bare_paths.write_text("".join(f"/bare/{token}/\n" for token in tokens))
+    paths = {"/ptrack/": pixel_paths, "/bare/": bare_paths}
+
+    results: dict[str, Any] = {
+        "workers_per_server": workers,
+        "recorder_seconds": SLOW_SECONDS,
+        "connections": 64,
+        "seconds_per_run": seconds,
+        "rounds": rounds,
+        "workdir": str(workdir),
+    }
+    redis: subprocess.Popen[bytes] | None = None
+    servers: list[Server] = []
+    try:
+        task_env: dict[str, dict[str, str]] = {}
+        if "rq" in backends:
+            redis, redis_port = start_redis(workdir)
+            task_env["rq"] = {"BENCH_TASKS": "rq", "BENCH_REDIS_PORT": str(redis_port)}
+            results["redis"] = subprocess.run(
+                ["redis-server", "--version"], capture_output=True, text=True
+            ).stdout.split()[2]
+        if "db" in backends:
+            task_env["db"] = {"BENCH_TASKS": "db", "BENCH_DB": str(workdir / "tasks.sqlite3")}
+            subprocess.run(
+                [sys.executable, "-m", "django", "migrate", "--verbosity", "0"],
+                cwd=ROOT,
+                env=_manage_env(task_env["db"]),
+                check=True,
+            )
+        bare = Server("gunicorn", "django", True, recorder="none")
+        inline = Server("gunicorn", "django", True, recorder="slow")
+        queued = {
+            b: Server("gunicorn", "django", True, recorder="background", env=task_env[b])
+            for b in backends
+        }
+        labels = {b: f"background, {BACKENDS[b]}" for b in backends}
+        targets = [
+            Target("bare view", bare, "/bare/", False),
+            Target("inline recorder", inline, "/ptrack/", True),
+            *(Target(labels[b], queued[b], "/ptrack/", False) for b in backends),
+        ]
+        servers = [bare, inline, *queued.values()]
+        for server in servers:
+            start(server, workdir, workers)
+        for server in servers:
+            wait_ready(server)
+
+        # Every successful pixel response of a background server must become one event.
+        answered = dict.fromkeys(backends, 0)
+
+        def load(target: Target, connections: int, duration: int) -> dict[str, Any]:
+            result = wrk(target, paths[target.path_prefix], connections, duration)
+            for backend, server in queued.items():
+                if target.server is server:
+                    answered[backend] += result["requests"] - result["status"]
+            return result
+
+        for target in targets:  # warm-up: imports, caches, connections to Redis/SQLite
+            load(target, 16, 1)
+        runs: dict[str, list[dict[str, Any]]] = {}
+        for round_ in range(rounds):
+            shift = round_ % len(targets)  # rotate, so drift on a shared machine hits all
+            for target in targets[shift:] + targets[:shift]:
+                runs.setdefault(target.label, []).append(load(target, 64, seconds))
+        time.sleep(0.5)  # requests still in flight when wrk stopped reach the queue
+    finally:
+        for server in servers:
+            stop(server)
+
+    try:
+        results["endpoint"] = _summarise(runs)
+        results["ratios"] = {}
+        for label in [t.label for t in targets[1:]]:
+            for metric, name in (("rps", "req/s"), ("p99_us", "p99")):
+                results["ratios"][f"{label} / bare view ({name})"] = _median_ratio(
+                    [run[metric] for run in runs[label]],
+                    [run[metric] for run in runs["bare view"]],
+                )
+        results["drain"] = {}
+        for backend in backends:
+            env = task_env[backend]
+            counts = task_counts(backend, env)
+            counter = workdir / f"worker-{backend}.count"
+            counter.write_bytes(b"")
+            # One worker, the 20 ms recorder, for a sample; then the same worker
+            # command with the recorder's sleep off drains the rest: the
+            # framework's own cost per event.
+            slow = drain(
+                backend, env, counter, workdir, SLOW_SECONDS,
+                min(drain_sample, counts["queued"]), drain_timeout,
+            )  # fmt: skip
+            fast = drain(backend, env, counter, workdir, 0.0, None, drain_timeout)
+            after = task_counts(backend, env)
+            recorded = counter.stat().st_size
+            ran_inline = queued[backend].counter.stat().st_size  # enqueue failed: ran in the view
+            results["drain"][backend] = {
+                "label": labels[backend],
+                "pixel_responses": answered[backend],
+                "enqueued": counts["queued"],
+                "ran_inline": ran_inline,
+                "recorded": recorded,
+                "left_in_queue": after["queued"],
+                "failed": after["failed"],
+                # An event lost is one enqueued and never recorded, or a successful
+                # response whose event was neither enqueued nor recorded inline.
+                "lost": max(0, counts["queued"] - recorded)
+                + max(0, answered[backend] - counts["queued"] - ran_inline),
+                "answered_after_wrk_stopped": counts["queued"] + ran_inline - answered[backend],
+                "with_recorder": slow,
+                "without_sleep": fast,
+            }
+    finally:
+        if redis is not None:
+            _stop_process(redis)
+    return results
+
+
+# --- report ----------------------------------------------------------------------
+
+
+def background_report(b: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        f"Slow recorder ({b['recorder_seconds'] * 1000:.0f} ms), gunicorn, "
+        f"{b['workers_per_server']} workers per server, {b['connections']} connections "
+        f"(medians of {b['rounds']} alternating runs of {b['seconds_per_run']} s)",
+        f"| {'case':<38} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} |",
+        f"|{'-' * 40}|{'-' * 9}:|{'-' * 8}:|{'-' * 8}:|{'-' * 7}:|",
+    ]
+    for name, e in b["endpoint"].items():
+        lines.append(
+            f"| {name:<38} | {e['rps']:>8,.0f} | {e['p50_ms']:>7.2f} | "
+            f"{e['p99_ms']:>7.2f} | {e['errors']:>6} |"
+        )
+    lines.append("")
+    for name, value in b["ratios"].items():
+        lines.append(f"{name} = {value:.3f}")
+    for d in b["drain"].values():
+        lines.append("")
+        lines.append(
+            f"{d['label']}: {d['pixel_responses']:,} pixel responses (wrk), "
+            f"{d['enqueued']:,} enqueued, {d['ran_inline']} ran inline, "
+            f"{d['recorded']:,} recorded by the worker, {d['left_in_queue']} left, "
+            f"{d['failed']} failed, {d['lost']} lost"
+        )
+        for key in ("with_recorder", "without_sleep"):
+            w = d[key]
+            rate = "-" if w["per_second"] is None else f"{w['per_second']:,.1f}"
+            lines.append(
+                f"  one worker, recorder sleeping {w['recorder_seconds'] * 1000:.0f} ms: "
+                f"{w['events']:,} events at {rate}/s (start-up {w['startup_s'] or 0:.1f} s"
+                f"{', TIMED OUT' if w['timed_out'] else ''}): {w['command']}"
+            )
+    return lines
+
+
+def report(results: dict[str, Any]) -> str:
+    lines = []
+    m = results["machine"]
+    lines.append(
+        f"Machine: {m['cpu']}, {m['nproc']} CPUs, {m['memory_gib']} GiB, Python {m['python']}, "
+        f"Django {m['versions']['django']}, itsdangerous {m['versions']['itsdangerous']}"
+    )
+    t = results.get("tokens")
+    if t:
+        lines.append("")
+        lines.append(f"Token work, in process (median of {t['rounds']} alternating rounds)")
+        lines.append(f"| {'case':<34} | {'per second':>11} | {'median µs':>9} |")
+        lines.append(f"|{'-' * 36}|{'-' * 13}:|{'-' * 10}:|")
+        for name, value in t["per_second"].items():
+            lines.append(f"| {name:<34} | {value:>11,.0f} | {t['median_us'][name]:>9.1f} |")
+        for name, value in t["ratios"].items():
+            lines.append(f"{name}: {value:.2f}x")
+        lines.append(
+            f"token length {t['token_length']} (plain itsdangerous {t['plain_token_length']}), "
+            f"URL length {t['url_length']}"
+        )
+    h = results.get("http")
+    if h:
+        for conns, key in ((64, "c64"), (4, "c4")):
+            lines.append("")
+            lines.append(
+                f"Endpoint, {conns} connections, {h['workers_per_server']} workers per server "
+                f"(medians of alternating runs)"
+            )
+            lines.append(
+                f"| {'server: case':<38} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} "
+                f"| {'errors':>6} | {'recorded / lost':>17} |"
+            )
+            lines.append(f"|{'-' * 40}|{'-' * 9}:|{'-' * 8}:|{'-' * 8}:|{'-' * 7}:|{'-' * 18}:|")
+            for name, e in h[key].items():
+                rec = f"{e['recorder_calls']} / {e['lost']}" if "lost" in e else "-"
+                lines.append(
+                    f"| {name:<38} | {e['rps']:>8,.0f} | {e['p50_ms']:>7.2f} | "
+                    f"{e['p99_ms']:>7.2f} | {e['errors']:>6} | {rec:>17} |"
+                )
+        lines.append("")
+        for kind, ratios in h["ratios"].items():
+            for name, value in ratios.items():
+                lines.append(f"{kind}: {name} = {value:.3f}")
+        lines.append("")
+        for name, mem in h["memory"].items():
+            lines.append(
+                f"{name}: worker RSS {mem['rss_before_mib']} -> {mem['rss_after_round_1_mib']} "
+                f"-> {mem['rss_after_mib']} MiB (growth {mem['max_growth_mib']} MiB, "
+                f"{mem['growth_after_round_1_mib']} after round 1; "
+                f"{mem['requests'] or 0:,} recorded)"
+            )
+    if results.get("background"):
+        lines += background_report(results["background"])
+    return "\n".join(lines)
+
+
+def background_markdown(b: dict[str, Any]) -> list[str]:
+    """The README's slow-recorder tables, from a ``--background`` results JSON."""
+    ms = b["recorder_seconds"] * 1000
+    out = [
+        "",
+        f"| Endpoint, {ms:.0f} ms recorder, {b['connections']} connections | req/s | p50 ms "
+        f"| p99 ms | req/s / bare | p99 / bare |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
+    for label, e in b["endpoint"].items():
+        rps = b["ratios"].get(f"{label} / bare view (req/s)", 1.0)
+        p99 = b["ratios"].get(f"{label} / bare view (p99)", 1.0)
+        out.append(
+            f"| {label} | {e['rps']:,.0f} | {e['p50_ms']:.1f} | {e['p99_ms']:.1f} "
+            f"| {rps:.2f} | {p99:.2f} |"
+        )
+    errors = sum(e["errors"] for e in b["endpoint"].values())
+    requests = sum(e["requests"] for e in b["endpoint"].values())
+    out.append("")
+    out.append(
+        f"gunicorn with {b['workers_per_server']} sync workers per server, "
+        f"{b['rounds']} alternating rounds of {b['seconds_per_run']} s; "
+        f"{requests:,} requests, {errors} errors. Ratios are medians of per-round ratios."
+    )
+    out.append("")
+    out.append(
+        f"| One task worker | events/s, {ms:.0f} ms recorder | events/s, no sleep "
+        "| pixel responses | enqueued | recorded | lost |"
+    )
+    out.append("|---|--:|--:|--:|--:|--:|--:|")
+    for d in b["drain"].values():
+        slow, fast = d["with_recorder"], d["without_sleep"]
+        rates = [
+            "-" if w["per_second"] is None else f"{w['per_second']:,.0f} ({w['events']:,})"
+            for w in (slow, fast)
+        ]
+        out.append(
+            f"| {d['label']} | {rates[0]} | {rates[1]} | {d['pixel_responses']:,} "
+            f"| {d['enqueued'] + d['ran_inline']:,} | {d['recorded'] + d['ran_inline']:,} "
+            f"| {d['lost']} |"
+        )
+    return out
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The README's tables, from a results JSON."""
+    out = []
+    m = results["machine"]
+    v = m["versions"]
+    out.append(
+        f"Measured on {m['cpu']} ({m['nproc']} CPUs, {m['memory_gib']} GiB), "
+        f"{m['platform']}, Python {m['python']}, Django {v['django']}, "
+        f"itsdangerous {v['itsdangerous']}, gunicorn {v['gunicorn']}, uvicorn {v['uvicorn']} "
+        f"(uvloop {v['uvloop']}, httptools {v['httptools']}), wrk {v.get('wrk')}; "
+        f"load average {m['load_average_at_start'][0]:.1f} at the start and "
+        f"{m['load_average_at_end'][0]:.1f} at the end (a shared machine)."
+    )
+    if "background" in results:  # a --background run: that scenario only
+        return "\n".join(out + background_markdown(results["background"]))
+    t = results["tokens"]
+    ps, us, r = t["per_second"], t["median_us"], t["ratios"]
+    rows = [
+        ("Mint a token: `ptrack.encoders.encode()`", "ptrack mint token",
+         f"**{r['mint token vs itsdangerous dumps']:.2f}x**"),
+        ("Mint a URL: `ptrack.Pixel(...).url()`", "ptrack mint URL",
+         f"{r['mint URL vs itsdangerous dumps']:.2f}x"),
+        ("plain itsdangerous `dumps()`", "itsdangerous dumps", "1x"),
+        ("Verify a token: `ptrack.encoders.decode()`", "ptrack verify",
+         f"**{r['verify vs itsdangerous loads']:.2f}x**"),
+        ("plain itsdangerous `loads()`", "itsdangerous loads", "1x"),
+        ("`ptrack.tracking.track()`: verify, event, one recorder", "ptrack track()", ""),
+        ("Render a 5-story email with `{% ptrack %}`", "email render, with {% ptrack %}", ""),
+        ("The same email without the tag", "email render, without it", ""),
+    ]  # fmt: skip
+    out.append("")
+    out.append("| Token work, in process | per second | µs, median | vs itsdangerous |")
+    out.append("|---|--:|--:|--:|")
+    for label, key, ratio in rows:
+        out.append(f"| {label} | {ps[key]:,.0f} | {us[key]:.1f} | {ratio} |")
+    out.append("")
+    out.append(
+        f"Token {t['token_length']} characters (plain itsdangerous: {t['plain_token_length']}), "
+        f"URL {t['url_length']} characters, for `'campaign-42', user_id=123456, "
+        f"email='someone@example.com', variant='b'`."
+    )
+    h = results.get("http")
+    if not h:
+        return "\n".join(out)
+    out.append("")
+    out.append(
+        "| Endpoint, 64 connections | gunicorn req/s | p50 ms | p99 ms "
+        "| uvicorn req/s | p50 ms | p99 ms |"
+    )
+    out.append("|---|--:|--:|--:|--:|--:|--:|")
+    labels = [k.split(": ", 1)[1] for k in h["c64"] if k.startswith("gunicorn: ")]
+    for label in labels:
+        cells = []
+        for kind in ("gunicorn", "uvicorn"):
+            e = h["c64"].get(f"{kind}: {label}")
+            cells += (
+                [f"{e['rps']:,.0f}", f"{e['p50_ms']:.1f}", f"{e['p99_ms']:.1f}"]
+                if e
+                else ["", "", ""]
+            )
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    out.append("")
+    out.append("| Endpoint, 4 connections | gunicorn p50 ms | p99 ms | uvicorn p50 ms | p99 ms |")
+    out.append("|---|--:|--:|--:|--:|")
+    for label in [k.split(": ", 1)[1] for k in h["c4"] if k.startswith("gunicorn: ")]:
+        g, u = h["c4"][f"gunicorn: {label}"], h["c4"][f"uvicorn: {label}"]
+        out.append(
+            f"| {label} | {g['p50_ms']:.2f} | {g['p99_ms']:.2f} | "
+            f"{u['p50_ms']:.2f} | {u['p99_ms']:.2f} |"
+        )
+    errors = sum(e["errors"] for table in ("c64", "c4") for e in h[table].values())
+    requests = sum(e["requests"] for table in ("c64", "c4") for e in h[table].values())
+    recorded = sum(e.get("recorder_calls", 0) for table in ("c64", "c4") for e in h[table].values())
+    lost = sum(e.get("lost", 0) for table in ("c64", "c4") for e in h[table].values())
+    out.append("")
+    out.append(
+        f"{requests:,} requests, {errors} errors; {recorded:,} recorder calls for the pixel "
+        f"runs, {lost} successful pixel responses without one."
+    )
+    out.append("")
+    out.append("| Ratio, median of alternating runs | target | gunicorn | uvicorn |")
+    out.append("|---|--:|--:|--:|")
+    targets = [
+        ("view / bare view, req/s", "view / bare view (rps)", "≥ 0.95"),
+        ("view / bare view, req/s, no middleware", "view / bare view, no middleware (rps)", ""),
+        ("view / bare view, p99 at 64 connections", "view / bare view (p99, 64 conn)", "≤ 1.10"),
+        ("fast path / raw callable, req/s", "fast path / raw callable (rps)", "≥ 0.9"),
+        (
+            "fast path without request signals / raw callable, req/s",
+            "fast path, no request signals / raw callable (rps)",
+            "",
+        ),
+        ("fast path / bare view, req/s", "fast path / bare view (rps)", ""),
+        ("raw callable / bare view, req/s", "raw callable / bare view (rps)", ""),
+        (
+            "raw callable / bare view, no middleware, req/s",
+            "raw callable / bare view, no middleware (rps)",
+            "",
+        ),
+    ]
+    for label, key, target in targets:
+        g = h["ratios"]["gunicorn"].get(key)
+        u = h["ratios"]["uvicorn"].get(key)
+        out.append(
+            f"| {label} | {target} | {'' if g is None else f'{g:.2f}'} | "
+            f"{'' if u is None else f'{u:.2f}'} |"
+        )
+    out.append("")
+    out.append("| Worker RSS, MiB | after warm-up | after round 1 | at the end |")
+    out.append("|---|--:|--:|--:|")
+    for name, mem in h["memory"].items():
+        out.append(
+            f"| {name} | {', '.join(map(str, mem['rss_before_mib']))} | "
+            f"{', '.join(map(str, mem['rss_after_round_1_mib']))} | "
+            f"{', '.join(map(str, mem['rss_after_mib']))} |"
+        )
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds (4)")
+    parser.add_argument("--duration", type=int, default=3, help="seconds per 64-conn run (3)")
+    parser.add_argument("--latency-duration", type=int, default=2, help="per 4-conn run (2)")
+    parser.add_argument("--token-rounds", type=int, default=9, help="token rounds (9)")
+    parser.add_argument("--token-seconds", type=float, default=0.2, help="per token case (0.2)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--quick", action="store_true", help="one short round, to try it out")
+    parser.add_argument("--no-http", action="store_true", help="token work only")
+    parser.add_argument(
+        "--background",
+        action="store_true",
+        help="only the slow-recorder scenario: inline vs background, then the task worker's drain",
+    )
+    parser.add_argument(
+        "--backends", default="rq,db", help="task backends for --background: rq, db (rq,db)"
+    )
+    parser.add_argument(
+        "--drain-sample", type=int, default=300, help="events drained with the 20 ms recorder"
+    )
+    parser.add_argument(
+        "--drain-timeout", type=float, default=120, help="seconds per drain worker (120)"
+    )
+    parser.add_argument(
+        "--json", type=Path, help="bench/results.json (bench/results-background.json)"
+    )
+    parser.add_argument("--markdown", type=Path, help="print a results JSON as the README's tables")
+    options = parser.parse_args(argv)
+    if options.markdown:
+        print(markdown(json.loads(options.markdown.read_text())))
+        return 0
+    if options.quick:
+        options.rounds, options.duration, options.latency_duration = 1, 2, 1
+        options.token_rounds, options.token_seconds = 3, 0.1
+    os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))
+    results: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv)}
+    if options.background:
+        options.json = options.json or BENCH / "results-background.json"
+        backends = [b for b in options.backends.split(",") if b]
+        unknown = set(backends) - set(BACKENDS)
+        if unknown or not backends:
+            parser.error(f"--backends takes rq and/or db, not {options.backends!r}")
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+        import django
+
+        django.setup()
+        from ptrack import encoders
+
+        tokens = [encoders.encode(ARGS, {**KWARGS, "user_id": n}) for n in range(2000)]
+        results["background"] = background_bench(
+            options.rounds, options.duration, options.workers, tokens, backends,
+            options.drain_sample, options.drain_timeout,
+        )  # fmt: skip
+    else:
+        options.json = options.json or BENCH / "results.json"
+        results["tokens"] = token_bench(options.token_rounds, options.token_seconds)
+    if options.no_http or options.background:
+        pass
+    elif shutil.which("wrk") is None:
+        results["http"] = None
+        print("wrk is not installed: `apt-get install wrk` (Debian), then run again.")
+    else:
+        from ptrack import encoders
+
+        tokens = [encoders.encode(ARGS, {**KWARGS, "user_id": n}) for n in range(2000)]
+        results["http"] = http_bench(
+            options.rounds, options.duration, options.latency_duration, options.workers, tokens
+        )
+    results["machine"]["load_average_at_end"] = os.getloadavg()
+    options.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(report(results))
+    print(f"\nWrote {options.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

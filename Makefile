@@ -27,9 +27,57 @@ test-matrix: $(VENV)/.installed
 	$(BIN)/nox
 
 ## --- benchmark targets (owned by bench/) ---
+BENCH_INSTALLED := $(VENV)/.bench-installed
+
+.PHONY: bench bench-quick bench-wrk
+
+# The servers and tools of dependency group "bench", on top of dev.
+$(BENCH_INSTALLED): $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet --group bench
+	touch $@
+
+# wrk comes from Debian's packages; installed here when missing and run as root.
+bench-wrk:
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else \
+	    echo "wrk is missing: run 'sudo apt-get install wrk' (Debian/Ubuntu), then make bench."; \
+	    exit 1; \
+	  fi; }
+
+## Benchmark tokens and the endpoint (gunicorn, uvicorn, wrk on 127.0.0.1): table + bench/results.json.
+bench: $(BENCH_INSTALLED) bench-wrk
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## The same in one short round, to try it out (about two minutes; numbers are rough).
+bench-quick: $(BENCH_INSTALLED) bench-wrk
+	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
 ## --- end of benchmark targets ---
 
 ## --- security targets (fuzzing, load test) ---
+SECURITY_INSTALLED := $(VENV)/.security-installed
+FUZZ_RUNS ?= 1000000
+FUZZ_DIR := $(VENV)/fuzz
+
+.PHONY: fuzz loadtest
+
+$(SECURITY_INSTALLED): $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet --group security
+	touch $@
+
+## Fuzz the pixel decode step with atheris for FUZZ_RUNS inputs; fails on any finding.
+fuzz: $(SECURITY_INSTALLED)
+	rm -rf $(FUZZ_DIR) && mkdir -p $(FUZZ_DIR)/corpus && cp fuzz/seeds/* $(FUZZ_DIR)/corpus/
+	$(BIN)/python fuzz/fuzz_decode.py --keep-going $(FUZZ_DIR)/findings -runs=$(FUZZ_RUNS) \
+		-dict=fuzz/tokens.dict -max_len=4200 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus
+	@if ls $(FUZZ_DIR)/findings | grep -q .; then \
+		echo "fuzz: findings in $(FUZZ_DIR)/findings:"; ls $(FUZZ_DIR)/findings; exit 1; fi
+
+## gunicorn on 127.0.0.1 under 300 connections, view then fast path: no 5xx, no event lost.
+loadtest: $(SECURITY_INSTALLED)
+	$(BIN)/python loadtest/run.py $(LOADTEST_ARGS)
+	$(BIN)/python loadtest/run.py --fastpath $(LOADTEST_ARGS)
 ## --- end of security targets ---
 
 ## --- example project targets (owned by example_project/) ---

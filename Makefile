@@ -29,7 +29,7 @@ test-matrix: $(VENV)/.installed
 ## --- benchmark targets (owned by bench/) ---
 BENCH_INSTALLED := $(VENV)/.bench-installed
 
-.PHONY: bench bench-quick bench-wrk
+.PHONY: bench bench-quick bench-wrk bench-background bench-redis
 
 # The servers and tools of dependency group "bench", on top of dev.
 $(BENCH_INSTALLED): $(VENV)/.installed pyproject.toml
@@ -53,6 +53,20 @@ bench: $(BENCH_INSTALLED) bench-wrk
 ## The same in one short round, to try it out (about two minutes; numbers are rough).
 bench-quick: $(BENCH_INSTALLED) bench-wrk
 	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
+
+# redis-server comes from Debian's packages, like wrk.
+bench-redis:
+	@command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else \
+	    echo "redis-server is missing: run 'sudo apt-get install redis-server', then make bench-background."; \
+	    exit 1; \
+	  fi; }
+
+## A 20 ms recorder inline vs in the background (RQ, django-tasks-db) vs the bare view, then one task worker's drain rate (about 3 minutes): table + bench/results-background.json.
+bench-background: $(BENCH_INSTALLED) bench-wrk bench-redis
+	$(BIN)/python -m bench.run --background $(BENCH_ARGS)
 ## --- end of benchmark targets ---
 
 ## --- security targets (fuzzing, load test) ---

@@ -11,6 +11,13 @@ Measures, in one run, with every pair of compared cases measured alternately:
    startproject middleware), the fast path, and a raw WSGI/ASGI callable;
 3. each worker's resident memory after warm-up and at the end.
 
+``--background`` measures instead, in one run, a 20 ms recorder inline and in
+the background (RQ on a redis-server started on a free loopback port, with
+django-rq's default and a pooled connection, and django-tasks-db on SQLite)
+beside the bare view under gunicorn, then real task workers draining the
+queues, with every enqueued event counted (``make bench-background``,
+``bench/results-background.json``).
+
 It prints a table and writes JSON (``bench/results.json`` by default). Every
 load loop is bounded in time; only loopback is loaded.
 """
@@ -62,7 +69,8 @@ def machine() -> dict[str, Any]:
     versions = {}
     for package in (
         "django", "itsdangerous", "gunicorn", "uvicorn", "uvloop", "httptools",
-        "django-tasks", "django-tasks-db", "django-tasks-rq", "rq", "redis",
+        "django-tasks", "django-tasks-db", "django-tasks-rq", "django-rq", "rq", "redis",
+        "django-redis",
     ):  # fmt: skip
         try:
             versions[package] = metadata.version(package)
@@ -484,7 +492,11 @@ def _summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 # --- 3. slow recorders: inline vs background -----------------------------------
 
 SLOW_SECONDS = 0.02  # bench/pixels.py's SlowRecorder, the default of BENCH_SLOW_SECONDS
-BACKENDS = {"rq": "RQ on Redis", "db": "django-tasks-db on SQLite"}
+BACKENDS = {
+    "rq": "RQ on Redis",
+    "rq-pooled": "RQ on Redis, pooled connection",
+    "db": "django-tasks-db on SQLite",
+}
 
 
 def _manage_env(extra: dict[str, str]) -> dict[str, str]:
@@ -534,10 +546,12 @@ def _stop_process(process: subprocess.Popen[bytes]) -> None:
 
 def task_counts(backend: str, env: dict[str, str]) -> dict[str, int]:
     """Tasks waiting in the queue and tasks that failed, read from the backend's store."""
-    if backend == "rq":
+    if backend.startswith("rq"):
         import redis
 
-        client = redis.Redis(host="127.0.0.1", port=int(env["BENCH_REDIS_PORT"]))
+        client = redis.Redis(
+            host="127.0.0.1", port=int(env["BENCH_REDIS_PORT"]), db=int(env["BENCH_REDIS_DB"])
+        )
         try:
             queued = int(client.llen("rq:queue:default"))
             failed = sum(int(client.zcard(key)) for key in client.keys("rq:*failed*default*"))
@@ -563,14 +577,20 @@ def drain(
     slow_seconds: float,
     max_tasks: int | None,
     timeout: float,
+    simple: bool = False,
+    processes: int = 1,
 ) -> dict[str, Any]:
-    """Run one real task worker until it has run ``max_tasks`` tasks or the queue is empty.
+    """Run real task workers until each has run ``max_tasks`` tasks or the queue is empty.
 
     The rate counts from the first recorded event to the last, so the
-    worker's start-up is left out of it and reported on its own.
+    workers' start-up is left out of it and reported on its own. ``simple``
+    runs RQ's ``SimpleWorker``, which runs jobs in its own process instead of
+    forking one per job.
     """
-    if backend == "rq":
+    if backend.startswith("rq"):
         cmd = ["rqworker", "default", "--burst", "--job-class", "django_tasks_rq.backend.Job"]
+        if simple:
+            cmd += ["--worker-class", "rq.worker.SimpleWorker"]
         if max_tasks:
             cmd += ["--max-jobs", str(max_tasks)]
     else:
@@ -581,20 +601,23 @@ def drain(
     log = open(workdir / f"worker-{backend}-{slow_seconds}.log", "ab")  # noqa: SIM115
     before = counter.stat().st_size
     launched = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "django", *cmd],
-        cwd=ROOT,
-        env=_manage_env(extra),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "django", *cmd],
+            cwd=ROOT,
+            env=_manage_env(extra),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for _ in range(processes)
+    ]
     first: tuple[float, int] | None = None
     last: tuple[float, int] | None = None
     size, timed_out = before, False
     try:
         while True:
-            finished = process.poll() is not None
+            finished = all(worker.poll() is not None for worker in workers)
             now, new_size = time.monotonic(), counter.stat().st_size
             if new_size > size:
                 first = first or (now, new_size)
@@ -607,26 +630,29 @@ def drain(
                 break
             time.sleep(0.01)
     finally:
-        _stop_process(process)
+        for worker in workers:
+            _stop_process(worker)
     events = counter.stat().st_size - before
     rate = None
     if first and last and last[0] > first[0]:
         rate = (last[1] - first[1]) / (last[0] - first[0])
     return {
         "command": f"manage.py {' '.join(cmd)}",
+        "processes": processes,
         "recorder_seconds": slow_seconds,
         "events": events,
         "per_second": rate,
         "startup_s": None if first is None else first[0] - launched,
         "seconds": time.monotonic() - launched,
         "timed_out": timed_out,
-        "returncode": process.returncode,
+        "returncodes": [worker.returncode for worker in workers],
     }
 
 
 def background_bench(
     rounds: int,
     seconds: int,
+    latency_seconds: int,
     workers: int,
     tokens: list[str],
     backends: list[str],
@@ -646,6 +672,7 @@ def background_bench(
         "recorder_seconds": SLOW_SECONDS,
         "connections": 64,
         "seconds_per_run": seconds,
+        "seconds_per_latency_run": latency_seconds,
         "rounds": rounds,
         "workdir": str(workdir),
     }
@@ -653,12 +680,20 @@ def background_bench(
     servers: list[Server] = []
     try:
         task_env: dict[str, dict[str, str]] = {}
-        if "rq" in backends:
+        rq_backends = [b for b in backends if b.startswith("rq")]
+        if rq_backends:  # one server, a database each: their queues stay apart
             redis, redis_port = start_redis(workdir)
-            task_env["rq"] = {"BENCH_TASKS": "rq", "BENCH_REDIS_PORT": str(redis_port)}
-            results["redis"] = subprocess.run(
-                ["redis-server", "--version"], capture_output=True, text=True
-            ).stdout.split()[2]
+            for number, backend in enumerate(rq_backends):
+                task_env[backend] = {
+                    "BENCH_TASKS": backend,
+                    "BENCH_REDIS_PORT": str(redis_port),
+                    "BENCH_REDIS_DB": str(number),
+                }
+            results["redis"] = (
+                subprocess.run(["redis-server", "--version"], capture_output=True, text=True)
+                .stdout.split()[2]
+                .removeprefix("v=")
+            )
         if "db" in backends:
             task_env["db"] = {"BENCH_TASKS": "db", "BENCH_DB": str(workdir / "tasks.sqlite3")}
             subprocess.run(
@@ -698,10 +733,14 @@ def background_bench(
         for target in targets:  # warm-up: imports, caches, connections to Redis/SQLite
             load(target, 16, 1)
         runs: dict[str, list[dict[str, Any]]] = {}
+        latency_runs: dict[str, list[dict[str, Any]]] = {}
         for round_ in range(rounds):
             shift = round_ % len(targets)  # rotate, so drift on a shared machine hits all
-            for target in targets[shift:] + targets[:shift]:
+            order = targets[shift:] + targets[:shift]
+            for target in order:
                 runs.setdefault(target.label, []).append(load(target, 64, seconds))
+            for target in order:  # unsaturated: what one load waits for
+                latency_runs.setdefault(target.label, []).append(load(target, 4, latency_seconds))
         time.sleep(0.5)  # requests still in flight when wrk stopped reach the queue
     finally:
         for server in servers:
@@ -709,6 +748,7 @@ def background_bench(
 
     try:
         results["endpoint"] = _summarise(runs)
+        results["endpoint_c4"] = _summarise(latency_runs)
         results["ratios"] = {}
         for label in [t.label for t in targets[1:]]:
             for metric, name in (("rps", "req/s"), ("p99_us", "p99")):
@@ -722,14 +762,22 @@ def background_bench(
             counts = task_counts(backend, env)
             counter = workdir / f"worker-{backend}.count"
             counter.write_bytes(b"")
-            # One worker, the 20 ms recorder, for a sample; then the same worker
-            # command with the recorder's sleep off drains the rest: the
-            # framework's own cost per event.
-            slow = drain(
-                backend, env, counter, workdir, SLOW_SECONDS,
-                min(drain_sample, counts["queued"]), drain_timeout,
-            )  # fmt: skip
-            fast = drain(backend, env, counter, workdir, 0.0, None, drain_timeout)
+            # The worker command the README gives, one process: with the 20 ms
+            # recorder, then with its sleep off (the framework's own cost per
+            # event), a sample each. Then, to check that every event arrives in
+            # bounded time, one worker per CPU empties the queue, for RQ with
+            # SimpleWorker, which does not fork per job (the default's cost).
+            sample = max(1, min(drain_sample, counts["queued"] // 3))
+            phases = {
+                "with_recorder": drain(
+                    backend, env, counter, workdir, SLOW_SECONDS, sample, drain_timeout
+                ),
+                "without_sleep": drain(backend, env, counter, workdir, 0.0, sample, drain_timeout),
+                "until_empty": drain(
+                    backend, env, counter, workdir, 0.0, None, drain_timeout,
+                    simple=backend.startswith("rq"), processes=os.cpu_count() or 2,
+                ),
+            }  # fmt: skip
             after = task_counts(backend, env)
             recorded = counter.stat().st_size
             ran_inline = queued[backend].counter.stat().st_size  # enqueue failed: ran in the view
@@ -745,14 +793,34 @@ def background_bench(
                 # response whose event was neither enqueued nor recorded inline.
                 "lost": max(0, counts["queued"] - recorded)
                 + max(0, answered[backend] - counts["queued"] - ran_inline),
+                "duplicated": max(0, recorded - counts["queued"]),
                 "answered_after_wrk_stopped": counts["queued"] + ran_inline - answered[backend],
-                "with_recorder": slow,
-                "without_sleep": fast,
+                **phases,
             }
+        # After the accounting: these loads stay in the queues, which are thrown away.
+        results["track_us"] = {}
+        for name, extra in {"inline counting recorder": {"BENCH_RECORDER": "count"}}.items():
+            results["track_us"][name] = _track_cost(extra)
+        for backend in backends:
+            results["track_us"][labels[backend]] = _track_cost(task_env[backend])
     finally:
         if redis is not None:
             _stop_process(redis)
     return results
+
+
+def _track_cost(extra: dict[str, str]) -> float:
+    """Microseconds per ``track()`` in process, from ``bench/enqueue.py``."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.enqueue", "200"],
+        cwd=ROOT,
+        env={**_manage_env(extra), "BENCH_COUNTER": os.devnull},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["us_per_call"])
 
 
 # --- report ----------------------------------------------------------------------
@@ -773,21 +841,32 @@ def background_report(b: dict[str, Any]) -> list[str]:
             f"{e['p99_ms']:>7.2f} | {e['errors']:>6} |"
         )
     lines.append("")
+    lines.append(f"The same at 4 connections ({b['seconds_per_latency_run']} s runs)")
+    for name, e in b["endpoint_c4"].items():
+        lines.append(
+            f"| {name:<38} | {e['rps']:>8,.0f} | {e['p50_ms']:>7.2f} | "
+            f"{e['p99_ms']:>7.2f} | {e['errors']:>6} |"
+        )
+    lines.append("")
     for name, value in b["ratios"].items():
         lines.append(f"{name} = {value:.3f}")
+    lines.append("")
+    for name, us in b.get("track_us", {}).items():
+        lines.append(f"track() in process, {name}: {us:,.0f} µs per pixel load")
     for d in b["drain"].values():
         lines.append("")
         lines.append(
             f"{d['label']}: {d['pixel_responses']:,} pixel responses (wrk), "
             f"{d['enqueued']:,} enqueued, {d['ran_inline']} ran inline, "
             f"{d['recorded']:,} recorded by the worker, {d['left_in_queue']} left, "
-            f"{d['failed']} failed, {d['lost']} lost"
+            f"{d['failed']} failed, {d['lost']} lost, {d['duplicated']} duplicated"
         )
-        for key in ("with_recorder", "without_sleep"):
+        for key in ("with_recorder", "without_sleep", "until_empty"):
             w = d[key]
             rate = "-" if w["per_second"] is None else f"{w['per_second']:,.1f}"
             lines.append(
-                f"  one worker, recorder sleeping {w['recorder_seconds'] * 1000:.0f} ms: "
+                f"  {w['processes']} worker(s), recorder sleeping "
+                f"{w['recorder_seconds'] * 1000:.0f} ms: "
                 f"{w['events']:,} events at {rate}/s (start-up {w['startup_s'] or 0:.1f} s"
                 f"{', TIMED OUT' if w['timed_out'] else ''}): {w['command']}"
             )
@@ -851,44 +930,58 @@ def report(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def background_markdown(b: dict[str, Any]) -> list[str]:
+def background_markdown(b: dict[str, Any], versions: dict[str, Any]) -> list[str]:
     """The README's slow-recorder tables, from a ``--background`` results JSON."""
     ms = b["recorder_seconds"] * 1000
+    packages = ("django-tasks", "django-tasks-db", "django-tasks-rq", "django-rq", "rq", "redis")
     out = [
         "",
-        f"| Endpoint, {ms:.0f} ms recorder, {b['connections']} connections | req/s | p50 ms "
-        f"| p99 ms | req/s / bare | p99 / bare |",
-        "|---|--:|--:|--:|--:|--:|",
+        "Task backends: "
+        + ", ".join(f"{name} {versions.get(name)}" for name in packages)
+        + f" (redis-py), redis-server {b.get('redis')}.",
+        "",
+        f"| Endpoint, {ms:.0f} ms recorder | req/s, {b['connections']} connections | p50 ms "
+        "| p99 ms | req/s / bare | p99 / bare | p50 ms, 4 connections | p99 ms |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for label, e in b["endpoint"].items():
         rps = b["ratios"].get(f"{label} / bare view (req/s)", 1.0)
         p99 = b["ratios"].get(f"{label} / bare view (p99)", 1.0)
+        c4 = b["endpoint_c4"][label]
         out.append(
             f"| {label} | {e['rps']:,.0f} | {e['p50_ms']:.1f} | {e['p99_ms']:.1f} "
-            f"| {rps:.2f} | {p99:.2f} |"
+            f"| {rps:.2f} | {p99:.2f} | {c4['p50_ms']:.1f} | {c4['p99_ms']:.1f} |"
         )
-    errors = sum(e["errors"] for e in b["endpoint"].values())
-    requests = sum(e["requests"] for e in b["endpoint"].values())
+    tables = (b["endpoint"], b["endpoint_c4"])
+    errors = sum(e["errors"] for table in tables for e in table.values())
+    requests = sum(e["requests"] for table in tables for e in table.values())
     out.append("")
     out.append(
         f"gunicorn with {b['workers_per_server']} sync workers per server, "
-        f"{b['rounds']} alternating rounds of {b['seconds_per_run']} s; "
+        f"{b['rounds']} alternating rounds of {b['seconds_per_run']} s "
+        f"({b['seconds_per_latency_run']} s at 4 connections); "
         f"{requests:,} requests, {errors} errors. Ratios are medians of per-round ratios."
     )
+    if b.get("track_us"):
+        out.append("")
+        out.append("| `ptrack.tracking.track()` in process, one recorder | µs per pixel load |")
+        out.append("|---|--:|")
+        for name, us in b["track_us"].items():
+            out.append(f"| {name} | {us:,.0f} |")
     out.append("")
+    cleanup = next(iter(b["drain"].values()))["until_empty"]["processes"]
     out.append(
-        f"| One task worker | events/s, {ms:.0f} ms recorder | events/s, no sleep "
-        "| pixel responses | enqueued | recorded | lost |"
+        f"| Task workers, events/s (events) | one, {ms:.0f} ms recorder | one, no sleep "
+        f"| {cleanup}, no sleep, until empty | pixel responses | enqueued | recorded | lost |"
     )
-    out.append("|---|--:|--:|--:|--:|--:|--:|")
+    out.append("|---|--:|--:|--:|--:|--:|--:|--:|")
     for d in b["drain"].values():
-        slow, fast = d["with_recorder"], d["without_sleep"]
         rates = [
             "-" if w["per_second"] is None else f"{w['per_second']:,.0f} ({w['events']:,})"
-            for w in (slow, fast)
+            for w in (d["with_recorder"], d["without_sleep"], d["until_empty"])
         ]
         out.append(
-            f"| {d['label']} | {rates[0]} | {rates[1]} | {d['pixel_responses']:,} "
+            f"| {d['label']} | {' | '.join(rates)} | {d['pixel_responses']:,} "
             f"| {d['enqueued'] + d['ran_inline']:,} | {d['recorded'] + d['ran_inline']:,} "
             f"| {d['lost']} |"
         )
@@ -909,7 +1002,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"{m['load_average_at_end'][0]:.1f} at the end (a shared machine)."
     )
     if "background" in results:  # a --background run: that scenario only
-        return "\n".join(out + background_markdown(results["background"]))
+        return "\n".join(out + background_markdown(results["background"], v))
     t = results["tokens"]
     ps, us, r = t["per_second"], t["median_us"], t["ratios"]
     rows = [
@@ -1016,9 +1109,13 @@ def markdown(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds (4)")
-    parser.add_argument("--duration", type=int, default=3, help="seconds per 64-conn run (3)")
-    parser.add_argument("--latency-duration", type=int, default=2, help="per 4-conn run (2)")
+    parser.add_argument("--rounds", type=int, help="alternating rounds (4; 3 with --background)")
+    parser.add_argument(
+        "--duration", type=int, help="seconds per 64-conn run (3; 2 with --background)"
+    )
+    parser.add_argument(
+        "--latency-duration", type=int, help="per 4-conn run (2; 1 with --background)"
+    )
     parser.add_argument("--token-rounds", type=int, default=9, help="token rounds (9)")
     parser.add_argument("--token-seconds", type=float, default=0.2, help="per token case (0.2)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
@@ -1030,10 +1127,12 @@ def main(argv: list[str] | None = None) -> int:
         help="only the slow-recorder scenario: inline vs background, then the task worker's drain",
     )
     parser.add_argument(
-        "--backends", default="rq,db", help="task backends for --background: rq, db (rq,db)"
+        "--backends",
+        default="rq,rq-pooled,db",
+        help="task backends for --background: rq, rq-pooled, db (all three)",
     )
     parser.add_argument(
-        "--drain-sample", type=int, default=300, help="events drained with the 20 ms recorder"
+        "--drain-sample", type=int, default=100, help="events per sampled drain phase (100)"
     )
     parser.add_argument(
         "--drain-timeout", type=float, default=120, help="seconds per drain worker (120)"
@@ -1048,6 +1147,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if options.quick:
         options.rounds, options.duration, options.latency_duration = 1, 2, 1
+        options.drain_sample = min(options.drain_sample, 50)
         options.token_rounds, options.token_seconds = 3, 0.1
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
@@ -1057,7 +1157,9 @@ def main(argv: list[str] | None = None) -> int:
         backends = [b for b in options.backends.split(",") if b]
         unknown = set(backends) - set(BACKENDS)
         if unknown or not backends:
-            parser.error(f"--backends takes rq and/or db, not {options.backends!r}")
+            parser.error(
+                f"--backends takes some of {', '.join(BACKENDS)}, not {options.backends!r}"
+            )
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
         import django
 
@@ -1066,8 +1168,9 @@ def main(argv: list[str] | None = None) -> int:
 
         tokens = [encoders.encode(ARGS, {**KWARGS, "user_id": n}) for n in range(2000)]
         results["background"] = background_bench(
-            options.rounds, options.duration, options.workers, tokens, backends,
-            options.drain_sample, options.drain_timeout,
+            options.rounds or 3, options.duration or 2, options.latency_duration or 1,
+            options.workers,
+            tokens, backends, options.drain_sample, options.drain_timeout,
         )  # fmt: skip
     else:
         options.json = options.json or BENCH / "results.json"
@@ -1082,7 +1185,11 @@ def main(argv: list[str] | None = None) -> int:
 
         tokens = [encoders.encode(ARGS, {**KWARGS, "user_id": n}) for n in range(2000)]
         results["http"] = http_bench(
-            options.rounds, options.duration, options.latency_duration, options.workers, tokens
+            options.rounds or 4,
+            options.duration or 3,
+            options.latency_duration or 2,
+            options.workers,
+            tokens,
         )
     results["machine"]["load_average_at_end"] = os.getloadavg()
     options.json.write_text(json.dumps(results, indent=2) + "\n")

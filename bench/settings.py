@@ -1,9 +1,11 @@
 """A small project with Django's startproject settings, served by the benchmark.
 
 ``BENCH_MIDDLEWARE=0`` drops the middleware, for the no-middleware case.
-``BENCH_TASKS`` picks the task backend of background recorders: ``rq`` (Redis
-on 127.0.0.1, port ``BENCH_REDIS_PORT``) or ``db`` (django-tasks-db on the
-SQLite file ``BENCH_DB``).
+``BENCH_TASKS`` picks the task backend of background recorders: ``rq`` (RQ on
+Redis at 127.0.0.1, port ``BENCH_REDIS_PORT``, database ``BENCH_REDIS_DB``,
+with django-rq's default connection, a new one per enqueue), ``rq-pooled`` (the
+same through django-redis' pooled connection, django-rq's ``USE_REDIS_CACHE``)
+or ``db`` (django-tasks-db on the SQLite file ``BENCH_DB``).
 """
 
 from __future__ import annotations
@@ -50,10 +52,17 @@ LOGGING_CONFIG = None
 PTRACK_APP_URL = "https://track.example.com"
 
 _tasks = os.environ.get("BENCH_TASKS", "")
-if _tasks == "rq":
+if _tasks in ("rq", "rq-pooled"):
     INSTALLED_APPS += ["django_rq"]
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend"}}
-    RQ_QUEUES = {"default": {"HOST": "127.0.0.1", "PORT": int(os.environ["BENCH_REDIS_PORT"])}}
+    _redis = f"redis://127.0.0.1:{os.environ['BENCH_REDIS_PORT']}/{os.environ['BENCH_REDIS_DB']}"
+    RQ_QUEUES = {"default": {"URL": _redis}}
+    if _tasks == "rq-pooled":
+        CACHES = {
+            "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+            "rq": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": _redis},
+        }
+        RQ_QUEUES = {"default": {"USE_REDIS_CACHE": "rq"}}
 elif _tasks == "db":
     INSTALLED_APPS += ["django_tasks_db"]
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -63,6 +72,9 @@ elif _tasks == "db":
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ["BENCH_DB"],
+            # Persistent connections, as in production: without them each request
+            # opens the database anew and checkpoints the WAL on close (~20 ms here).
+            "CONN_MAX_AGE": None,
             "OPTIONS": {
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                 "transaction_mode": "IMMEDIATE",

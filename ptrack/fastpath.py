@@ -20,9 +20,10 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.wsgi import get_path_info
 from django.core.signals import request_finished, request_started
-from django.urls import NoReverseMatch, get_script_prefix, reverse
+from django.urls import get_script_prefix
 
 from ptrack import tracking
+from ptrack.links import path_around_token
 from ptrack.tracking import PIXEL_GIF, PIXEL_HEADERS
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -31,8 +32,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-_MARKER = "ptrack-token-marker"
 
 _PIXEL_HEADERS = [("Content-Type", "image/gif"), *PIXEL_HEADERS.items()]
 # What the view's HttpResponseNotAllowed carries.
@@ -50,17 +49,16 @@ def pixel_prefix() -> str:
     or ASGI ``root_path``), as Django resolves it.
     """
     try:
-        path = reverse("ptrack", kwargs={"ptrack_encoded_data": _MARKER})
-    except NoReverseMatch as e:
+        head, tail = path_around_token()
+    except ImproperlyConfigured as e:
         raise ImproperlyConfigured(
             "The ptrack fast path found no pixel URL; add "
             "path('ptrack/', include('ptrack.urls')) to ROOT_URLCONF, or pass prefix=."
         ) from e
-    head, _marker, tail = path.partition(_MARKER)
     if tail != "/":
         raise ImproperlyConfigured(
             f"The ptrack fast path needs pixel URLs of the form <prefix><token>/, "
-            f"not {path!r}; pass prefix= or use the view."
+            f"not {head + '<token>' + tail!r}; pass prefix= or use the view."
         )
     script_prefix = get_script_prefix()
     return "/" + head[len(script_prefix) :] if head.startswith(script_prefix) else head
@@ -111,12 +109,7 @@ class WSGIFastPath:
             if self.request_signals:
                 request_started.send(sender=self.__class__, environ=environ)
             try:
-                tracking.track(
-                    token,
-                    ip=environ.get("REMOTE_ADDR") or None,
-                    user_agent=environ.get("HTTP_USER_AGENT", ""),
-                    referer=environ.get("HTTP_REFERER", ""),
-                )
+                tracking.track(token, **tracking.request_context(environ))
             finally:
                 if self.request_signals:
                     request_finished.send(sender=self.__class__)

@@ -93,21 +93,29 @@ _MARKER = "ptrack-token-marker"
 _split_path: tuple[object, str, str, str] | None = None
 
 
-def _pixel_path(token: str) -> str:
-    """``reverse("ptrack", ...)``, without resolving the URLconf for every link."""
+def path_around_token() -> tuple[str, str]:
+    """The reversed pixel path before and after its token, e.g. ``("/ptrack/", "/")``.
+
+    Kept only for the URLconf and script prefix it came from, which can change
+    per request and per test.
+    """
     global _split_path
-    # The URLconf and script prefix can change per request and per test, so the
-    # split path is kept only for the resolver and prefix it came from.
     resolver = get_resolver(get_urlconf())
     script_prefix = get_script_prefix()
     split = _split_path
     if split is None or split[0] is not resolver or split[1] != script_prefix:
         head, _marker, tail = _reverse(_MARKER).partition(_MARKER)
-        if _MARKER in head or _MARKER in tail:
-            return _reverse(token)
+        if _MARKER in head + tail:
+            return head, tail  # a split that cannot be trusted is not kept
         split = _split_path = (resolver, script_prefix, head, tail)
-    if _PLAIN_TOKEN.fullmatch(token):
-        return split[2] + token + split[3]
+    return split[2], split[3]
+
+
+def _pixel_path(token: str) -> str:
+    """``reverse("ptrack", ...)``, without resolving the URLconf for every link."""
+    head, tail = path_around_token()
+    if _PLAIN_TOKEN.fullmatch(token) and _MARKER not in head + tail:
+        return head + token + tail
     return _reverse(token)
 
 

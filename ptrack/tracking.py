@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timezone
+from typing import Any, TypedDict
 
 from ptrack import encoders
 from ptrack.events import EventType, PixelEvent
@@ -28,6 +30,21 @@ PIXEL_HEADERS = {
 }
 
 _LOGGED_TOKEN_LENGTH = 80
+
+
+class RequestContext(TypedDict):
+    ip: str | None
+    user_agent: str
+    referer: str
+
+
+def request_context(meta: Mapping[str, Any]) -> RequestContext:
+    """The context of a load from a WSGI environ or Django's ``request.META``."""
+    return {
+        "ip": meta.get("REMOTE_ADDR") or None,
+        "user_agent": meta.get("HTTP_USER_AGENT", ""),
+        "referer": meta.get("HTTP_REFERER", ""),
+    }
 
 
 def track(

@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
-
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
-from ptrack.tracking import PIXEL_GIF, PIXEL_HEADERS, atrack, track
-
-
-class _Context(TypedDict):
-    ip: str | None
-    user_agent: str
-    referer: str
-
-
-def _context(request: HttpRequest) -> _Context:
-    meta = request.META
-    return {
-        "ip": meta.get("REMOTE_ADDR") or None,
-        "user_agent": meta.get("HTTP_USER_AGENT", ""),
-        "referer": meta.get("HTTP_REFERER", ""),
-    }
+from ptrack.tracking import PIXEL_GIF, PIXEL_HEADERS, atrack, request_context, track
 
 
 def _response(method: str | None) -> HttpResponse:
@@ -40,14 +23,14 @@ def pixel(request: HttpRequest, ptrack_encoded_data: str) -> HttpResponse:
     showing an image do not.
     """
     if request.method == "GET":
-        track(ptrack_encoded_data, **_context(request))
+        track(ptrack_encoded_data, **request_context(request.META))
     return _response(request.method)
 
 
 async def apixel(request: HttpRequest, ptrack_encoded_data: str) -> HttpResponse:
     """``pixel`` for ASGI: recorders run without blocking the event loop."""
     if request.method == "GET":
-        await atrack(ptrack_encoded_data, **_context(request))
+        await atrack(ptrack_encoded_data, **request_context(request.META))
     return _response(request.method)
 
 

@@ -196,8 +196,9 @@ def assert_pixel(front: Front, response: Response, *, body: bytes = PIXEL_GIF) -
 
 def test_valid_pixel_records_exactly(front: Front, recorded: Recorded) -> None:
     kwargs = {"user_id": 42, "email": "someone@example.com", "n": None}
+    path = pixel_path("campaign-42", [1, {"a": True}], **kwargs)
     response = front.request(
-        pixel_path("campaign-42", [1, {"a": True}], **kwargs),
+        path,
         headers={"User-Agent": "Mail/1.0", "Referer": "https://mail.example.net/"},
     )
     assert_pixel(front, response)
@@ -208,7 +209,7 @@ def test_valid_pixel_records_exactly(front: Front, recorded: Recorded) -> None:
         "Mail/1.0",
         "https://mail.example.net/",
     )
-    assert event.token == pixel_path("campaign-42", [1, {"a": True}], **kwargs).split("/")[2]
+    assert event.token == path.split("/")[2]
 
 
 def test_missing_context_is_empty(front: Front, recorded: Recorded) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from types import MappingProxyType
@@ -62,3 +62,42 @@ class PixelEvent:
             if values.get(name):
                 values[name] = datetime.fromisoformat(values[name])
         return cls(**values)
+
+
+# Each pixel load makes one event; filling the slots directly skips the frozen
+# dataclass's per-field object.__setattr__ and keyword parsing, a quarter of
+# the cost of verifying the token, for the same immutable result.
+_new = object.__new__
+_slot = {f.name: PixelEvent.__dict__[f.name].__set__ for f in fields(PixelEvent)}
+_set_event_type, _set_args, _set_kwargs, _set_timestamp, _set_issued_at = (
+    _slot[name] for name in ("event_type", "args", "kwargs", "timestamp", "issued_at")
+)
+_set_expires_at, _set_ip, _set_user_agent, _set_referer, _set_token = (
+    _slot[name] for name in ("expires_at", "ip", "user_agent", "referer", "token")
+)
+
+
+def loaded_event(
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    timestamp: datetime,
+    issued_at: datetime | None,
+    expires_at: datetime | None,
+    ip: str | None,
+    user_agent: str,
+    referer: str,
+    token: str,
+) -> PixelEvent:
+    """``PixelEvent(event_type=EventType.LOADED, ...)``, made faster."""
+    event = _new(PixelEvent)
+    _set_event_type(event, EventType.LOADED)
+    _set_args(event, tuple(args))
+    _set_kwargs(event, MappingProxyType(dict(kwargs)))
+    _set_timestamp(event, timestamp)
+    _set_issued_at(event, issued_at)
+    _set_expires_at(event, expires_at)
+    _set_ip(event, ip)
+    _set_user_agent(event, user_agent)
+    _set_referer(event, referer)
+    _set_token(event, token)
+    return event

@@ -53,37 +53,40 @@ class _Entry:
     recorder: TrackingPixel
     call: Callable[[PixelEvent], Any]  # returns an awaitable when is_async
     is_async: bool
+    # Runs the recorder to completion in this thread, whatever its kind.
+    run: Callable[[PixelEvent], None]
 
     @property
     def name(self) -> str:
         cls = type(self.recorder)
         return f"{cls.__module__}.{cls.__qualname__}"
 
-    def run(self, event: PixelEvent) -> None:
-        """Run to completion in this thread, whatever the recorder's kind."""
-        if self.is_async:
-            async_to_sync(self.call)(event)
-        else:
-            self.call(event)
-
 
 def _entry(recorder: TrackingPixel) -> _Entry:
     cls = type(recorder)
+    acall: Callable[[PixelEvent], Awaitable[Any]]
     if cls.record_event is not TrackingPixel.record_event:
-        return _Entry(recorder, recorder.record_event, iscoroutinefunction(cls.record_event))
-
-    if iscoroutinefunction(cls.record):
+        if not iscoroutinefunction(cls.record_event):
+            return _Entry(recorder, recorder.record_event, False, recorder.record_event)
+        acall = recorder.record_event  # type: ignore[assignment]
+    elif iscoroutinefunction(cls.record):
         record: Any = recorder.record  # an async def overriding the sync signature
 
         async def acall(event: PixelEvent) -> Any:
             return await record(*event.args, **event.kwargs)
 
-        return _Entry(recorder, acall, True)
+    else:
 
-    def call(event: PixelEvent) -> Any:
-        return recorder.record(*event.args, **event.kwargs)
+        def call(event: PixelEvent) -> None:
+            recorder.record(*event.args, **event.kwargs)
 
-    return _Entry(recorder, call, False)
+        return _Entry(recorder, call, False, call)
+
+    def run(event: PixelEvent) -> None:
+        # A new bridge per call, made in the calling thread, as async_to_sync expects.
+        async_to_sync(acall)(event)
+
+    return _Entry(recorder, acall, True, run)
 
 
 # Sync recorders run here when they must not hold up the caller: under ASGI,
@@ -137,6 +140,8 @@ class PixelTracker:
 
     def __init__(self) -> None:
         self._registry: dict[type[TrackingPixel], _Entry] = {}
+        # The registry's entries in order, as each load reads them.
+        self._entries: tuple[_Entry, ...] = ()
 
     def register(self, recorder_class: _R) -> _R:
         """Register a ``TrackingPixel`` subclass; usable as a class decorator."""
@@ -164,12 +169,14 @@ class PixelTracker:
                 f"registered; each recorder is registered once."
             )
         self._registry[recorder_class] = _entry(recorder_class())
+        self._entries = tuple(self._registry.values())
         return recorder_class
 
     def unregister(self, recorder_class: type[TrackingPixel]) -> None:
         if recorder_class not in self._registry:
             raise PtrackRegistrationError(f"{recorder_class.__qualname__} is not registered.")
         del self._registry[recorder_class]
+        self._entries = tuple(self._registry.values())
 
     def is_registered(self, recorder_class: type[TrackingPixel]) -> bool:
         return recorder_class in self._registry
@@ -185,11 +192,16 @@ class PixelTracker:
         Background recorders are enqueued as tasks (or run here if enqueueing
         fails); the others run now, in registration order.
         """
-        inline = [e for e in self._registry.values() if not self._enqueued(e, event)]
+        inline = [
+            e for e in self._entries if not (e.recorder.background and self._enqueued(e, event))
+        ]
         timeout = conf.RECORDER_TIMEOUT
         if timeout is None:
             for entry in inline:
-                _guarded(entry, event)
+                try:
+                    entry.run(event)
+                except Exception:
+                    _log_failure(entry, event)
             return
         futures = {_pool.submit(_run_in_pool, entry, event): entry for entry in inline}
         _done, late = wait(futures, timeout=timeout)
@@ -200,8 +212,8 @@ class PixelTracker:
         """``dispatch()`` for the event loop: sync recorders run in threads."""
         loop = asyncio.get_running_loop()
         runs: dict[asyncio.Future[None], _Entry] = {}
-        for entry in self._registry.values():
-            if await self._aenqueued(entry, event):
+        for entry in self._entries:
+            if entry.recorder.background and await self._aenqueued(entry, event):
                 continue
             if entry.is_async:
                 run: Awaitable[None] = self._aguarded(entry, event)
@@ -226,8 +238,6 @@ class PixelTracker:
 
     @staticmethod
     def _enqueued(entry: _Entry, event: PixelEvent) -> bool:
-        if not entry.recorder.background:
-            return False
         try:
             from ptrack import tasks
 
@@ -239,8 +249,6 @@ class PixelTracker:
 
     @staticmethod
     async def _aenqueued(entry: _Entry, event: PixelEvent) -> bool:
-        if not entry.recorder.background:
-            return False
         try:
             from ptrack import tasks
 

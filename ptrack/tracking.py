@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any, TypedDict
 
 from ptrack import encoders
-from ptrack.events import EventType, PixelEvent
+from ptrack.events import PixelEvent, loaded_event
 from ptrack.exceptions import ExpiredToken, InvalidToken
 from ptrack.registry import tracker
 
@@ -95,15 +95,14 @@ def verify(
             token[:_LOGGED_TOKEN_LENGTH],
         )
         return None
-    return PixelEvent(
-        event_type=EventType.LOADED,
-        args=decoded.args,
-        kwargs=decoded.kwargs,
-        timestamp=datetime.now(timezone.utc),
-        issued_at=decoded.issued_at,
-        expires_at=decoded.expires_at,
-        ip=ip,
-        user_agent=user_agent,
-        referer=referer,
-        token=token,
+    return loaded_event(
+        decoded.args,
+        decoded.kwargs,
+        datetime.now(timezone.utc),
+        decoded.issued_at,
+        decoded.expires_at,
+        ip,
+        user_agent,
+        referer,
+        token,
     )

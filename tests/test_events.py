@@ -5,6 +5,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from freezegun import freeze_time as freeze_time_at
 
 import ptrack
 
@@ -55,3 +56,30 @@ def test_event_does_not_share_the_callers_dict() -> None:
     event = make_event(kwargs=kwargs)
     kwargs["a"] = 2
     assert event.kwargs["a"] == 1
+
+
+def test_loaded_event_is_the_dataclass_made_the_usual_way() -> None:
+    from ptrack import tracking
+    from ptrack.links import Pixel
+
+    with freeze_time_at(T):
+        token = Pixel("campaign", [3], user_id=42).url().rstrip("/").rpartition("/")[2]
+        event = tracking.verify(token, ip="192.0.2.1", user_agent="UA", referer="r")
+    assert event is not None
+    expected = ptrack.PixelEvent(
+        event_type=ptrack.EventType.LOADED,
+        args=["campaign", [3]],
+        kwargs={"user_id": 42},
+        timestamp=T,
+        issued_at=T.replace(microsecond=0),
+        expires_at=None,
+        ip="192.0.2.1",
+        user_agent="UA",
+        referer="r",
+        token=token,
+    )
+    assert event == expected
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.ip = "x"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        event.kwargs["user_id"] = 1  # type: ignore[index]

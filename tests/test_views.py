@@ -209,3 +209,21 @@ def test_asgi_records_and_answers(recorded: Recorded) -> None:
     assert_pixel(forged)
     assert recorded.calls == [(("asgi",), {"k": [1, 2]})]
     assert recorded.events[0].user_agent == "async"
+
+
+@pytest.mark.parametrize("method", ["get", "head"])
+def test_headers_are_what_django_would_set_and_each_response_owns_them(
+    client: Client, method: str
+) -> None:
+    from django.http import HttpResponse
+
+    from ptrack.tracking import PIXEL_HEADERS as SENT
+
+    expected = dict(HttpResponse(content_type="image/gif", headers=SENT).items())
+    first = getattr(client, method)(pixel_path("n"))
+    assert {name: first[name] for name in expected} == expected
+    first["X-Changed"] = "1"
+    first["Cache-Control"] = "public"
+    second = getattr(client, method)(pixel_path("n"))
+    assert {name: second[name] for name in expected} == expected
+    assert "X-Changed" not in second

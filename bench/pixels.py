@@ -1,8 +1,8 @@
-"""The benchmark's recorder: one byte per load, appended to ``BENCH_COUNTER``.
+"""The benchmark's recorder: counts each load under ``BENCH_COUNTER``.
 
-An ``O_APPEND`` write of one byte is atomic, so the file's size counts the
-recorder calls of every worker process; the benchmark compares it with the
-number of successful responses. ``BENCH_ASYNC_RECORDER=1`` registers it as an
+``bench.counter`` sums the recorder calls of every worker process at the cost
+of a memory write; the benchmark compares the sum with the number of
+successful responses. ``BENCH_ASYNC_RECORDER=1`` registers it as an
 ``async def`` recorder instead, which ASGI runs in the event loop.
 
 ``BENCH_RECORDER`` picks another recorder for the slow-recorder scenario:
@@ -18,18 +18,10 @@ import time
 from typing import Any
 
 import ptrack
+from bench.counter import add
 
-_fd: int | None = None
 _RECORDER = os.environ.get("BENCH_RECORDER", "count")
 _SLOW_SECONDS = float(os.environ.get("BENCH_SLOW_SECONDS", "0.02"))
-
-
-def _count() -> None:
-    global _fd
-    if _fd is None:
-        path = os.environ.get("BENCH_COUNTER", os.devnull)
-        _fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    os.write(_fd, b".")
 
 
 if _RECORDER in ("slow", "background"):
@@ -41,7 +33,7 @@ if _RECORDER in ("slow", "background"):
         def record(self, *args: Any, **kwargs: Any) -> None:
             if _SLOW_SECONDS:
                 time.sleep(_SLOW_SECONDS)
-            _count()
+            add()
 
 elif _RECORDER == "none":
     pass
@@ -51,11 +43,11 @@ elif os.environ.get("BENCH_ASYNC_RECORDER") == "1":
     @ptrack.tracker.register
     class AsyncCountingRecorder(ptrack.TrackingPixel):
         async def record(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-            _count()
+            add()
 
 else:
 
     @ptrack.tracker.register
     class CountingRecorder(ptrack.TrackingPixel):
         def record(self, *args: Any, **kwargs: Any) -> None:
-            _count()
+            add()

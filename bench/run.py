@@ -47,6 +47,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench.counter import total as counted
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 
@@ -247,7 +249,6 @@ def _free_port() -> int:
 def start(server: Server, workdir: Path, workers: int) -> None:
     server.port = _free_port()
     server.counter = workdir / f"{server.name.replace(':', '-')}.count"
-    server.counter.write_bytes(b"")
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
@@ -329,7 +330,7 @@ def wrk(target: Target, paths_file: Path, connections: int, seconds: int) -> dic
         "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
         "-s", str(BENCH / "wrk.lua"), url, "--", str(paths_file),
     ]  # fmt: skip
-    before = target.server.counter.stat().st_size
+    before = counted(target.server.counter)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=True)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     errors = sum(result[k] for k in ("connect", "read", "write", "status", "timeout"))
@@ -338,7 +339,7 @@ def wrk(target: Target, paths_file: Path, connections: int, seconds: int) -> dic
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     if target.records:
         time.sleep(0.3)  # requests in flight when wrk stopped still reach the recorder
-        calls = target.server.counter.stat().st_size - before
+        calls = counted(target.server.counter) - before
         result["recorder_calls"] = calls
         # wrk stops counting with up to `connections` requests still being answered.
         result["lost"] = max(0, ok - calls)
@@ -464,7 +465,7 @@ def http_bench(
                 else 0.0,
                 2,
             ),
-            "requests": server.counter.stat().st_size if server.app != "raw" else None,
+            "requests": counted(server.counter) if server.app != "raw" else None,
         }
         for server in servers
     }
@@ -599,7 +600,7 @@ def drain(
             cmd += ["--max-tasks", str(max_tasks)]
     extra = {**env, "BENCH_COUNTER": str(counter), "BENCH_SLOW_SECONDS": str(slow_seconds)}
     log = open(workdir / f"worker-{backend}-{slow_seconds}.log", "ab")  # noqa: SIM115
-    before = counter.stat().st_size
+    before = counted(counter)
     launched = time.monotonic()
     workers = [
         subprocess.Popen(
@@ -618,7 +619,7 @@ def drain(
     try:
         while True:
             finished = all(worker.poll() is not None for worker in workers)
-            now, new_size = time.monotonic(), counter.stat().st_size
+            now, new_size = time.monotonic(), counted(counter)
             if new_size > size:
                 first = first or (now, new_size)
                 last = (now, new_size)
@@ -632,7 +633,7 @@ def drain(
     finally:
         for worker in workers:
             _stop_process(worker)
-    events = counter.stat().st_size - before
+    events = counted(counter) - before
     rate = None
     if first and last and last[0] > first[0]:
         rate = (last[1] - first[1]) / (last[0] - first[0])
@@ -761,7 +762,6 @@ def background_bench(
             env = task_env[backend]
             counts = task_counts(backend, env)
             counter = workdir / f"worker-{backend}.count"
-            counter.write_bytes(b"")
             # The worker command the README gives, one process: with the 20 ms
             # recorder, then with its sleep off (the framework's own cost per
             # event), a sample each. Then, to check that every event arrives in
@@ -779,8 +779,8 @@ def background_bench(
                 ),
             }  # fmt: skip
             after = task_counts(backend, env)
-            recorded = counter.stat().st_size
-            ran_inline = queued[backend].counter.stat().st_size  # enqueue failed: ran in the view
+            recorded = counted(counter)
+            ran_inline = counted(queued[backend].counter)  # enqueue failed: ran in the view
             results["drain"][backend] = {
                 "label": labels[backend],
                 "pixel_responses": answered[backend],

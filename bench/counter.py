@@ -3,9 +3,8 @@
 Each process increments an 8-byte integer in its own shared memory-mapped file,
 ``<path>.<pid>``, with no system call and no lock shared between processes;
 ``total(path)`` sums the files. The benchmark's recorders count with it, so
-that what the endpoint figures measure is ptrack and not the counting: one
-``O_APPEND`` write per call to a file shared by every worker cost about 9% of
-the pixel view's throughput under gunicorn (``make bench``, 2 cores).
+that what the endpoint figures measure is ptrack and not the counting, as it
+was with one ``O_APPEND`` write per call to a file every worker shared.
 """
 
 from __future__ import annotations

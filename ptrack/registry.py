@@ -13,6 +13,7 @@ from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.db import close_old_connections
 from django.utils.module_loading import autodiscover_modules
 
+from ptrack import lanes
 from ptrack.conf import conf
 from ptrack.events import PixelEvent
 from ptrack.exceptions import PtrackRegistrationError
@@ -89,8 +90,8 @@ def _entry(recorder: TrackingPixel) -> _Entry:
     return _Entry(recorder, acall, True, run)
 
 
-# Sync recorders run here when they must not hold up the caller: under ASGI,
-# and under WSGI when PTRACK_RECORDER_TIMEOUT is set.
+# Sync recorders run here under WSGI when PTRACK_RECORDER_TIMEOUT is set; under
+# ASGI they run in ptrack.lanes.
 _pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ptrack-recorder")
 # Recorders still running past the timeout under ASGI; kept so they finish.
 _late: set[asyncio.Future[None]] = set()
@@ -210,19 +211,25 @@ class PixelTracker:
 
     async def adispatch(self, event: PixelEvent) -> None:
         """``dispatch()`` for the event loop: sync recorders run in threads."""
-        loop = asyncio.get_running_loop()
+        inline = [
+            e
+            for e in self._entries
+            if not (e.recorder.background and await self._aenqueued(e, event))
+        ]
+        timeout = conf.RECORDER_TIMEOUT
+        if timeout is None and len(inline) == 1 and inline[0].is_async:
+            await self._aguarded(inline[0], event)  # no task needed to wait for one
+            return
         runs: dict[asyncio.Future[None], _Entry] = {}
-        for entry in self._entries:
-            if entry.recorder.background and await self._aenqueued(entry, event):
-                continue
+        for entry in inline:
+            run: asyncio.Future[None]
             if entry.is_async:
-                run: Awaitable[None] = self._aguarded(entry, event)
+                run = asyncio.ensure_future(self._aguarded(entry, event))
             else:
-                run = loop.run_in_executor(_pool, _run_in_pool, entry, event)
-            runs[asyncio.ensure_future(run)] = entry
+                run = lanes.recorders.run(_run_in_pool, entry, event)
+            runs[run] = entry
         if not runs:
             return
-        timeout = conf.RECORDER_TIMEOUT
         _done, late = await asyncio.wait(runs, timeout=timeout)
         for future in late:
             _log_late(runs[future], event, timeout or 0)

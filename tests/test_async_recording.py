@@ -1,0 +1,172 @@
+"""Sync recorders under an event loop: off the loop, side by side when slow, none lost."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+import ptrack
+from ptrack import tracking
+from tests.conftest import pixel_path
+
+
+def token(*args: Any, **kwargs: Any) -> str:
+    return pixel_path(*args, **kwargs).split("/")[2]
+
+
+class Calls:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.args: list[tuple[Any, ...]] = []
+        self.threads: set[str] = set()
+
+    def add(self, args: tuple[Any, ...]) -> None:
+        with self.lock:
+            self.args.append(args)
+            self.threads.add(threading.current_thread().name)
+
+
+@pytest.fixture
+def sync_recorder(request: pytest.FixtureRequest) -> Iterator[Calls]:
+    """A sync recorder that sleeps ``request.param`` seconds (0 when not parametrized)."""
+    seconds = getattr(request, "param", 0)
+    calls = Calls()
+
+    class Sync(ptrack.TrackingPixel):
+        def record(self, *args: Any, **kwargs: Any) -> None:
+            if seconds:
+                time.sleep(seconds)
+            calls.add(args)
+
+    ptrack.tracker.register(Sync)
+    yield calls
+    ptrack.tracker.unregister(Sync)
+
+
+def load_all(tokens: list[str]) -> float:
+    """Load every token concurrently in one event loop; the seconds it took."""
+
+    async def main() -> float:
+        started = time.monotonic()
+        events = await asyncio.gather(*(tracking.atrack(t, ip="192.0.2.1") for t in tokens))
+        assert all(event is not None for event in events)
+        return time.monotonic() - started
+
+    return asyncio.run(main())
+
+
+def test_many_quick_loads_are_each_recorded_once_off_the_loop(sync_recorder: Calls) -> None:
+    tokens = [token("n", i) for i in range(300)]
+    load_all(tokens)
+    assert sorted(sync_recorder.args) == sorted(("n", i) for i in range(300))
+    assert sync_recorder.threads
+    assert all(name.startswith("ptrack-recorder") for name in sync_recorder.threads)
+
+
+@pytest.mark.parametrize("sync_recorder", [0.3], indirect=True)
+def test_slow_recorders_run_side_by_side(sync_recorder: Calls) -> None:
+    seconds = load_all([token("slow", i) for i in range(8)])
+    assert sorted(sync_recorder.args) == [("slow", i) for i in range(8)]
+    # One at a time would take 2.4 s; more threads join while all are stuck.
+    assert seconds < 1.5
+    assert len(sync_recorder.threads) > 1
+
+
+@override_settings(PTRACK_RECORDER_TIMEOUT=0.05)
+@pytest.mark.parametrize("sync_recorder", [0.3], indirect=True)
+def test_a_recorder_outliving_its_event_loop_finishes_and_the_next_loop_is_served(
+    sync_recorder: Calls,
+) -> None:
+    started = time.monotonic()
+    load_all([token("late")])  # answers after 0.05 s; asyncio.run then closes the loop
+    assert time.monotonic() - started < 0.25
+    assert sync_recorder.args == []
+    deadline = time.monotonic() + 5
+    while not sync_recorder.args and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sync_recorder.args == [("late",)]
+    with override_settings(PTRACK_RECORDER_TIMEOUT=None):
+        load_all([token("next")])
+    assert sync_recorder.args == [("late",), ("next",)]
+
+
+def test_recorders_still_running_at_exit_finish_before_the_process_ends(tmp_path: Path) -> None:
+    out = tmp_path / "recorded.txt"
+    script = textwrap.dedent(
+        f"""
+        import asyncio, time
+        import django
+        from django.conf import settings
+
+        settings.configure(
+            SECRET_KEY="x" * 50, INSTALLED_APPS=["ptrack.apps.SimplePtrackConfig"],
+            PTRACK_APP_URL="https://t.example", ROOT_URLCONF="ptrack.urls",
+            PTRACK_RECORDER_TIMEOUT=0.01,
+        )
+        django.setup()
+        import ptrack
+        from ptrack import encoders, tracking
+
+        @ptrack.tracker.register
+        class Slow(ptrack.TrackingPixel):
+            def record(self, *args, **kwargs):
+                time.sleep(0.5)
+                with open({str(out)!r}, "a") as f:
+                    f.write(repr(args))
+
+        asyncio.run(tracking.atrack(encoders.encode(["exit"], {{}})))
+        print("answered", flush=True)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "answered\n"
+    assert "still running 0.01s" in result.stderr
+    assert out.read_text() == "('exit',)"
+
+
+@pytest.fixture
+def only_recorder() -> Iterator[list[ptrack.PixelEvent]]:
+    """One async recorder registered alone, the others put back after."""
+    others = [type(recorder) for recorder in ptrack.tracker.recorders]
+    for cls in others:
+        ptrack.tracker.unregister(cls)
+    seen: list[ptrack.PixelEvent] = []
+
+    class Alone(ptrack.TrackingPixel):
+        async def record_event(self, event: ptrack.PixelEvent) -> None:
+            await asyncio.sleep(0)
+            seen.append(event)
+
+    ptrack.tracker.register(Alone)
+    yield seen
+    ptrack.tracker.unregister(Alone)
+    for cls in others:
+        ptrack.tracker.register(cls)
+
+
+def test_a_lone_async_recorder_is_awaited(only_recorder: list[ptrack.PixelEvent]) -> None:
+    load_all([token("alone", 1), token("alone", 2)])
+    assert sorted(event.args for event in only_recorder) == [("alone", 1), ("alone", 2)]
+
+
+def test_no_recorders_at_all_under_an_event_loop(only_recorder: list[ptrack.PixelEvent]) -> None:
+    [alone] = [type(r) for r in ptrack.tracker.recorders]
+    ptrack.tracker.unregister(alone)
+    try:
+        load_all([token("nobody")])
+    finally:
+        ptrack.tracker.register(alone)
+    assert only_recorder == []

@@ -1,0 +1,99 @@
+"""ptrack.lanes: the threads that run sync recorders for event loops."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+
+import pytest
+
+from ptrack.lanes import Lane
+
+
+def test_calls_run_in_the_lane_threads_and_futures_finish() -> None:
+    lane = Lane(max_threads=4, name="test-lane")
+    seen: list[tuple[int, str]] = []
+
+    async def main() -> None:
+        await asyncio.gather(
+            *(
+                lane.run(lambda i: seen.append((i, threading.current_thread().name)), i)
+                for i in range(50)
+            )
+        )
+
+    asyncio.run(main())
+    assert sorted(i for i, _ in seen) == list(range(50))
+    assert all(name.startswith("test-lane_") for _, name in seen)
+    assert lane.wait_idle(timeout=1)
+
+
+def test_threads_are_added_while_all_are_stuck_up_to_the_limit() -> None:
+    lane = Lane(max_threads=2, name="capped")
+    release = threading.Event()
+    threads: set[str] = set()
+
+    def stuck() -> None:
+        threads.add(threading.current_thread().name)
+        release.wait(5)
+
+    async def main() -> None:
+        futures = [lane.run(stuck) for _ in range(5)]
+        await asyncio.sleep(0.2)  # time for the lane to add every thread it may
+        assert threads == {"capped_0", "capped_1"}
+        assert not any(future.done() for future in futures)
+        release.set()
+        await asyncio.gather(*futures)
+
+    asyncio.run(main())
+    assert threads == {"capped_0", "capped_1"}
+
+
+def test_an_exception_is_logged_and_the_lane_carries_on(caplog: pytest.LogCaptureFixture) -> None:
+    lane = Lane(max_threads=1, name="failing")
+    done: list[int] = []
+
+    def fail() -> None:
+        raise ValueError("boom")
+
+    async def main() -> None:
+        await lane.run(fail)
+        await lane.run(done.append, 1)
+
+    with caplog.at_level(logging.ERROR, "ptrack"):
+        asyncio.run(main())
+    assert done == [1]
+    assert "raised in failing_0" in caplog.text
+    assert "ValueError: boom" in caplog.text
+
+
+def test_a_cancelled_wait_does_not_stop_the_call_or_the_lane() -> None:
+    lane = Lane(max_threads=1, name="cancelled")
+    done: list[str] = []
+
+    def slow(name: str) -> None:
+        time.sleep(0.1)
+        done.append(name)
+
+    async def main() -> None:
+        future = lane.run(slow, "first")
+        future.cancel()
+        await lane.run(slow, "second")
+
+    asyncio.run(main())
+    assert done == ["first", "second"]
+
+
+def test_wait_idle_waits_for_queued_calls_or_times_out() -> None:
+    lane = Lane(max_threads=1, name="idle")
+    release = threading.Event()
+
+    async def main() -> None:
+        lane.run(release.wait, 5)
+        assert lane.wait_idle(timeout=0.05) is False
+        release.set()
+        assert lane.wait_idle(timeout=5) is True
+
+    asyncio.run(main())

@@ -2,7 +2,7 @@
 
 ``bench.counter`` sums the recorder calls of every worker process at the cost
 of a memory write; the benchmark compares the sum with the number of
-successful responses. ``BENCH_ASYNC_RECORDER=1`` registers it as an
+successful responses. ``BENCH_RECORDER=async`` registers it as an
 ``async def`` recorder instead, which ASGI runs in the event loop.
 
 ``BENCH_RECORDER`` picks another recorder for the slow-recorder scenario:
@@ -38,7 +38,7 @@ if _RECORDER in ("slow", "background"):
 elif _RECORDER == "none":
     pass
 
-elif os.environ.get("BENCH_ASYNC_RECORDER") == "1":
+elif _RECORDER == "async":
 
     @ptrack.tracker.register
     class AsyncCountingRecorder(ptrack.TrackingPixel):

@@ -4,7 +4,13 @@
 distinct valid tokens), prints microseconds per request, and with ``--profile``
 the cProfile lines by cumulative time. CASE is one of: view, bare, fast, raw;
 ``BENCH_MIDDLEWARE=0`` drops the middleware; ``--asgi`` drives the ASGI
-application with scopes instead, one request at a time in an event loop. The
+application with scopes instead, one request at a time in an event loop.
+
+``python -m bench.profiling breakdown`` shows where the pixel view's extra cost
+over the bare view goes inside a whole request, where caches are colder than in
+a tight loop: it alternates the bare view with the pixel view as it is, with
+recording cut down to verifying the token, and with no recording at all, and
+prints each one's microseconds and its difference from the bare view. The
 benchmark's numbers come from ``bench.run``; this shows why.
 """
 
@@ -15,8 +21,10 @@ import cProfile
 import io
 import os
 import pstats
+import statistics
 import sys
 import timeit
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("case", choices=["view", "bare", "fast", "raw"])
+    parser.add_argument("case", choices=["view", "bare", "fast", "raw", "breakdown"])
+    parser.add_argument("--rounds", type=int, default=25, help="breakdown rounds (25)")
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--lines", type=int, default=40)
@@ -34,7 +43,9 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     os.environ.setdefault("BENCH_COUNTER", os.devnull)
-    os.environ["BENCH_APP"] = {"view": "django", "bare": "django"}.get(options.case, options.case)
+    os.environ["BENCH_APP"] = {"view": "django", "bare": "django", "breakdown": "django"}.get(
+        options.case, options.case
+    )
 
     if options.asgi:
         from bench.asgi import application
@@ -62,20 +73,33 @@ def main() -> None:
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
     }
-    paths = [f"{prefix}{token}/" for token in tokens]
-    counter = iter(range(10**9))
 
     def start_response(status: str, headers: Any) -> None:
         assert status.startswith("200"), status
 
-    def one() -> None:
-        environ = {**base, "PATH_INFO": paths[next(counter) % 1000], "wsgi.input": io.BytesIO()}
-        result = application(environ, start_response)
-        b"".join(result)
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
+    def driver(prefix: str) -> Callable[[], None]:
+        paths = [f"{prefix}{token}/" for token in tokens]
+        counter = iter(range(10**9))
 
+        def one() -> None:
+            environ = {
+                **base,
+                "PATH_INFO": paths[next(counter) % len(paths)],
+                "wsgi.input": io.BytesIO(),
+            }
+            result = application(environ, start_response)
+            b"".join(result)
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+
+        return one
+
+    if options.case == "breakdown":
+        _breakdown(driver("/bare/"), driver("/ptrack/"), options.requests // 10, options.rounds)
+        return
+    paths = [f"{prefix}{token}/" for token in tokens]
+    one = driver(prefix)
     if options.asgi:
         one = _asgi_driver(application, paths)
     for _ in range(1000):
@@ -87,6 +111,38 @@ def main() -> None:
         profiler = cProfile.Profile()
         profiler.runcall(lambda: [one() for _ in range(n)])
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(options.lines)
+
+
+def _breakdown(
+    bare: Callable[[], None], view: Callable[[], None], number: int, rounds: int
+) -> None:
+    from ptrack import tracking, views
+
+    track = views.track
+    variants: dict[str, Any] = {
+        "pixel view": track,
+        "pixel view, recording = verify the token": tracking.verify,
+        "pixel view, no recording": lambda token, **context: None,
+    }
+    times: dict[str, list[float]] = {"bare view": [], **{name: [] for name in variants}}
+    for _ in range(300):
+        bare()
+        view()
+    try:
+        for _ in range(rounds):
+            times["bare view"].append(timeit.timeit(bare, number=number) / number)
+            for name, replacement in variants.items():
+                views.track = replacement
+                times[name].append(timeit.timeit(view, number=number) / number)
+    finally:
+        views.track = track
+    floor = min(times["bare view"])
+    print(f"{'case':<42} {'min µs':>8} {'median µs':>10} {'min - bare':>11}")
+    for name, values in times.items():
+        print(
+            f"{name:<42} {min(values) * 1e6:>8.1f} {statistics.median(values) * 1e6:>10.1f} "
+            f"{(min(values) - floor) * 1e6:>+11.1f}"
+        )
 
 
 def _asgi_driver(application: Any, paths: list[str]) -> Any:

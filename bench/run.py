@@ -240,6 +240,24 @@ class Target:
     records: bool  # whether every 200 must reach the recorder
 
 
+# The ratios the targets are about, each measured as a pair of back-to-back runs.
+PAIRS = {
+    "gunicorn": [
+        ("view", "bare view"),
+        ("view, no middleware", "bare view, no middleware"),
+        ("fast path", "raw callable"),
+        ("fast path, no request signals", "raw callable"),
+    ],
+    "uvicorn": [
+        ("view", "bare view"),
+        ("view, no middleware", "bare view, no middleware"),
+        ("fast path", "raw callable"),
+        ("fast path, async recorder", "raw callable"),
+    ],
+}
+LATENCY_PAIRS = [("view", "bare view"), ("fast path", "raw callable")]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -376,6 +394,10 @@ def http_bench(
             quiet = Server(kind, "fast", True, signals=False)
             servers.append(quiet)
             targets[kind].append(Target("fast path, no request signals", quiet, "/ptrack/", True))
+        else:  # an async def recorder is awaited in the event loop, with no thread hand-off
+            awaited = Server(kind, "fast", True, recorder="async")
+            servers.append(awaited)
+            targets[kind].append(Target("fast path, async recorder", awaited, "/ptrack/", True))
     results: dict[str, Any] = {"workers_per_server": workers, "workdir": str(workdir)}
     try:
         for server in servers:
@@ -389,21 +411,31 @@ def http_bench(
             server.rss_before = worker_rss(server)
         runs: dict[str, list[dict[str, Any]]] = {}
         latency_runs: dict[str, list[dict[str, Any]]] = {}
-        latency_labels = {"view", "bare view", "fast path", "raw callable"}
+        # (numerator, denominator): ratio -> per-round values, each from two runs
+        # made back to back, in ABBA order across rounds, so that a shared
+        # machine's drift hits both sides of every ratio alike.
+        paired: dict[str, list[float]] = {}
+        by_label = {kind: {t.label: t for t in targets[kind]} for kind in targets}
         for round_ in range(rounds):
-            # Rotate the order so slow drift on a shared machine hits every case alike.
             for kind in targets:
-                shift = round_ % len(targets[kind])
-                order = targets[kind][shift:] + targets[kind][:shift]
-                for target in order:
-                    key = f"{kind}: {target.label}"
-                    runs.setdefault(key, []).append(
-                        wrk(target, paths[target.path_prefix], 64, seconds)
-                    )
-                for target in order:
-                    if target.label in latency_labels:
-                        key = f"{kind}: {target.label}"
-                        latency_runs.setdefault(key, []).append(
+                pairs = PAIRS[kind]
+                shift = round_ % len(pairs)
+                for i, (a, b) in enumerate(pairs[shift:] + pairs[:shift]):
+                    order = (a, b) if (round_ + i) % 2 == 0 else (b, a)
+                    result = {}
+                    for label in order:
+                        target = by_label[kind][label]
+                        result[label] = wrk(target, paths[target.path_prefix], 64, seconds)
+                        runs.setdefault(f"{kind}: {label}", []).append(result[label])
+                    for metric, suffix in (("rps", "rps"), ("p99_us", "p99, 64 conn")):
+                        paired.setdefault(f"{kind}: {a} / {b} ({suffix})", []).append(
+                            result[a][metric] / result[b][metric]
+                        )
+                for i, (a, b) in enumerate(LATENCY_PAIRS):
+                    order = (a, b) if (round_ + i) % 2 == 0 else (b, a)
+                    for label in order:
+                        target = by_label[kind][label]
+                        latency_runs.setdefault(f"{kind}: {label}", []).append(
                             wrk(target, paths[target.path_prefix], 4, latency_seconds)
                         )
             if round_ == 0:  # growth after the first round would be a leak, not warm-up
@@ -417,30 +449,22 @@ def http_bench(
     results["c64"] = _summarise(runs)
     results["c4"] = _summarise(latency_runs)
     results["ratios"] = {}
+    results["ratio_rounds"] = {}
     for kind in targets:
         r = results["ratios"][kind] = {}
-
-        def ratio(a: str, b: str, metric: str, table: dict[str, list[dict[str, Any]]]) -> float:
-            return _median_ratio(
-                [run[metric] for run in table[f"{kind}: {a}"]],  # noqa: B023
-                [run[metric] for run in table[f"{kind}: {b}"]],  # noqa: B023
-            )
-
-        r["view / bare view (rps)"] = ratio("view", "bare view", "rps", runs)
-        r["view / bare view, no middleware (rps)"] = ratio(
-            "view, no middleware", "bare view, no middleware", "rps", runs
-        )
-        r["view / bare view (p99, 64 conn)"] = ratio("view", "bare view", "p99_us", runs)
-        r["fast path / raw callable (rps)"] = ratio("fast path", "raw callable", "rps", runs)
-        if f"{kind}: fast path, no request signals" in runs:
-            r["fast path, no request signals / raw callable (rps)"] = ratio(
-                "fast path, no request signals", "raw callable", "rps", runs
-            )
-        r["fast path / bare view (rps)"] = ratio("fast path", "bare view", "rps", runs)
-        r["raw callable / bare view (rps)"] = ratio("raw callable", "bare view", "rps", runs)
-        r["raw callable / bare view, no middleware (rps)"] = ratio(
-            "raw callable", "bare view, no middleware", "rps", runs
-        )
+        for key, values in paired.items():
+            if key.startswith(f"{kind}: "):
+                name = key.split(": ", 1)[1]
+                r[name] = statistics.median(values)
+                results["ratio_rounds"].setdefault(kind, {})[name] = values
+        c64 = results["c64"]
+        # Across pairs: the ratio of the two cases' medians over the whole run.
+        for a, b in (
+            ("fast path", "bare view"),
+            ("raw callable", "bare view"),
+            ("raw callable", "bare view, no middleware"),
+        ):
+            r[f"{a} / {b} (rps)"] = c64[f"{kind}: {a}"]["rps"] / c64[f"{kind}: {b}"]["rps"]
     results["memory"] = {
         server.name: {
             "workers": len(server.rss_after),
@@ -1038,7 +1062,7 @@ def markdown(results: dict[str, Any]) -> str:
         "| uvicorn req/s | p50 ms | p99 ms |"
     )
     out.append("|---|--:|--:|--:|--:|--:|--:|")
-    labels = [k.split(": ", 1)[1] for k in h["c64"] if k.startswith("gunicorn: ")]
+    labels = list(dict.fromkeys(k.split(": ", 1)[1] for k in h["c64"]))
     for label in labels:
         cells = []
         for kind in ("gunicorn", "uvicorn"):
@@ -1068,16 +1092,27 @@ def markdown(results: dict[str, Any]) -> str:
         f"runs, {lost} successful pixel responses without one."
     )
     out.append("")
-    out.append("| Ratio, median of alternating runs | target | gunicorn | uvicorn |")
+    out.append(
+        "| Ratio: median over rounds (lowest to highest round) | target | gunicorn | uvicorn |"
+    )
     out.append("|---|--:|--:|--:|")
     targets = [
         ("view / bare view, req/s", "view / bare view (rps)", "≥ 0.95"),
-        ("view / bare view, req/s, no middleware", "view / bare view, no middleware (rps)", ""),
+        (
+            "view / bare view, req/s, no middleware",
+            "view, no middleware / bare view, no middleware (rps)",
+            "",
+        ),
         ("view / bare view, p99 at 64 connections", "view / bare view (p99, 64 conn)", "≤ 1.10"),
         ("fast path / raw callable, req/s", "fast path / raw callable (rps)", "≥ 0.9"),
         (
             "fast path without request signals / raw callable, req/s",
             "fast path, no request signals / raw callable (rps)",
+            "",
+        ),
+        (
+            "fast path with an async recorder / raw callable, req/s",
+            "fast path, async recorder / raw callable (rps)",
             "",
         ),
         ("fast path / bare view, req/s", "fast path / bare view (rps)", ""),
@@ -1088,13 +1123,16 @@ def markdown(results: dict[str, Any]) -> str:
             "",
         ),
     ]
+
+    def cell(kind: str, key: str) -> str:
+        value = h["ratios"][kind].get(key)
+        if value is None:
+            return ""
+        spread = h.get("ratio_rounds", {}).get(kind, {}).get(key)
+        return f"{value:.2f} ({min(spread):.2f} to {max(spread):.2f})" if spread else f"{value:.2f}"
+
     for label, key, target in targets:
-        g = h["ratios"]["gunicorn"].get(key)
-        u = h["ratios"]["uvicorn"].get(key)
-        out.append(
-            f"| {label} | {target} | {'' if g is None else f'{g:.2f}'} | "
-            f"{'' if u is None else f'{u:.2f}'} |"
-        )
+        out.append(f"| {label} | {target} | {cell('gunicorn', key)} | {cell('uvicorn', key)} |")
     out.append("")
     out.append("| Worker RSS, MiB | after warm-up | after round 1 | at the end |")
     out.append("|---|--:|--:|--:|")
@@ -1109,10 +1147,8 @@ def markdown(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, help="alternating rounds (4; 3 with --background)")
-    parser.add_argument(
-        "--duration", type=int, help="seconds per 64-conn run (3; 2 with --background)"
-    )
+    parser.add_argument("--rounds", type=int, help="alternating rounds (6; 3 with --background)")
+    parser.add_argument("--duration", type=int, help="seconds per 64-conn run (2)")
     parser.add_argument(
         "--latency-duration", type=int, help="per 4-conn run (2; 1 with --background)"
     )
@@ -1185,8 +1221,8 @@ def main(argv: list[str] | None = None) -> int:
 
         tokens = [encoders.encode(ARGS, {**KWARGS, "user_id": n}) for n in range(2000)]
         results["http"] = http_bench(
-            options.rounds or 4,
-            options.duration or 3,
+            options.rounds or 6,
+            options.duration or 2,
             options.latency_duration or 2,
             options.workers,
             tokens,

@@ -8,6 +8,7 @@ Reading lazily keeps ``override_settings`` working; values derived from settings
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -21,12 +22,16 @@ DEFAULT_MAX_TOKEN_LENGTH = 4096
 DEFAULT_MAX_URL_LENGTH = 2000
 DEFAULT_ENCODER = "ptrack.encoders.SignedEncoder"
 DEFAULT_RECORDER_TIMEOUT: float | None = None
+DEFAULT_BATCH_SIZE = 1
+DEFAULT_BATCH_SECONDS = 0.1
 
 _UNSET: Any = object()
 _T = TypeVar("_T")
 
 
 _values: dict[str, Any] = {}
+_generation = [0]  # bumped by clear_caches()
+_lock = threading.Lock()
 
 
 def _remembered(getter: Callable[[Settings], _T]) -> property:
@@ -41,7 +46,11 @@ def _remembered(getter: Callable[[Settings], _T]) -> property:
         try:
             return _values[name]  # type: ignore[no-any-return]
         except KeyError:
-            value = _values[name] = getter(self)
+            generation = _generation[0]
+            value = getter(self)
+            with _lock:  # unless the settings changed while it was read, in another thread
+                if generation == _generation[0]:
+                    _values[name] = value
             return value
 
     return property(get, doc=getter.__doc__)
@@ -94,6 +103,16 @@ class Settings:
         """Seconds a response waits for inline recorders; ``None`` waits for them all."""
         return getattr(settings, "PTRACK_RECORDER_TIMEOUT", DEFAULT_RECORDER_TIMEOUT)
 
+    @_remembered
+    def BATCH_SIZE(self) -> int:
+        """Background events per task; 1 enqueues each load during its request."""
+        return getattr(settings, "PTRACK_BATCH_SIZE", DEFAULT_BATCH_SIZE)
+
+    @_remembered
+    def BATCH_SECONDS(self) -> float:
+        """Longest a gathered background event waits to be enqueued."""
+        return getattr(settings, "PTRACK_BATCH_SECONDS", DEFAULT_BATCH_SECONDS)
+
     @property
     def ENCODER(self) -> str:
         return getattr(settings, "PTRACK_ENCODER", None) or DEFAULT_ENCODER
@@ -113,7 +132,9 @@ def cached(func: Callable[[], _T]) -> Callable[[], _T]:
 
 
 def clear_caches() -> None:
-    _values.clear()
+    with _lock:
+        _generation[0] += 1
+        _values.clear()
     for clear in _caches:
         clear()
 

@@ -33,6 +33,8 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
         *_check_positive_int("PTRACK_MAX_TOKEN_LENGTH", conf.MAX_TOKEN_LENGTH, "ptrack.E007"),
         *_check_positive_int("PTRACK_MAX_URL_LENGTH", conf.MAX_URL_LENGTH, "ptrack.E008"),
         *_check_recorder_timeout(),
+        *_check_positive_int("PTRACK_BATCH_SIZE", conf.BATCH_SIZE, "ptrack.E016"),
+        *_check_batch_seconds(),
     ]
 
 
@@ -106,6 +108,19 @@ def _check_recorder_timeout() -> list[CheckMessage]:
             f"PTRACK_RECORDER_TIMEOUT should be a positive number of seconds or None, "
             f"not {value!r}.",
             id="ptrack.E013",
+        )
+    ]
+
+
+def _check_batch_seconds() -> list[CheckMessage]:
+    value = conf.BATCH_SECONDS
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return []
+    return [
+        Error(
+            f"PTRACK_BATCH_SECONDS should be a positive number of seconds, not {value!r}.",
+            hint="It bounds how long a gathered background event waits; 0.1 is the default.",
+            id="ptrack.E017",
         )
     ]
 

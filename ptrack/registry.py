@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -13,7 +13,7 @@ from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.db import close_old_connections
 from django.utils.module_loading import autodiscover_modules
 
-from ptrack import lanes
+from ptrack import batches, lanes
 from ptrack.conf import conf
 from ptrack.events import PixelEvent
 from ptrack.exceptions import PtrackRegistrationError
@@ -126,6 +126,34 @@ def _log_enqueue_failure(entry: _Entry, event: PixelEvent) -> None:
     )
 
 
+def _send_batch(entry: _Entry, events: Sequence[PixelEvent]) -> None:
+    """Enqueue one task for ``events``, or run the recorder on each here if that fails."""
+    close_old_connections()  # this thread serves no request: keep its connections fresh
+    try:
+        try:
+            from ptrack import tasks
+
+            tasks.task_for(entry.recorder, batch=True).enqueue(
+                entry.name, [event.to_dict() for event in events]
+            )
+        except Exception:
+            logger.warning(
+                "Could not enqueue a batch of %d events for background recorder %s; "
+                "running it here so that none is lost.",
+                len(events),
+                entry.name,
+                exc_info=True,
+            )
+            for event in events:
+                _guarded(entry, event)
+    finally:
+        close_old_connections()
+
+
+# Background events wait here when PTRACK_BATCH_SIZE is above 1.
+_batches = batches.Batches(_send_batch, name="ptrack-batches")
+
+
 def _log_late(entry: _Entry, event: PixelEvent, timeout: float) -> None:
     logger.warning(
         "Recorder %s is still running %ss after pixel event %r; the response went out "
@@ -194,7 +222,7 @@ class PixelTracker:
         fails); the others run now, in registration order.
         """
         inline = [
-            e for e in self._entries if not (e.recorder.background and self._enqueued(e, event))
+            e for e in self._entries if not (e.recorder.background and self._handed_on(e, event))
         ]
         timeout = conf.RECORDER_TIMEOUT
         if timeout is None:
@@ -214,7 +242,7 @@ class PixelTracker:
         inline = [
             e
             for e in self._entries
-            if not (e.recorder.background and await self._aenqueued(e, event))
+            if not (e.recorder.background and await self._ahanded_on(e, event))
         ]
         timeout = conf.RECORDER_TIMEOUT
         if timeout is None and len(inline) == 1 and inline[0].is_async:
@@ -242,6 +270,28 @@ class PixelTracker:
             await entry.call(event)
         except Exception:
             _log_failure(entry, event)
+
+    def flush(self) -> None:
+        """Enqueue the background events gathered so far (``PTRACK_BATCH_SIZE`` > 1).
+
+        A thread does this within ``PTRACK_BATCH_SECONDS``, and at exit; call it
+        to hand them on now, e.g. at the end of a script or a test.
+        """
+        _batches.flush()
+
+    @classmethod
+    def _handed_on(cls, entry: _Entry, event: PixelEvent) -> bool:
+        if conf.BATCH_SIZE > 1:
+            _batches.add(entry, event)
+            return True
+        return cls._enqueued(entry, event)
+
+    @classmethod
+    async def _ahanded_on(cls, entry: _Entry, event: PixelEvent) -> bool:
+        if conf.BATCH_SIZE > 1:
+            _batches.add(entry, event)
+            return True
+        return await cls._aenqueued(entry, event)
 
     @staticmethod
     def _enqueued(entry: _Entry, event: PixelEvent) -> bool:
@@ -271,10 +321,17 @@ class PixelTracker:
         The task worker calls this; exceptions propagate so the task framework
         records the failure.
         """
-        for cls, entry in self._registry.items():
-            if f"{cls.__module__}.{cls.__qualname__}" == name:
+        self.recorder_named(name)
+        for entry in self._entries:
+            if entry.name == name:
                 entry.run(event)
                 return
+
+    def recorder_named(self, name: str) -> TrackingPixel:
+        """The registered recorder called ``name`` (module.QualName); LookupError if none."""
+        for entry in self._entries:
+            if entry.name == name:
+                return entry.recorder
         raise LookupError(f"No recorder {name!r} is registered in this process.")
 
 

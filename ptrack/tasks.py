@@ -8,6 +8,7 @@ configured backend; ptrack imports it only when a background recorder needs it.
 
 from __future__ import annotations
 
+import logging
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ def _framework() -> tuple[str | None, Any]:
 
 
 FRAMEWORK, _task = _framework()
+logger = logging.getLogger("ptrack")
 
 
 def _record(recorder: str, event: dict[str, Any]) -> None:
@@ -42,13 +44,40 @@ if _task is not None:
         """Run one background recorder on one event, in a task worker."""
         _record(recorder, event)
 
+    @_task()  # type: ignore[untyped-decorator]
+    def record_batch_in_background(recorder: str, events: list[dict[str, Any]]) -> None:
+        """Run one background recorder on each of a batch of events, in a task worker.
 
-def task_for(recorder: TrackingPixel) -> Any:
-    """The task that runs ``recorder``, with its ``task_options`` applied."""
+        An event the recorder fails on is enqueued again on its own, so that
+        the task framework records and retries it alone and the others are not
+        run twice.
+        """
+        from ptrack.registry import tracker
+
+        instance = tracker.recorder_named(recorder)  # unknown here: the whole task fails
+        failed = []
+        for event in events:
+            try:
+                _record(recorder, event)
+            except Exception:
+                logger.exception(
+                    "Recorder %s failed on pixel event %r; enqueued again on its own.",
+                    recorder,
+                    event,
+                )
+                failed.append(event)
+        for event in failed:
+            task_for(instance).enqueue(recorder, event)
+
+
+def task_for(recorder: TrackingPixel, *, batch: bool = False) -> Any:
+    """The task that runs ``recorder`` (on a batch of events if ``batch``), with its
+    ``task_options`` applied."""
     if FRAMEWORK is None:
         raise RuntimeError(
             f"{type(recorder).__qualname__} records in the background, but neither "
             f"django.tasks (Django 6.0+) nor the django-tasks package is installed."
         )
+    task = record_batch_in_background if batch else record_in_background
     options = recorder.task_options
-    return record_in_background.using(**options) if options else record_in_background
+    return task.using(**options) if options else task

@@ -8,6 +8,7 @@ from tests.settings import *  # noqa: F403
 from tests.settings import INSTALLED_APPS
 
 PTRACK_TEST_SINK = os.environ["PTRACK_TEST_SINK"]
+PTRACK_BATCH_SIZE = int(os.environ.get("PTRACK_TEST_BATCH_SIZE", "1"))
 DATABASES = {
     "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["PTRACK_TEST_DB"]}
 }

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from importlib import import_module
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -330,3 +330,147 @@ def test_inline_recorders_need_no_backend() -> None:
 def test_e013_bad_recorder_timeout(value: Any) -> None:
     with override_settings(PTRACK_RECORDER_TIMEOUT=value):
         assert [m.id for m in checks.check_settings()] == ["ptrack.E013"]
+
+
+# --- PTRACK_BATCH_SIZE: background events gathered and enqueued in batches ---
+
+BATCHED = {"PTRACK_BATCH_SIZE": 10, "PTRACK_BATCH_SECONDS": 60}
+SHARED = {"default": {"BACKEND": "tests.test_dispatch.SharedDummyBackend"}}
+
+
+class SharedDummyBackend(DummyBackend):  # type: ignore[misc]
+    """A DummyBackend whose results every thread sees: batches are enqueued from a thread."""
+
+    shared: ClassVar[list[Any]] = []
+
+    def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
+        result = super().enqueue(task, args, kwargs)
+        SharedDummyBackend.shared.append(result)
+        return result
+
+
+class Shared:
+    results: list[Any] = SharedDummyBackend.shared
+
+    def clear(self) -> None:
+        self.results.clear()
+
+
+def dummy_results() -> Shared:
+    return Shared()
+
+
+@override_settings(TASKS=SHARED, **BATCHED)
+def test_batched_loads_enqueue_one_task_per_batch_and_none_during_the_request(
+    client: Client, register: Any
+) -> None:
+    backend = dummy_results()
+    inline, background = make_recorders(register, background=True)
+    backend.clear()
+    for n in range(9):
+        client.get(pixel_path("batched", n=n))
+    assert backend.results == []  # nine gathered, below the batch size: nothing enqueued yet
+    for n in range(9, 25):
+        client.get(pixel_path("batched", n=n))
+    ptrack.tracker.flush()
+    deadline = time.monotonic() + 5
+    while sum(len(r.args[1]) for r in backend.results) < 25 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    sizes = [len(result.args[1]) for result in backend.results]
+    assert sorted(sizes) == [5, 10, 10]
+    assert all(r.task.func is tasks.record_batch_in_background.func for r in backend.results)
+    name = backend.results[0].args[0]
+    assert name.endswith("make_recorders.<locals>.Other")
+    events = [ptrack.PixelEvent.from_dict(e) for r in backend.results for e in r.args[1]]
+    assert sorted(events, key=lambda e: e.kwargs["n"]) == inline.events
+    assert background.events == []
+    for result in backend.results:  # what a worker does
+        tasks.record_batch_in_background.call(*result.args)
+    assert sorted(background.events, key=lambda e: e.kwargs["n"]) == inline.events
+
+
+@override_settings(TASKS=SHARED, PTRACK_BATCH_SIZE=3, PTRACK_BATCH_SECONDS=60)
+def test_a_full_batch_is_enqueued_without_waiting(client: Client, register: Any) -> None:
+    backend = dummy_results()
+    make_recorders(register, background=True)
+    backend.clear()
+    for n in range(3):
+        client.get(pixel_path("full", n=n))
+    deadline = time.monotonic() + 5
+    while not backend.results and time.monotonic() < deadline:
+        time.sleep(0.01)
+    [result] = backend.results
+    assert [e["kwargs"]["n"] for e in result.args[1]] == [0, 1, 2]
+
+
+@override_settings(TASKS=SHARED, PTRACK_BATCH_SIZE=100, PTRACK_BATCH_SECONDS=0.05)
+def test_a_partial_batch_is_enqueued_within_batch_seconds(register: Any) -> None:
+    backend = dummy_results()
+    make_recorders(register, background=True)
+    backend.clear()
+    aget(pixel_path("soon"))  # the ASGI view gathers the same way
+    deadline = time.monotonic() + 5
+    while not backend.results and time.monotonic() < deadline:
+        time.sleep(0.01)
+    [result] = backend.results
+    assert [e["args"] for e in result.args[1]] == [["soon"]]
+
+
+@override_settings(TASKS=BROKEN, **BATCHED)
+def test_a_batch_that_cannot_be_enqueued_is_recorded_here_and_warned(
+    client: Client, register: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    inline, background = make_recorders(register, background=True)
+    with caplog.at_level(logging.WARNING, "ptrack"):
+        for n in range(4):
+            client.get(pixel_path("broker-down", n=n))
+        ptrack.tracker.flush()
+    assert background.events == inline.events
+    assert len(background.events) == 4
+    assert "Could not enqueue a batch of 4 events for background recorder" in caplog.text
+
+
+@override_settings(TASKS=SHARED)
+def test_an_event_failing_in_a_batch_is_enqueued_again_alone(
+    register: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    backend = dummy_results()
+    seen: list[int] = []
+
+    class Picky(ptrack.TrackingPixel):
+        background = True
+
+        def record(self, *args: Any, n: int) -> None:
+            if n == 1:
+                raise ValueError("not this one")
+            seen.append(n)
+
+    register(Picky)
+    backend.clear()
+    now = datetime.now(timezone.utc)
+    events = [
+        ptrack.PixelEvent(event_type="loaded", args=(), kwargs={"n": n}, timestamp=now).to_dict()
+        for n in range(3)
+    ]
+    name = f"{Picky.__module__}.{Picky.__qualname__}"
+    with caplog.at_level(logging.ERROR, "ptrack"):
+        tasks.record_batch_in_background.call(name, events)
+    assert seen == [0, 2]
+    [again] = backend.results
+    assert again.task.func is tasks.record_in_background.func
+    assert again.args == [name, events[1]] or again.args == (name, events[1])
+    assert "enqueued again on its own" in caplog.text
+
+
+def test_a_batch_for_an_unknown_recorder_fails_whole() -> None:
+    with pytest.raises(LookupError, match=r"No recorder 'x\.Y' is registered"):
+        tasks.record_batch_in_background.call("x.Y", [])
+
+
+def test_batch_settings_are_checked() -> None:
+    with override_settings(PTRACK_BATCH_SIZE=0, PTRACK_BATCH_SECONDS=0):
+        ids = {m.id for m in checks.check_settings()}
+    assert {"ptrack.E016", "ptrack.E017"} <= ids
+    with override_settings(PTRACK_BATCH_SIZE=50, PTRACK_BATCH_SECONDS=0.5):
+        ids = {m.id for m in checks.check_settings()}
+    assert not {"ptrack.E016", "ptrack.E017"} & ids

@@ -85,9 +85,14 @@ def finish(worker: subprocess.Popen[str], timeout: float = 120) -> str:
     return output
 
 
+# Batches of 16: the load script's last, partial batch is enqueued as it exits.
+BATCH_SIZES = pytest.mark.parametrize("batch_size", ["1", "16"], ids=["per-load", "batched"])
+
+
 @pytest.mark.skipif(find_spec("django_tasks_db") is None, reason="needs django-tasks-db")
-def test_database_backend_with_a_real_worker(tmp_path: Path) -> None:
-    project = Project(tmp_path, "db")
+@BATCH_SIZES
+def test_database_backend_with_a_real_worker(tmp_path: Path, batch_size: str) -> None:
+    project = Project(tmp_path, "db", PTRACK_TEST_BATCH_SIZE=batch_size)
     project.run("-m", "django", "migrate", "--verbosity=0")
     assert project.run("-m", "tests.workers_load", str(N)).strip() == str(N)
     assert project.records() == []  # nothing recorded until a worker runs
@@ -134,8 +139,13 @@ def redis_port() -> Iterator[int]:
 
 
 @pytest.mark.skipif(find_spec("django_tasks_rq") is None, reason="needs django-tasks-rq")
-def test_rq_backend_with_real_redis_and_two_workers(tmp_path: Path, redis_port: int) -> None:
-    project = Project(tmp_path, "rq", PTRACK_TEST_REDIS_PORT=str(redis_port))
+@BATCH_SIZES
+def test_rq_backend_with_real_redis_and_two_workers(
+    tmp_path: Path, redis_port: int, batch_size: str
+) -> None:
+    project = Project(
+        tmp_path, "rq", PTRACK_TEST_REDIS_PORT=str(redis_port), PTRACK_TEST_BATCH_SIZE=batch_size
+    )
     project.run("-m", "django", "migrate", "--verbosity=0")
     assert project.run("-m", "tests.workers_load", str(N)).strip() == str(N)
     assert project.records() == []

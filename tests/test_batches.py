@@ -1,0 +1,102 @@
+"""ptrack.batches: items gathered per key and sent when full, when old enough, or on flush."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from ptrack.batches import Batches
+
+
+class Sent:
+    def __init__(self) -> None:
+        self.batches: list[tuple[Any, list[Any]]] = []
+        self.arrived = threading.Condition()
+
+    def __call__(self, key: Any, items: Sequence[Any]) -> None:
+        with self.arrived:
+            self.batches.append((key, list(items)))
+            self.arrived.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 5) -> None:
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(self.batches) >= count, timeout)
+
+
+@override_settings(PTRACK_BATCH_SIZE=3, PTRACK_BATCH_SECONDS=60)
+def test_a_full_batch_goes_at_once_and_flush_sends_the_rest_in_batches() -> None:
+    sent = Sent()
+    batches = Batches(sent, name="test-batches")
+    for n in range(3):
+        batches.add("a", n)
+    sent.wait_for(1)
+    assert sent.batches == [("a", [0, 1, 2])]
+    for n in range(3, 5):
+        batches.add("a", n)
+    batches.add("b", "x")
+    time.sleep(0.05)
+    assert len(sent.batches) == 1  # neither full nor old: they wait
+    batches.flush()
+    assert sorted(sent.batches[1:]) == [("a", [3, 4]), ("b", ["x"])]
+    batches.flush()
+    assert len(sent.batches) == 3
+
+
+@override_settings(PTRACK_BATCH_SIZE=100, PTRACK_BATCH_SECONDS=0.1)
+def test_a_partial_batch_goes_when_its_oldest_item_is_old_enough() -> None:
+    sent = Sent()
+    batches = Batches(sent, name="test-batches")
+    started = time.monotonic()
+    batches.add("a", 1)
+    batches.add("a", 2)
+    sent.wait_for(1)
+    assert 0.09 <= time.monotonic() - started < 2
+    assert sent.batches == [("a", [1, 2])]
+
+
+@override_settings(PTRACK_BATCH_SIZE=1, PTRACK_BATCH_SECONDS=60)
+def test_a_failing_send_is_logged_and_the_thread_carries_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sent = Sent()
+
+    def send(key: Any, items: Sequence[Any]) -> None:
+        if key == "bad":
+            raise ConnectionError("down")
+        sent(key, items)
+
+    batches = Batches(send, name="test-batches")
+    with caplog.at_level(logging.ERROR, "ptrack"):
+        batches.add("bad", 1)
+        deadline = time.monotonic() + 5
+        while "Sending a batch" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.01)
+        batches.add("good", 2)
+        sent.wait_for(1)
+    assert sent.batches == [("good", [2])]
+    assert "ConnectionError: down" in caplog.text
+
+
+@override_settings(PTRACK_BATCH_SIZE=2, PTRACK_BATCH_SECONDS=60)
+def test_close_waits_for_the_batch_being_sent_then_sends_the_rest() -> None:
+    sent = Sent()
+    sending = threading.Event()
+
+    def slow_send(key: Any, items: Sequence[Any]) -> None:
+        sending.set()
+        time.sleep(0.3)
+        sent(key, items)
+
+    batches = Batches(slow_send, name="test-batches")
+    batches.add("a", 1)
+    batches.add("a", 2)  # full: the thread takes it and is slow to send it
+    assert sending.wait(5)
+    batches.add("b", 3)  # neither full nor old
+    batches.close()  # what runs at exit
+    assert sorted(sent.batches) == [("a", [1, 2]), ("b", [3])]

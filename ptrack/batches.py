@@ -84,16 +84,25 @@ class Batches:
         self.flush()
 
     def _send_batches(self, *, everything: bool = False) -> None:
+        # Everything of a key whose oldest item is old enough; only the full
+        # batches of a key that is merely full, the rest waiting for more.
         size, seconds, now = max(1, conf.BATCH_SIZE), conf.BATCH_SECONDS, time.monotonic()
+        taken: list[tuple[Hashable, list[Any]]] = []
         with self._lock:
-            keys = [
-                key
-                for key, items in self._pending.items()
-                if everything or len(items) >= size or now - self._since[key] >= seconds
-            ]
-            taken = [(key, self._pending.pop(key)) for key in keys]
-            for key in keys:
-                del self._since[key]
+            for key in list(self._pending):
+                items = self._pending[key]
+                if everything or now - self._since[key] >= seconds:
+                    count = len(items)
+                else:
+                    count = len(items) // size * size
+                if not count:
+                    continue
+                taken.append((key, items[:count]))
+                if count == len(items):
+                    del self._pending[key], self._since[key]
+                else:
+                    self._pending[key] = items[count:]
+                    self._since[key] = now
         for key, items in taken:
             for start in range(0, len(items), size):
                 self._send(key, items[start : start + size])

@@ -100,3 +100,26 @@ def test_close_waits_for_the_batch_being_sent_then_sends_the_rest() -> None:
     batches.add("b", 3)  # neither full nor old
     batches.close()  # what runs at exit
     assert sorted(sent.batches) == [("a", [1, 2]), ("b", [3])]
+
+
+@override_settings(PTRACK_BATCH_SIZE=3, PTRACK_BATCH_SECONDS=60)
+def test_a_thread_that_falls_behind_sends_full_batches_and_keeps_the_rest() -> None:
+    sent = Sent()
+    sending = threading.Event()
+
+    def slow_send(key: Any, items: Sequence[Any]) -> None:
+        sending.set()
+        time.sleep(0.1)
+        sent(key, items)
+
+    batches = Batches(slow_send, name="test-batches")
+    for n in range(3):
+        batches.add("a", n)
+    assert sending.wait(5)
+    for n in range(3, 10):  # arrive while the thread is busy: two full batches and one more
+        batches.add("a", n)
+    sent.wait_for(3)
+    time.sleep(0.05)
+    assert [items for _, items in sent.batches] == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+    batches.close()
+    assert [items for _, items in sent.batches][3:] == [[9]]

@@ -520,8 +520,10 @@ SLOW_SECONDS = 0.02  # bench/pixels.py's SlowRecorder, the default of BENCH_SLOW
 BACKENDS = {
     "rq": "RQ on Redis",
     "rq-pooled": "RQ on Redis, pooled connection",
+    "rq-batched": "RQ on Redis, pooled, PTRACK_BATCH_SIZE=100",
     "db": "django-tasks-db on SQLite",
 }
+BATCH_SIZE = 100  # PTRACK_BATCH_SIZE of the rq-batched case
 
 
 def _manage_env(extra: dict[str, str]) -> dict[str, str]:
@@ -710,10 +712,12 @@ def background_bench(
             redis, redis_port = start_redis(workdir)
             for number, backend in enumerate(rq_backends):
                 task_env[backend] = {
-                    "BENCH_TASKS": backend,
+                    "BENCH_TASKS": backend.replace("-batched", "-pooled"),
                     "BENCH_REDIS_PORT": str(redis_port),
                     "BENCH_REDIS_DB": str(number),
                 }
+                if backend.endswith("-batched"):
+                    task_env[backend]["BENCH_BATCH_SIZE"] = str(BATCH_SIZE)
             results["redis"] = (
                 subprocess.run(["redis-server", "--version"], capture_output=True, text=True)
                 .stdout.split()[2]
@@ -759,11 +763,25 @@ def background_bench(
             load(target, 16, 1)
         runs: dict[str, list[dict[str, Any]]] = {}
         latency_runs: dict[str, list[dict[str, Any]]] = {}
+        # Each case runs back to back with the bare view, in ABBA order across
+        # rounds, so that a shared machine's drift hits both sides of its ratios.
+        paired: dict[str, list[float]] = {}
+        bare_target, cases = targets[0], targets[1:]
         for round_ in range(rounds):
-            shift = round_ % len(targets)  # rotate, so drift on a shared machine hits all
+            shift = round_ % len(cases)
+            for i, target in enumerate(cases[shift:] + cases[:shift]):
+                pair = [target, bare_target]
+                if (round_ + i) % 2:
+                    pair.reverse()
+                result = {}
+                for t in pair:
+                    result[t.label] = load(t, 64, seconds)
+                    runs.setdefault(t.label, []).append(result[t.label])
+                for metric, name in (("rps", "req/s"), ("p99_us", "p99")):
+                    paired.setdefault(f"{target.label} / bare view ({name})", []).append(
+                        result[target.label][metric] / result[bare_target.label][metric]
+                    )
             order = targets[shift:] + targets[:shift]
-            for target in order:
-                runs.setdefault(target.label, []).append(load(target, 64, seconds))
             for target in order:  # unsaturated: what one load waits for
                 latency_runs.setdefault(target.label, []).append(load(target, 4, latency_seconds))
         time.sleep(0.5)  # requests still in flight when wrk stopped reach the queue
@@ -774,13 +792,8 @@ def background_bench(
     try:
         results["endpoint"] = _summarise(runs)
         results["endpoint_c4"] = _summarise(latency_runs)
-        results["ratios"] = {}
-        for label in [t.label for t in targets[1:]]:
-            for metric, name in (("rps", "req/s"), ("p99_us", "p99")):
-                results["ratios"][f"{label} / bare view ({name})"] = _median_ratio(
-                    [run[metric] for run in runs[label]],
-                    [run[metric] for run in runs["bare view"]],
-                )
+        results["ratios"] = {key: statistics.median(values) for key, values in paired.items()}
+        results["ratio_rounds"] = paired
         results["drain"] = {}
         for backend in backends:
             env = task_env[backend]
@@ -792,33 +805,47 @@ def background_bench(
             # bounded time, one worker per CPU empties the queue, for RQ with
             # SimpleWorker, which does not fork per job (the default's cost).
             sample = max(1, min(drain_sample, counts["queued"] // 3))
-            phases = {
-                "with_recorder": drain(
-                    backend, env, counter, workdir, SLOW_SECONDS, sample, drain_timeout
-                ),
-                "without_sleep": drain(backend, env, counter, workdir, 0.0, sample, drain_timeout),
-                "until_empty": drain(
-                    backend, env, counter, workdir, 0.0, None, drain_timeout,
-                    simple=backend.startswith("rq"), processes=os.cpu_count() or 2,
-                ),
-            }  # fmt: skip
+            if backend.endswith("-batched"):
+                # A task carries up to 100 events: only the emptying, with the sleep off.
+                phases = {
+                    "until_empty": drain(
+                        backend, env, counter, workdir, 0.0, None, drain_timeout,
+                        simple=True, processes=os.cpu_count() or 2,
+                    ),
+                }  # fmt: skip
+            else:
+                phases = {
+                    "with_recorder": drain(
+                        backend, env, counter, workdir, SLOW_SECONDS, sample, drain_timeout
+                    ),
+                    "without_sleep": drain(
+                        backend, env, counter, workdir, 0.0, sample, drain_timeout
+                    ),
+                    "until_empty": drain(
+                        backend, env, counter, workdir, 0.0, None, drain_timeout,
+                        simple=backend.startswith("rq"), processes=os.cpu_count() or 2,
+                    ),
+                }  # fmt: skip
             after = task_counts(backend, env)
             recorded = counted(counter)
             ran_inline = counted(queued[backend].counter)  # enqueue failed: ran in the view
+            # A batched task carries many events: count events, not tasks, as the
+            # worker recorded them; every successful response must be among them.
+            events = recorded if backend.endswith("-batched") else counts["queued"]
             results["drain"][backend] = {
                 "label": labels[backend],
                 "pixel_responses": answered[backend],
-                "enqueued": counts["queued"],
+                "tasks_enqueued": counts["queued"],
+                "enqueued": events,
                 "ran_inline": ran_inline,
                 "recorded": recorded,
                 "left_in_queue": after["queued"],
                 "failed": after["failed"],
                 # An event lost is one enqueued and never recorded, or a successful
                 # response whose event was neither enqueued nor recorded inline.
-                "lost": max(0, counts["queued"] - recorded)
-                + max(0, answered[backend] - counts["queued"] - ran_inline),
-                "duplicated": max(0, recorded - counts["queued"]),
-                "answered_after_wrk_stopped": counts["queued"] + ran_inline - answered[backend],
+                "lost": max(0, events - recorded) + max(0, answered[backend] - events - ran_inline),
+                "duplicated": max(0, recorded - events),
+                "answered_after_wrk_stopped": events + ran_inline - answered[backend],
                 **phases,
             }
         # After the accounting: these loads stay in the queues, which are thrown away.
@@ -859,7 +886,7 @@ def background_report(b: dict[str, Any]) -> list[str]:
         f"| {'case':<38} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} |",
         f"|{'-' * 40}|{'-' * 9}:|{'-' * 8}:|{'-' * 8}:|{'-' * 7}:|",
     ]
-    for name, e in b["endpoint"].items():
+    for name, e in sorted(b["endpoint"].items(), key=lambda item: item[0] != "bare view"):
         lines.append(
             f"| {name:<38} | {e['rps']:>8,.0f} | {e['p50_ms']:>7.2f} | "
             f"{e['p99_ms']:>7.2f} | {e['errors']:>6} |"
@@ -881,11 +908,14 @@ def background_report(b: dict[str, Any]) -> list[str]:
         lines.append("")
         lines.append(
             f"{d['label']}: {d['pixel_responses']:,} pixel responses (wrk), "
-            f"{d['enqueued']:,} enqueued, {d['ran_inline']} ran inline, "
+            f"{d['enqueued']:,} enqueued ({d.get('tasks_enqueued', d['enqueued']):,} tasks), "
+            f"{d['ran_inline']} ran inline, "
             f"{d['recorded']:,} recorded by the worker, {d['left_in_queue']} left, "
             f"{d['failed']} failed, {d['lost']} lost, {d['duplicated']} duplicated"
         )
         for key in ("with_recorder", "without_sleep", "until_empty"):
+            if key not in d:
+                continue
             w = d[key]
             rate = "-" if w["per_second"] is None else f"{w['per_second']:,.1f}"
             lines.append(
@@ -968,7 +998,8 @@ def background_markdown(b: dict[str, Any], versions: dict[str, Any]) -> list[str
         "| p99 ms | req/s / bare | p99 / bare | p50 ms, 4 connections | p99 ms |",
         "|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
-    for label, e in b["endpoint"].items():
+    # The bare view first, then the cases in the order they were set up.
+    for label, e in sorted(b["endpoint"].items(), key=lambda item: item[0] != "bare view"):
         rps = b["ratios"].get(f"{label} / bare view (req/s)", 1.0)
         p99 = b["ratios"].get(f"{label} / bare view (p99)", 1.0)
         c4 = b["endpoint_c4"][label]
@@ -982,9 +1013,20 @@ def background_markdown(b: dict[str, Any], versions: dict[str, Any]) -> list[str
     out.append("")
     out.append(
         f"gunicorn with {b['workers_per_server']} sync workers per server, "
-        f"{b['rounds']} alternating rounds of {b['seconds_per_run']} s "
-        f"({b['seconds_per_latency_run']} s at 4 connections); "
-        f"{requests:,} requests, {errors} errors. Ratios are medians of per-round ratios."
+        f"{b['rounds']} rounds of {b['seconds_per_run']} s runs, each case back to back with "
+        f"the bare view in ABBA order ({b['seconds_per_latency_run']} s at 4 connections); "
+        f"{requests:,} requests, {errors} errors. Ratios are medians of per-round ratios"
+        + (
+            ", req/s lowest to highest round: "
+            + "; ".join(
+                f"{key.split(' / ')[0]} {min(v):.2f} to {max(v):.2f}"
+                for key, v in b["ratio_rounds"].items()
+                if key.endswith("(req/s)")
+            )
+            if b.get("ratio_rounds")
+            else ""
+        )
+        + "."
     )
     if b.get("track_us"):
         out.append("")
@@ -1001,8 +1043,10 @@ def background_markdown(b: dict[str, Any], versions: dict[str, Any]) -> list[str
     out.append("|---|--:|--:|--:|--:|--:|--:|--:|")
     for d in b["drain"].values():
         rates = [
-            "-" if w["per_second"] is None else f"{w['per_second']:,.0f} ({w['events']:,})"
-            for w in (d["with_recorder"], d["without_sleep"], d["until_empty"])
+            "-"
+            if w is None or w["per_second"] is None
+            else f"{w['per_second']:,.0f} ({w['events']:,})"
+            for w in (d.get("with_recorder"), d.get("without_sleep"), d["until_empty"])
         ]
         out.append(
             f"| {d['label']} | {' | '.join(rates)} | {d['pixel_responses']:,} "
@@ -1147,7 +1191,7 @@ def markdown(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, help="alternating rounds (6; 3 with --background)")
+    parser.add_argument("--rounds", type=int, help="alternating rounds (6; 4 with --background)")
     parser.add_argument("--duration", type=int, help="seconds per 64-conn run (2)")
     parser.add_argument(
         "--latency-duration", type=int, help="per 4-conn run (2; 1 with --background)"
@@ -1164,8 +1208,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--backends",
-        default="rq,rq-pooled,db",
-        help="task backends for --background: rq, rq-pooled, db (all three)",
+        default="rq,rq-pooled,rq-batched,db",
+        help="task backends for --background: rq, rq-pooled, rq-batched, db (all four)",
     )
     parser.add_argument(
         "--drain-sample", type=int, default=100, help="events per sampled drain phase (100)"
@@ -1204,7 +1248,7 @@ def main(argv: list[str] | None = None) -> int:
 
         tokens = [encoders.encode(ARGS, {**KWARGS, "user_id": n}) for n in range(2000)]
         results["background"] = background_bench(
-            options.rounds or 3, options.duration or 2, options.latency_duration or 1,
+            options.rounds or 4, options.duration or 2, options.latency_duration or 1,
             options.workers,
             tokens, backends, options.drain_sample, options.drain_timeout,
         )  # fmt: skip

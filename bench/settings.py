@@ -50,6 +50,8 @@ TEMPLATES = [
 LOGGING_CONFIG = None
 
 PTRACK_APP_URL = "https://track.example.com"
+# BENCH_BATCH_SIZE gathers background events into tasks of that many.
+PTRACK_BATCH_SIZE = int(os.environ.get("BENCH_BATCH_SIZE", "1"))
 
 _tasks = os.environ.get("BENCH_TASKS", "")
 if _tasks in ("rq", "rq-pooled"):

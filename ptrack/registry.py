@@ -227,10 +227,7 @@ class PixelTracker:
         timeout = conf.RECORDER_TIMEOUT
         if timeout is None:
             for entry in inline:
-                try:
-                    entry.run(event)
-                except Exception:
-                    _log_failure(entry, event)
+                _guarded(entry, event)
             return
         futures = {_pool.submit(_run_in_pool, entry, event): entry for entry in inline}
         _done, late = wait(futures, timeout=timeout)
@@ -321,17 +318,16 @@ class PixelTracker:
         The task worker calls this; exceptions propagate so the task framework
         records the failure.
         """
-        self.recorder_named(name)
-        for entry in self._entries:
-            if entry.name == name:
-                entry.run(event)
-                return
+        self._entry_named(name).run(event)
 
     def recorder_named(self, name: str) -> TrackingPixel:
         """The registered recorder called ``name`` (module.QualName); LookupError if none."""
+        return self._entry_named(name).recorder
+
+    def _entry_named(self, name: str) -> _Entry:
         for entry in self._entries:
             if entry.name == name:
-                return entry.recorder
+                return entry
         raise LookupError(f"No recorder {name!r} is registered in this process.")
 
 

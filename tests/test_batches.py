@@ -29,6 +29,20 @@ class Sent:
             assert self.arrived.wait_for(lambda: len(self.batches) >= count, timeout)
 
 
+class SlowSent(Sent):
+    """Takes ``seconds`` over each batch; ``sending`` is set once the first one starts."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.sending = threading.Event()
+
+    def __call__(self, key: Any, items: Sequence[Any]) -> None:
+        self.sending.set()
+        time.sleep(self.seconds)
+        super().__call__(key, items)
+
+
 @override_settings(PTRACK_BATCH_SIZE=3, PTRACK_BATCH_SECONDS=60)
 def test_a_full_batch_goes_at_once_and_flush_sends_the_rest_in_batches() -> None:
     sent = Sent()
@@ -85,18 +99,11 @@ def test_a_failing_send_is_logged_and_the_thread_carries_on(
 
 @override_settings(PTRACK_BATCH_SIZE=2, PTRACK_BATCH_SECONDS=60)
 def test_close_waits_for_the_batch_being_sent_then_sends_the_rest() -> None:
-    sent = Sent()
-    sending = threading.Event()
-
-    def slow_send(key: Any, items: Sequence[Any]) -> None:
-        sending.set()
-        time.sleep(0.3)
-        sent(key, items)
-
-    batches = Batches(slow_send, name="test-batches")
+    sent = SlowSent(0.3)
+    batches = Batches(sent, name="test-batches")
     batches.add("a", 1)
     batches.add("a", 2)  # full: the thread takes it and is slow to send it
-    assert sending.wait(5)
+    assert sent.sending.wait(5)
     batches.add("b", 3)  # neither full nor old
     batches.close()  # what runs at exit
     assert sorted(sent.batches) == [("a", [1, 2]), ("b", [3])]
@@ -104,18 +111,11 @@ def test_close_waits_for_the_batch_being_sent_then_sends_the_rest() -> None:
 
 @override_settings(PTRACK_BATCH_SIZE=3, PTRACK_BATCH_SECONDS=60)
 def test_a_thread_that_falls_behind_sends_full_batches_and_keeps_the_rest() -> None:
-    sent = Sent()
-    sending = threading.Event()
-
-    def slow_send(key: Any, items: Sequence[Any]) -> None:
-        sending.set()
-        time.sleep(0.1)
-        sent(key, items)
-
-    batches = Batches(slow_send, name="test-batches")
+    sent = SlowSent(0.1)
+    batches = Batches(sent, name="test-batches")
     for n in range(3):
         batches.add("a", n)
-    assert sending.wait(5)
+    assert sent.sending.wait(5)
     for n in range(3, 10):  # arrive while the thread is busy: two full batches and one more
         batches.add("a", n)
     sent.wait_for(3)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +38,12 @@ class Lane:
     def __init__(self, max_threads: int, name: str) -> None:
         self._max_threads = max_threads
         self._name = name
+        self._reset()
+        if hasattr(os, "register_at_fork"):
+            # A forked child has none of its parent's threads: it starts its own.
+            os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
         self._calls: SimpleQueue[_Call] = SimpleQueue()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []

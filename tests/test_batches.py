@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -123,3 +124,24 @@ def test_a_thread_that_falls_behind_sends_full_batches_and_keeps_the_rest() -> N
     assert [items for _, items in sent.batches] == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
     batches.close()
     assert [items for _, items in sent.batches][3:] == [[9]]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+@override_settings(PTRACK_BATCH_SIZE=1, PTRACK_BATCH_SECONDS=60)
+def test_a_forked_child_starts_empty_with_its_own_thread() -> None:
+    sent = Sent()
+    batches = Batches(sent, name="test-batches")
+    batches.add("parent", 1)
+    sent.wait_for(1)  # the parent's thread now exists
+    pid = os.fork()
+    if pid == 0:  # the child: its own thread sends its own items, and only those
+        try:
+            batches.add("child", 2)
+            sent.wait_for(2)
+            ok = sent.batches == [("parent", [1]), ("child", [2])]
+        except BaseException:
+            ok = False
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 
@@ -97,3 +98,23 @@ def test_wait_idle_waits_for_queued_calls_or_times_out() -> None:
         assert lane.wait_idle(timeout=5) is True
 
     asyncio.run(main())
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_forked_child_starts_its_own_threads() -> None:
+    lane = Lane(max_threads=2, name="forked")
+
+    async def one() -> None:
+        await asyncio.wait_for(lane.run(lambda: None), timeout=5)
+
+    asyncio.run(one())  # the parent's thread now exists
+    pid = os.fork()
+    if pid == 0:  # the child: a lane whose threads stayed in the parent would hang here
+        try:
+            asyncio.run(one())
+        except BaseException:
+            os._exit(1)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

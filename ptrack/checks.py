@@ -32,9 +32,16 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
         *_check_max_age(),
         *_check_positive_int("PTRACK_MAX_TOKEN_LENGTH", conf.MAX_TOKEN_LENGTH, "ptrack.E007"),
         *_check_positive_int("PTRACK_MAX_URL_LENGTH", conf.MAX_URL_LENGTH, "ptrack.E008"),
-        *_check_recorder_timeout(),
+        *_check_seconds(
+            "PTRACK_RECORDER_TIMEOUT", conf.RECORDER_TIMEOUT, "ptrack.E013", none_ok=True
+        ),
         *_check_positive_int("PTRACK_BATCH_SIZE", conf.BATCH_SIZE, "ptrack.E016"),
-        *_check_batch_seconds(),
+        *_check_seconds(
+            "PTRACK_BATCH_SECONDS",
+            conf.BATCH_SECONDS,
+            "ptrack.E017",
+            hint="It bounds how long a gathered background event waits; 0.1 is the default.",
+        ),
     ]
 
 
@@ -95,34 +102,6 @@ def _check_background(recorder: Any) -> list[CheckMessage]:
             )
         ]
     return []
-
-
-def _check_recorder_timeout() -> list[CheckMessage]:
-    value = conf.RECORDER_TIMEOUT
-    if value is None or (
-        isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-    ):
-        return []
-    return [
-        Error(
-            f"PTRACK_RECORDER_TIMEOUT should be a positive number of seconds or None, "
-            f"not {value!r}.",
-            id="ptrack.E013",
-        )
-    ]
-
-
-def _check_batch_seconds() -> list[CheckMessage]:
-    value = conf.BATCH_SECONDS
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return []
-    return [
-        Error(
-            f"PTRACK_BATCH_SECONDS should be a positive number of seconds, not {value!r}.",
-            hint="It bounds how long a gathered background event waits; 0.1 is the default.",
-            id="ptrack.E017",
-        )
-    ]
 
 
 def check_deploy(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
@@ -287,6 +266,17 @@ def _check_max_age() -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _check_seconds(
+    name: str, value: object, check_id: str, *, none_ok: bool = False, hint: str | None = None
+) -> list[CheckMessage]:
+    if (value is None and none_ok) or (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    ):
+        return []
+    allowed = "a positive number of seconds or None" if none_ok else "a positive number of seconds"
+    return [Error(f"{name} should be {allowed}, not {value!r}.", hint=hint, id=check_id)]
 
 
 def _check_positive_int(name: str, value: object, check_id: str) -> list[CheckMessage]:

@@ -154,6 +154,14 @@ def _send_batch(entry: _Entry, events: Sequence[PixelEvent]) -> None:
 _batches = batches.Batches(_send_batch, name="ptrack-batches")
 
 
+def _gathered(entry: _Entry, event: PixelEvent) -> bool:
+    """Gather a background event for a batch; False when each load enqueues its own."""
+    if conf.BATCH_SIZE > 1:
+        _batches.add(entry, event)
+        return True
+    return False
+
+
 def _log_late(entry: _Entry, event: PixelEvent, timeout: float) -> None:
     logger.warning(
         "Recorder %s is still running %ss after pixel event %r; the response went out "
@@ -218,11 +226,14 @@ class PixelTracker:
     def dispatch(self, event: PixelEvent) -> None:
         """Give ``event`` to every recorder; one failing does not stop the others.
 
-        Background recorders are enqueued as tasks (or run here if enqueueing
-        fails); the others run now, in registration order.
+        Background recorders are enqueued as tasks, or gathered for batches when
+        ``PTRACK_BATCH_SIZE`` is above 1 (run here if enqueueing fails); the
+        others run now, in registration order.
         """
         inline = [
-            e for e in self._entries if not (e.recorder.background and self._handed_on(e, event))
+            e
+            for e in self._entries
+            if not (e.recorder.background and (_gathered(e, event) or self._enqueued(e, event)))
         ]
         timeout = conf.RECORDER_TIMEOUT
         if timeout is None:
@@ -239,7 +250,9 @@ class PixelTracker:
         inline = [
             e
             for e in self._entries
-            if not (e.recorder.background and await self._ahanded_on(e, event))
+            if not (
+                e.recorder.background and (_gathered(e, event) or await self._aenqueued(e, event))
+            )
         ]
         timeout = conf.RECORDER_TIMEOUT
         if timeout is None and len(inline) == 1 and inline[0].is_async:
@@ -275,20 +288,6 @@ class PixelTracker:
         to hand them on now, e.g. at the end of a script or a test.
         """
         _batches.flush()
-
-    @classmethod
-    def _handed_on(cls, entry: _Entry, event: PixelEvent) -> bool:
-        if conf.BATCH_SIZE > 1:
-            _batches.add(entry, event)
-            return True
-        return cls._enqueued(entry, event)
-
-    @classmethod
-    async def _ahanded_on(cls, entry: _Entry, event: PixelEvent) -> bool:
-        if conf.BATCH_SIZE > 1:
-            _batches.add(entry, event)
-            return True
-        return await cls._aenqueued(entry, event)
 
     @staticmethod
     def _enqueued(entry: _Entry, event: PixelEvent) -> bool:

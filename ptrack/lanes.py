@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from queue import SimpleQueue
+from queue import Empty, SimpleQueue
 from typing import Any
 
 logger = logging.getLogger("ptrack")
@@ -35,9 +35,12 @@ _Call = tuple[
 class Lane:
     """Up to ``max_threads`` threads that run calls for event loops."""
 
-    def __init__(self, max_threads: int, name: str) -> None:
+    def __init__(
+        self, max_threads: int, name: str, between: Callable[[], None] | None = None
+    ) -> None:
         self._max_threads = max_threads
         self._name = name
+        self._between = between
         self._reset()
         if hasattr(os, "register_at_fork"):
             # A forked child has none of its parent's threads: it starts its own.
@@ -102,31 +105,54 @@ class Lane:
     def _work(self) -> None:
         calls = self._calls
         while True:
-            loop, future, func, args = calls.get()
+            call: _Call | None = calls.get()
+            self._run_between()  # a run of calls starts
+            while call is not None:
+                self._take(*call)
+                try:
+                    call = calls.get_nowait()
+                except Empty:
+                    call = None
+            self._run_between()  # and ends with the queue empty
+
+    def _take(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        future: asyncio.Future[None],
+        func: Callable[..., None],
+        args: tuple[Any, ...],
+    ) -> None:
+        with self._lock:
+            self._idle -= 1
+            self._running += 1
+            self._last_taken = time.monotonic()
+        try:
+            func(*args)
+        except Exception:
+            logger.exception("%r raised in %s", func, threading.current_thread().name)
+        finally:
             with self._lock:
-                self._idle -= 1
-                self._running += 1
-                self._last_taken = time.monotonic()
+                self._idle += 1
+                self._running -= 1
+                self._pending -= 1
+                finished = self._finished.setdefault(loop, [])
+                finished.append(future)
+                first = len(finished) == 1
+                if not self._pending:
+                    self._all_done.notify_all()
+            if first:
+                try:
+                    loop.call_soon_threadsafe(self._resolve, loop)
+                except RuntimeError:  # the loop is closed: nobody awaits these
+                    with self._lock:
+                        self._finished.pop(loop, None)
+
+    def _run_between(self) -> None:
+        if self._between is not None:
             try:
-                func(*args)
+                self._between()
             except Exception:
-                logger.exception("%r raised in %s", func, threading.current_thread().name)
-            finally:
-                with self._lock:
-                    self._idle += 1
-                    self._running -= 1
-                    self._pending -= 1
-                    finished = self._finished.setdefault(loop, [])
-                    finished.append(future)
-                    first = len(finished) == 1
-                    if not self._pending:
-                        self._all_done.notify_all()
-                if first:
-                    try:
-                        loop.call_soon_threadsafe(self._resolve, loop)
-                    except RuntimeError:  # the loop is closed: nobody awaits these
-                        with self._lock:
-                            self._finished.pop(loop, None)
+                logger.exception("%r raised in %s", self._between, threading.current_thread().name)
 
     def _resolve(self, loop: asyncio.AbstractEventLoop) -> None:
         with self._lock:
@@ -141,7 +167,13 @@ class Lane:
             return self._all_done.wait_for(lambda: not self._pending, timeout)
 
 
-recorders = Lane(max_threads=16, name="ptrack-recorder")
+def _close_old_connections() -> None:
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
+recorders = Lane(max_threads=16, name="ptrack-recorder", between=_close_old_connections)
 # The threads are daemons, so that idle ones do not keep the process alive;
 # at exit, recorders already queued still finish, as in a ThreadPoolExecutor.
 atexit.register(recorders.wait_idle)

@@ -264,7 +264,7 @@ class PixelTracker:
             if entry.is_async:
                 run = asyncio.ensure_future(self._aguarded(entry, event))
             else:
-                run = lanes.recorders.run(_run_in_pool, entry, event)
+                run = lanes.recorders.run(_guarded, entry, event)
             runs[run] = entry
         if not runs:
             return

@@ -118,3 +118,43 @@ def test_a_forked_child_starts_its_own_threads() -> None:
         os._exit(0)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_between_runs_before_and_after_each_run_of_calls_not_each_call(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    log: list[str] = []
+    failures = [ValueError("between failed")]
+
+    def between() -> None:
+        log.append("between")
+        if failures:
+            raise failures.pop()
+
+    lane = Lane(max_threads=1, name="between", between=between)
+    gate = threading.Event()
+
+    async def main() -> None:
+        first = lane.run(gate.wait, 5)  # holds the thread while three more queue up
+        rest = [lane.run(log.append, f"call {i}") for i in range(3)]
+        gate.set()
+        await asyncio.gather(first, *rest)
+
+    with caplog.at_level(logging.ERROR, "ptrack"):
+        asyncio.run(main())
+        assert lane.wait_idle(timeout=1)
+        deadline = time.monotonic() + 5
+        while log[-1] != "between" and time.monotonic() < deadline:
+            time.sleep(0.01)
+    # One run of four calls, with "between" before and after it.
+    assert log == ["between", "call 0", "call 1", "call 2", "between"]
+    assert "between failed" in caplog.text
+
+    async def again() -> None:
+        await lane.run(log.append, "later")
+
+    asyncio.run(again())
+    deadline = time.monotonic() + 5
+    while log[-1] != "between" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert log[5:] == ["between", "later", "between"]

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Coroutine,
+    Generator,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -93,8 +101,60 @@ def _entry(recorder: TrackingPixel) -> _Entry:
 # Sync recorders run here under WSGI when PTRACK_RECORDER_TIMEOUT is set; under
 # ASGI they run in ptrack.lanes.
 _pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ptrack-recorder")
-# Recorders still running past the timeout under ASGI; kept so they finish.
+# Recorders still running under ASGI past the timeout, or after their request
+# was cancelled; kept so they finish.
 _late: set[asyncio.Future[None]] = set()
+
+
+def _started(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
+    """Run ``coro`` here until it first waits, then in a task; None if it finished.
+
+    A recorder that awaits nothing slow finishes in this loop iteration, with no
+    task and no trip round the loop (Python 3.12's eager tasks, for 3.10 up).
+    """
+    try:
+        waiting_for = coro.send(None)
+    except StopIteration:
+        return None
+    return asyncio.ensure_future(_resumed(coro, waiting_for))
+
+
+async def _resumed(coro: Coroutine[Any, Any, None], waiting_for: Any) -> None:
+    await _Resume(coro, waiting_for)
+
+
+class _Resume:
+    """Hands on to a task what a started coroutine waits for, and resumes it after."""
+
+    __slots__ = ("_coro", "_waiting_for")
+
+    def __init__(self, coro: Coroutine[Any, Any, None], waiting_for: Any) -> None:
+        self._coro = coro
+        self._waiting_for = waiting_for
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        coro, waiting_for = self._coro, self._waiting_for
+        while True:
+            try:
+                sent = yield waiting_for
+            except BaseException as e:  # thrown in by the task: pass it on
+                try:
+                    waiting_for = coro.throw(e)
+                except StopIteration:
+                    return
+                continue
+            try:
+                waiting_for = coro.send(sent)
+            except StopIteration:
+                return
+
+
+def _keep(runs: Iterable[asyncio.Future[None]]) -> None:
+    # The loop holds only weak references to tasks: these finish unawaited.
+    for run in runs:
+        if not run.done():
+            _late.add(run)
+            run.add_done_callback(_late.discard)
 
 
 def _run_in_pool(entry: _Entry, event: PixelEvent) -> None:
@@ -254,25 +314,34 @@ class PixelTracker:
                 e.recorder.background and (_gathered(e, event) or await self._aenqueued(e, event))
             )
         ]
-        timeout = conf.RECORDER_TIMEOUT
-        if timeout is None and len(inline) == 1 and inline[0].is_async:
-            await self._aguarded(inline[0], event)  # no task needed to wait for one
-            return
         runs: dict[asyncio.Future[None], _Entry] = {}
         for entry in inline:
-            run: asyncio.Future[None]
+            run: asyncio.Future[None] | None
             if entry.is_async:
-                run = asyncio.ensure_future(self._aguarded(entry, event))
+                run = _started(self._aguarded(entry, event))
+                if run is None:  # finished without waiting for anything
+                    continue
             else:
                 run = lanes.recorders.run(_guarded, entry, event)
             runs[run] = entry
         if not runs:
             return
-        _done, late = await asyncio.wait(runs, timeout=timeout)
+        timeout = conf.RECORDER_TIMEOUT
+        try:
+            if timeout is None:
+                for run in runs:
+                    # Django cancels an async view whose client went away. That
+                    # cancels a lane's future but not its thread, and a recorder's
+                    # task is shielded: the recording carries on either way.
+                    await (asyncio.shield(run) if isinstance(run, asyncio.Task) else run)
+                return
+            _done, late = await asyncio.wait(runs, timeout=timeout)
+        except asyncio.CancelledError:
+            _keep(runs)
+            raise
         for future in late:
-            _log_late(runs[future], event, timeout or 0)
-            _late.add(future)
-            future.add_done_callback(_late.discard)
+            _log_late(runs[future], event, timeout)
+        _keep(late)
 
     @staticmethod
     async def _aguarded(entry: _Entry, event: PixelEvent) -> None:

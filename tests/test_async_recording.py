@@ -170,3 +170,101 @@ def test_no_recorders_at_all_under_an_event_loop(only_recorder: list[ptrack.Pixe
     finally:
         ptrack.tracker.register(alone)
     assert only_recorder == []
+
+
+@pytest.fixture
+def held_recorder() -> Iterator[tuple[asyncio.Event, asyncio.Event, list[Any]]]:
+    """An async recorder, registered alone, that waits for ``release`` once ``started``."""
+    others = [type(recorder) for recorder in ptrack.tracker.recorders]
+    for cls in others:
+        ptrack.tracker.unregister(cls)
+    started, release = asyncio.Event(), asyncio.Event()
+    seen: list[Any] = []
+
+    class Held(ptrack.TrackingPixel):
+        async def record(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+            started.set()
+            await release.wait()
+            seen.append(args)
+
+    ptrack.tracker.register(Held)
+    yield started, release, seen
+    ptrack.tracker.unregister(Held)
+    for cls in others:
+        ptrack.tracker.register(cls)
+
+
+@pytest.mark.parametrize("with_sync_recorder", [False, True])
+def test_a_client_gone_mid_recording_loses_nothing(
+    held_recorder: tuple[asyncio.Event, asyncio.Event, list[Any]],
+    with_sync_recorder: bool,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Django cancels an async view when its client disconnects; recording carries on."""
+    from django.core.asgi import get_asgi_application
+
+    started, release, seen = held_recorder
+    sync_calls = request.getfixturevalue("sync_recorder") if with_sync_recorder else None
+    path = pixel_path("gone", 1)
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "headers": [(b"host", b"testserver")], "client": ("192.0.2.1", 1),
+        "server": ("testserver", 80),
+    }  # fmt: skip
+
+    async def main() -> None:
+        messages = iter([{"type": "http.request", "body": b"", "more_body": False}])
+
+        async def receive() -> dict[str, Any]:
+            try:
+                return next(messages)
+            except StopIteration:
+                await started.wait()  # the client goes while the recorder works
+                return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            pass
+
+        request = asyncio.ensure_future(get_asgi_application()(scope, receive, send))
+        await started.wait()
+        await asyncio.wait([request], timeout=1)
+        release.set()
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    assert seen == [("gone", 1)]
+    if sync_calls is not None:
+        assert sync_calls.args == [("gone", 1)]
+
+
+def test_a_recorder_still_waiting_when_its_loop_ends_is_cancelled_like_any_task(
+    held_recorder: tuple[asyncio.Event, asyncio.Event, list[Any]],
+) -> None:
+    started, _release, seen = held_recorder
+    outcome: list[str] = []
+
+    class Watches(ptrack.TrackingPixel):
+        async def record(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                outcome.append("cancelled")
+                raise
+
+    ptrack.tracker.register(Watches)
+    try:
+
+        async def main() -> None:
+            request = asyncio.ensure_future(tracking.atrack(token("ends", 1)))
+            await started.wait()
+            request.cancel()  # the request goes; its recorders wait on
+
+        asyncio.run(main())  # and are cancelled as the loop closes
+    finally:
+        ptrack.tracker.unregister(Watches)
+    assert outcome == ["cancelled"]
+    assert seen == []

@@ -237,6 +237,34 @@ def test_failing_async_recorder_is_logged(register: Any, caplog: pytest.LogCaptu
     assert "Broken failed on pixel event" in caplog.text
 
 
+def test_async_recorder_failing_after_it_waited_is_logged(
+    register: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    inline, _ = make_recorders(register, background=False)
+    finished: list[tuple[Any, ...]] = []
+
+    class WaitsThenBreaks(ptrack.TrackingPixel):
+        async def record(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+            await asyncio.sleep(0.01)
+            raise RuntimeError("async failure after a wait")
+
+    class WaitsTwice(ptrack.TrackingPixel):
+        async def record(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+            await asyncio.sleep(0)
+            await asyncio.sleep(0.01)
+            finished.append(args)
+
+    register(WaitsThenBreaks)
+    register(WaitsTwice)
+    with caplog.at_level(logging.ERROR, "ptrack"):
+        response = aget(pixel_path("x", 1))
+    assert response.content == PIXEL_GIF
+    assert [e.args for e in inline.events] == [("x", 1)]
+    assert finished == [("x", 1)]
+    assert "WaitsThenBreaks failed on pixel event" in caplog.text
+    assert "async failure after a wait" in caplog.text
+
+
 @pytest.fixture
 def hanging(register: Any) -> Iterator[tuple[threading.Event, Seen]]:
     release, finished = threading.Event(), Seen()

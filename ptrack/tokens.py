@@ -234,12 +234,12 @@ class _Codec:
         self,
         derived_keys: Sequence[bytes],
         max_token_length: int,
-        site_max_age: float | timedelta | None,
+        site_max_age: float | timedelta | None,  # PTRACK_MAX_AGE
     ) -> None:
         self._macs = [_hmac_pads(key) for key in derived_keys]
         self._max_token_length = max_token_length
         self._inflate_limit = max_token_length * DECOMPRESSED_RATIO
-        self._site_max_age = site_max_age
+        self._site_max_age = max_age_seconds(site_max_age)
         self._stamp: tuple[int, bytes] = (-1, b"")
 
     @staticmethod
@@ -268,16 +268,21 @@ class _Codec:
     def loads(self, token: str) -> DecodedToken:
         if len(token) > self._max_token_length:
             raise InvalidToken(f"Token is longer than {self._max_token_length} characters.")
-        if not token.isascii():
-            raise InvalidToken("Token is not ASCII.")
-        value, dot, sig = token.encode("ascii").rpartition(b".")
+        try:
+            value, dot, sig = token.encode("ascii").rpartition(b".")
+        except UnicodeEncodeError:
+            raise InvalidToken("Token is not ASCII.") from None
         if not dot:
             raise InvalidToken("No '.' found in the token.")
         # Comparing the encoded signatures accepts only the canonical spelling:
         # base64 leaves spare bits in the last character, and no altered
         # spelling of a genuine token may verify.
-        for mac in self._macs:
-            if hmac.compare_digest(self._signature(value, mac), sig):
+        for inner, outer in self._macs:
+            inner = inner.copy()
+            inner.update(value)
+            outer = outer.copy()
+            outer.update(inner.digest())
+            if hmac.compare_digest(_b64(outer.digest()), sig):
                 break
         else:
             raise InvalidToken(f"Signature {sig!r} does not match.")
@@ -287,7 +292,7 @@ class _Codec:
             if not dot or len(raw_stamp) > 8:
                 raise BadTimeSignature("Malformed timestamp")
             issued = int.from_bytes(raw_stamp, "big")
-            signed = _utc(issued)
+            signed = datetime.fromtimestamp(issued, timezone.utc)
         except (BadData, ValueError, OverflowError, OSError) as e:
             raise InvalidToken("Malformed timestamp.") from e
         try:
@@ -307,9 +312,6 @@ class _Codec:
             raise InvalidToken(str(e)) from e
         except Exception as e:
             raise InvalidToken(f"Could not load the payload: {e}") from e
-        return self._decoded(payload, issued, signed)
-
-    def _decoded(self, payload: Any, issued: int, signed: datetime) -> DecodedToken:
         if not (
             type(payload) is list
             and len(payload) in (2, 3)
@@ -322,12 +324,16 @@ class _Codec:
             if type(max_age) is not int or max_age <= 0:
                 raise InvalidToken("Token max age is not a positive integer.")
         else:
-            max_age = max_age_seconds(self._site_max_age)
+            max_age = self._site_max_age
+            if max_age is None:  # the usual case: links that never expire
+                if time.time() < issued:
+                    raise InvalidToken("Token was signed in the future.")
+                return DecodedToken(tuple(payload[0]), payload[1], signed, None)
         now = time.time()
         if now < issued:
             raise InvalidToken("Token was signed in the future.")
-        expires_at = None if max_age is None else _expiry(issued + max_age)
-        if max_age is not None and now - issued > max_age:
+        expires_at = _expiry(issued + max_age)
+        if now - issued > max_age:
             raise ExpiredToken(
                 f"Link expired at {expires_at:%Y-%m-%d %H:%M:%S} UTC.",
                 issued_at=signed,

@@ -81,8 +81,8 @@ def _entry(recorder: TrackingPixel) -> _Entry:
     elif iscoroutinefunction(cls.record):
         record: Any = recorder.record  # an async def overriding the sync signature
 
-        async def acall(event: PixelEvent) -> Any:
-            return await record(*event.args, **event.kwargs)
+        def acall(event: PixelEvent) -> Awaitable[Any]:
+            return record(*event.args, **event.kwargs)  # type: ignore[no-any-return]
 
     else:
 
@@ -91,9 +91,12 @@ def _entry(recorder: TrackingPixel) -> _Entry:
 
         return _Entry(recorder, call, False, call)
 
+    async def awaited(event: PixelEvent) -> None:
+        await acall(event)
+
     def run(event: PixelEvent) -> None:
         # A new bridge per call, made in the calling thread, as async_to_sync expects.
-        async_to_sync(acall)(event)
+        async_to_sync(awaited)(event)
 
     return _Entry(recorder, acall, True, run)
 

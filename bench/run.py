@@ -8,7 +8,8 @@ Measures, in one run, with every pair of compared cases measured alternately:
 2. the endpoint served for real by gunicorn (WSGI) and uvicorn (ASGI) on
    127.0.0.1 and loaded by wrk over many distinct valid tokens: the pixel view,
    a bare constant-GIF view in the same project (with and without Django's
-   startproject middleware), the fast path, and a raw WSGI/ASGI callable;
+   startproject middleware; sync under WSGI and async under ASGI, as the pixel
+   view is), the fast path, and a raw WSGI/ASGI callable;
 3. each worker's resident memory after warm-up and at the end.
 
 ``--background`` measures instead, in one run, a 20 ms recorder inline and in

@@ -10,8 +10,12 @@ application with scopes instead, one request at a time in an event loop.
 over the bare view goes inside a whole request, where caches are colder than in
 a tight loop: it alternates the bare view with the pixel view as it is, with
 recording cut down to verifying the token, and with no recording at all, and
-prints each one's microseconds and its difference from the bare view. The
-benchmark's numbers come from ``bench.run``; this shows why.
+prints each one's microseconds and its difference from the bare view.
+``python -m bench.profiling fastpath`` does the same for the fast path against
+the raw callable (``--asgi`` for the ASGI pair; ``BENCH_RECORDER=async`` then
+measures the recorder without a thread hand-off, which one request at a time
+would turn into a wait). The benchmark's numbers come from ``bench.run``; these
+show why.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("case", choices=["view", "bare", "fast", "raw", "breakdown"])
+    parser.add_argument("case", choices=["view", "bare", "fast", "raw", "breakdown", "fastpath"])
     parser.add_argument("--rounds", type=int, default=25, help="breakdown rounds (25)")
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--profile", action="store_true")
@@ -43,9 +47,12 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     os.environ.setdefault("BENCH_COUNTER", os.devnull)
-    os.environ["BENCH_APP"] = {"view": "django", "bare": "django", "breakdown": "django"}.get(
-        options.case, options.case
-    )
+    os.environ["BENCH_APP"] = {
+        "view": "django",
+        "bare": "django",
+        "breakdown": "django",
+        "fastpath": "fast",
+    }.get(options.case, options.case)
 
     if options.asgi:
         from bench.asgi import application
@@ -77,7 +84,7 @@ def main() -> None:
     def start_response(status: str, headers: Any) -> None:
         assert status.startswith("200"), status
 
-    def driver(prefix: str) -> Callable[[], None]:
+    def driver(prefix: str, app: Any = application) -> Callable[[], None]:
         paths = [f"{prefix}{token}/" for token in tokens]
         counter = iter(range(10**9))
 
@@ -87,7 +94,7 @@ def main() -> None:
                 "PATH_INFO": paths[next(counter) % len(paths)],
                 "wsgi.input": io.BytesIO(),
             }
-            result = application(environ, start_response)
+            result = app(environ, start_response)
             b"".join(result)
             close = getattr(result, "close", None)
             if close is not None:
@@ -96,7 +103,37 @@ def main() -> None:
         return one
 
     if options.case == "breakdown":
-        _breakdown(driver("/bare/"), driver("/ptrack/"), options.requests // 10, options.rounds)
+        from ptrack import views
+
+        _breakdown(
+            ("bare view", driver("/bare/")),
+            ("pixel view", driver("/ptrack/")),
+            (views, "track"),
+            options.requests // 10,
+            options.rounds,
+        )
+        return
+    if options.case == "fastpath":
+        from bench import raw
+        from ptrack import tracking
+
+        pixels = [f"/ptrack/{token}/" for token in tokens]
+        bare = [f"/bare/{token}/" for token in tokens]
+        if options.asgi:
+            reference = _asgi_driver(raw.asgi, bare)
+            subject = _asgi_driver(application, pixels)
+            patched = (tracking, "atrack")
+        else:
+            reference = driver("/bare/", raw.wsgi)
+            subject = driver("/ptrack/")
+            patched = (tracking, "track")
+        _breakdown(
+            ("raw callable", reference),
+            ("fast path", subject),
+            patched,
+            options.requests // 10,
+            options.rounds,
+        )
         return
     paths = [f"{prefix}{token}/" for token in tokens]
     one = driver(prefix)
@@ -114,34 +151,54 @@ def main() -> None:
 
 
 def _breakdown(
-    bare: Callable[[], None], view: Callable[[], None], number: int, rounds: int
+    reference: tuple[str, Callable[[], None]],
+    subject: tuple[str, Callable[[], None]],
+    patched: tuple[Any, str],
+    number: int,
+    rounds: int,
 ) -> None:
-    from ptrack import tracking, views
+    from ptrack import tracking
 
-    track = views.track
+    module, attribute = patched
+    track = getattr(module, attribute)
+    is_async = attribute == "atrack"
+
+    def verify_only(token: str, **context: Any) -> Any:
+        return tracking.verify(token, **context)
+
+    def nothing(token: str, **context: Any) -> None:
+        return None
+
+    async def averify_only(token: str, **context: Any) -> Any:
+        return tracking.verify(token, **context)
+
+    async def anothing(token: str, **context: Any) -> None:
+        return None
+
+    name = subject[0]
     variants: dict[str, Any] = {
-        "pixel view": track,
-        "pixel view, recording = verify the token": tracking.verify,
-        "pixel view, no recording": lambda token, **context: None,
+        name: track,
+        f"{name}, recording = verify the token": averify_only if is_async else verify_only,
+        f"{name}, no recording": anothing if is_async else nothing,
     }
-    times: dict[str, list[float]] = {"bare view": [], **{name: [] for name in variants}}
+    times: dict[str, list[float]] = {reference[0]: [], **{v: [] for v in variants}}
     for _ in range(300):
-        bare()
-        view()
+        reference[1]()
+        subject[1]()
     try:
         for _ in range(rounds):
-            times["bare view"].append(timeit.timeit(bare, number=number) / number)
-            for name, replacement in variants.items():
-                views.track = replacement
-                times[name].append(timeit.timeit(view, number=number) / number)
+            times[reference[0]].append(timeit.timeit(reference[1], number=number) / number)
+            for variant, replacement in variants.items():
+                setattr(module, attribute, replacement)
+                times[variant].append(timeit.timeit(subject[1], number=number) / number)
     finally:
-        views.track = track
-    floor = min(times["bare view"])
-    print(f"{'case':<42} {'min µs':>8} {'median µs':>10} {'min - bare':>11}")
-    for name, values in times.items():
+        setattr(module, attribute, track)
+    floor = min(times[reference[0]])
+    print(f"{'case':<42} {'min µs':>8} {'median µs':>10} {f'min - {reference[0]}':>18}")
+    for variant, values in times.items():
         print(
-            f"{name:<42} {min(values) * 1e6:>8.1f} {statistics.median(values) * 1e6:>10.1f} "
-            f"{(min(values) - floor) * 1e6:>+11.1f}"
+            f"{variant:<42} {min(values) * 1e6:>8.1f} {statistics.median(values) * 1e6:>10.1f} "
+            f"{(min(values) - floor) * 1e6:>+18.1f}"
         )
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from django.http import HttpRequest, HttpResponse
-from django.urls import URLPattern, include, path
-from django.urls.resolvers import ResolverMatch, RoutePattern
+from django.urls import include, path
+from django.urls.resolvers import RoutePattern
 
 from ptrack.tracking import PIXEL_GIF, PIXEL_HEADERS
+from ptrack.urls import _PixelPattern
 
 
 def bare(request: HttpRequest, token: str) -> HttpResponse:
@@ -21,21 +20,8 @@ async def abare(request: HttpRequest, token: str) -> HttpResponse:
     return HttpResponse(PIXEL_GIF, content_type="image/gif", headers=PIXEL_HEADERS)
 
 
-class _NativePattern(URLPattern):
-    # As ptrack.urls does for the pixel: the async view inside an event loop (ASGI),
-    # the sync one otherwise, so that both views are on the same footing.
-    def resolve(self, path: str) -> ResolverMatch | None:
-        match = super().resolve(path)
-        if match is not None:
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                return match
-            match.func = abare
-        return match
-
-
 urlpatterns = [
     path("ptrack/", include("ptrack.urls")),
-    _NativePattern(RoutePattern("bare/<path:token>/", is_endpoint=True), bare),
+    # The async view under ASGI, as for the pixel, so that both are on the same footing.
+    _PixelPattern(RoutePattern("bare/<path:token>/", is_endpoint=True), bare, abare),
 ]

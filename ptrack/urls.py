@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 from django.urls import URLPattern, register_converter
 from django.urls.resolvers import ResolverMatch, RoutePattern
@@ -30,6 +32,16 @@ class _PixelPattern(URLPattern):
     neither pays for a sync/async bridge.
     """
 
+    def __init__(
+        self,
+        pattern: RoutePattern,
+        callback: Callable[..., Any],
+        async_callback: Callable[..., Any],
+        name: str | None = None,
+    ) -> None:
+        super().__init__(pattern, callback, name=name)
+        self.async_callback = async_callback
+
     def resolve(self, path: str) -> ResolverMatch | None:
         match = super().resolve(path)
         if match is not None:
@@ -37,7 +49,7 @@ class _PixelPattern(URLPattern):
                 asyncio.get_running_loop()
             except RuntimeError:
                 return match
-            match.func = views.apixel
+            match.func = self.async_callback
         return match
 
 
@@ -47,6 +59,7 @@ urlpatterns = [
     _PixelPattern(
         RoutePattern("<ptrack_token:ptrack_encoded_data>/", name="ptrack", is_endpoint=True),
         views.pixel,
+        views.apixel,
         name="ptrack",
     ),
 ]

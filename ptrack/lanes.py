@@ -22,6 +22,8 @@ from collections.abc import Callable
 from queue import Empty, SimpleQueue
 from typing import Any
 
+from django.db import close_old_connections
+
 logger = logging.getLogger("ptrack")
 
 # A thread is added when no thread has taken a call for this long.
@@ -167,13 +169,7 @@ class Lane:
             return self._all_done.wait_for(lambda: not self._pending, timeout)
 
 
-def _close_old_connections() -> None:
-    from django.db import close_old_connections
-
-    close_old_connections()
-
-
-recorders = Lane(max_threads=16, name="ptrack-recorder", between=_close_old_connections)
+recorders = Lane(max_threads=16, name="ptrack-recorder", between=close_old_connections)
 # The threads are daemons, so that idle ones do not keep the process alive;
 # at exit, recorders already queued still finish, as in a ThreadPoolExecutor.
 atexit.register(recorders.wait_idle)

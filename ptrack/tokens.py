@@ -326,13 +326,11 @@ class _Codec:
                 raise InvalidToken("Token max age is not a positive integer.")
         else:
             max_age = self._site_max_age
-            if max_age is None:  # the usual case: links that never expire
-                if time.time() < issued:
-                    raise InvalidToken("Token was signed in the future.")
-                return DecodedToken(tuple(payload[0]), payload[1], signed, None)
         now = time.time()
         if now < issued:
             raise InvalidToken("Token was signed in the future.")
+        if max_age is None:  # the usual case: links that never expire
+            return DecodedToken(tuple(payload[0]), payload[1], signed, None)
         expires_at = _expiry(issued + max_age)
         if now - issued > max_age:
             raise ExpiredToken(

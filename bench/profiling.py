@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import inspect
 import io
 import os
 import pstats
@@ -161,25 +162,16 @@ def _breakdown(
 
     module, attribute = patched
     track = getattr(module, attribute)
-    is_async = attribute == "atrack"
-
-    def verify_only(token: str, **context: Any) -> Any:
-        return tracking.verify(token, **context)
-
-    def nothing(token: str, **context: Any) -> None:
-        return None
-
-    async def averify_only(token: str, **context: Any) -> Any:
-        return tracking.verify(token, **context)
-
-    async def anothing(token: str, **context: Any) -> None:
-        return None
+    verify_only: Any = tracking.verify
+    nothing: Any = lambda token, **context: None  # noqa: E731
+    if inspect.iscoroutinefunction(track):  # its caller awaits what it calls
+        verify_only, nothing = _awaitable(verify_only), _awaitable(nothing)
 
     name = subject[0]
     variants: dict[str, Any] = {
         name: track,
-        f"{name}, recording = verify the token": averify_only if is_async else verify_only,
-        f"{name}, no recording": anothing if is_async else nothing,
+        f"{name}, recording = verify the token": verify_only,
+        f"{name}, no recording": nothing,
     }
     times: dict[str, list[float]] = {reference[0]: [], **{v: [] for v in variants}}
     for _ in range(300):
@@ -200,6 +192,13 @@ def _breakdown(
             f"{variant:<42} {min(values) * 1e6:>8.1f} {statistics.median(values) * 1e6:>10.1f} "
             f"{(min(values) - floor) * 1e6:>+18.1f}"
         )
+
+
+def _awaitable(func: Callable[..., Any]) -> Callable[..., Any]:
+    async def awaitable(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return awaitable
 
 
 def _asgi_driver(application: Any, paths: list[str]) -> Any:

@@ -37,19 +37,21 @@ _MIN_RAW = 24 + 16
 def legacy_key(secret: object) -> bytes:
     """The SecretBox key 3.x made from its ``PTRACK_SECRET``.
 
-    Raises ``ValueError`` for anything 3.x could not have encrypted with: not a
-    ``str``, or more than 32 characters or bytes (3.x padded by characters, so
+    Raises ``ValueError`` for a secret 3.x could not have encrypted with: not a
+    ``str``, or longer than 32 characters or bytes (3.x padded by characters, so
     only ASCII secrets made a 32-byte key).
     """
-    if not isinstance(secret, str):
-        raise ValueError(f"a django-ptrack 3.x secret is a str, not {type(secret).__name__}")
-    key = (secret + _PADDING * (KEY_SIZE - len(secret))).encode("utf-8")
-    if len(key) != KEY_SIZE:
-        raise ValueError(
-            f"a django-ptrack 3.x secret has at most {KEY_SIZE} ASCII characters, "
-            f"not {len(secret)} characters in {len(secret.encode('utf-8'))} bytes"
-        )
-    return key
+    if isinstance(secret, str):
+        key = (secret + _PADDING * (KEY_SIZE - len(secret))).encode("utf-8")
+        if len(key) == KEY_SIZE:
+            return key
+        detail = f"{len(secret)} characters in {len(secret.encode('utf-8'))} bytes"
+    else:
+        detail = type(secret).__name__
+    raise ValueError(
+        f"PTRACK_LEGACY_SECRET should be the PTRACK_SECRET of django-ptrack 3.x, a str of "
+        f"at most {KEY_SIZE} ASCII characters, not {detail}"
+    )
 
 
 def cutoff(until: object) -> datetime | None:
@@ -62,14 +64,14 @@ def cutoff(until: object) -> datetime | None:
         return None
     if isinstance(until, datetime):
         if until.utcoffset() is None:
-            raise ValueError(f"PTRACK_LEGACY_UNTIL is a naive datetime: {until!r}")
+            raise ValueError(f"PTRACK_LEGACY_UNTIL should be aware, not the naive {until!r}")
         return until
     if isinstance(until, date):
         try:
             return datetime.combine(until + timedelta(days=1), time.min, tzinfo=timezone.utc)
         except OverflowError:
             return None  # date.max: the window never closes, in practice
-    raise ValueError(f"PTRACK_LEGACY_UNTIL is not a date or datetime: {until!r}")
+    raise ValueError(f"PTRACK_LEGACY_UNTIL should be a date or datetime, not {until!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -333,12 +333,15 @@ def test_a_bad_token_logs_one_debug_line_naming_both_readings(
     [
         ({"PTRACK_LEGACY_SECRET": "x" * 33}, "at most 32 ASCII characters, not 33"),
         ({"PTRACK_LEGACY_SECRET": "é" * 20}, "not 20 characters in 40 bytes"),
-        ({"PTRACK_LEGACY_SECRET": b"bytes"}, "is a str, not bytes"),
+        ({"PTRACK_LEGACY_SECRET": b"bytes"}, "ASCII characters, not bytes"),
         (
             {"PTRACK_LEGACY_SECRET": SECRET, "PTRACK_LEGACY_UNTIL": datetime(2027, 1, 1)},
-            "naive datetime",
+            "should be aware, not the naive datetime.datetime(2027, 1, 1, 0, 0)",
         ),
-        ({"PTRACK_LEGACY_SECRET": SECRET, "PTRACK_LEGACY_UNTIL": "2027-01-01"}, "not a date"),
+        (
+            {"PTRACK_LEGACY_SECRET": SECRET, "PTRACK_LEGACY_UNTIL": "2027-01-01"},
+            "should be a date or datetime, not '2027-01-01'",
+        ),
     ],
     ids=["too long", "not ASCII", "bytes", "naive cutoff", "cutoff as text"],
 )

@@ -75,13 +75,16 @@ def cutoff(until: object) -> datetime | None:
 
 
 @dataclass(frozen=True, slots=True)
-class _Reader:
+class Reader:
+    """Reads 3.x pixel tokens with the current ``PTRACK_LEGACY_*`` settings."""
+
     box: SecretBox
     crypto_error: type[Exception]  # nacl.exceptions.CryptoError, imported with the box
     until: datetime | None
     max_length: int
 
     def decode(self, token: str) -> DecodedToken:
+        """A 3.x token's data. Raises ``InvalidToken``, or ``ExpiredToken`` past the cutoff."""
         if len(token) > self.max_length:
             raise InvalidToken(f"Token is longer than {self.max_length} characters.")
         try:
@@ -118,9 +121,19 @@ class _Reader:
             )
         return DecodedToken(tuple(payload[0]), payload[1], None, None)
 
+    def decode_rejected(self, token: str, rejected: Exception) -> DecodedToken:
+        """``decode()`` for a pixel token the encoder in force rejected with ``rejected``."""
+        try:
+            return self.decode(token)
+        except ExpiredToken:
+            raise
+        except InvalidToken as e:
+            raise InvalidToken(f"{rejected} As a django-ptrack 3.x link: {e}") from None
+
 
 @cached
-def _reader() -> _Reader | None:
+def reader() -> Reader | None:
+    """The reader of 3.x links for the current settings; ``None`` when they read none."""
     secret = conf.LEGACY_SECRET
     if secret is None or secret == "":
         return None
@@ -133,26 +146,7 @@ def _reader() -> _Reader | None:
         # Reported by the system checks; logged once per settings change, not per load.
         logger.error("Links from django-ptrack 3.x are not read: %s", e)
         return None
-    return _Reader(SecretBox(key), CryptoError, until, conf.MAX_TOKEN_LENGTH)
-
-
-def fallback(token: str, rejected: Exception) -> DecodedToken:
-    """The data of a 3.x pixel link, for a ``token`` the encoder in force rejected.
-
-    Raises ``rejected`` again unless ``PTRACK_LEGACY_SECRET`` is set and
-    ``rejected`` is not an expired genuine link; ``InvalidToken`` if the token
-    is not a 3.x link either; ``ExpiredToken`` for one loaded after
-    ``PTRACK_LEGACY_UNTIL``.
-    """
-    reader = _reader()
-    if reader is None or isinstance(rejected, ExpiredToken):
-        raise rejected
-    try:
-        return reader.decode(token)
-    except ExpiredToken:
-        raise
-    except InvalidToken as e:
-        raise InvalidToken(f"{rejected} As a django-ptrack 3.x link: {e}") from None
+    return Reader(SecretBox(key), CryptoError, until, conf.MAX_TOKEN_LENGTH)
 
 
 def decrypt(token: str) -> tuple[list[Any], dict[str, Any]]:
@@ -162,8 +156,8 @@ def decrypt(token: str) -> tuple[list[Any], dict[str, Any]]:
     ``PTRACK_LEGACY_UNTIL``. Raises ``InvalidToken`` (``ExpiredToken`` after the
     cutoff) for anything else, or when those settings do not read 3.x links.
     """
-    reader = _reader()
-    if reader is None:
+    legacy = reader()
+    if legacy is None:
         raise InvalidToken("PTRACK_LEGACY_SECRET is not set, or not usable (see manage.py check).")
-    decoded = reader.decode(token)
+    decoded = legacy.decode(token)
     return list(decoded.args), decoded.kwargs

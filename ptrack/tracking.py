@@ -81,7 +81,10 @@ def verify(
             decoded = encoders.decode(token)
         except (InvalidToken, ValueError) as rejected:
             # Perhaps a pixel link from django-ptrack 3.x (PTRACK_LEGACY_SECRET).
-            decoded, from_3x = legacy.fallback(token, rejected), True
+            reader = legacy.reader()
+            if reader is None or isinstance(rejected, ExpiredToken):
+                raise
+            decoded, from_3x = reader.decode_rejected(token, rejected), True
     except ExpiredToken as e:
         logger.info(
             "Ignored expired pixel link (issued %s, expired %s): %r",

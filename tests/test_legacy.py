@@ -309,7 +309,7 @@ def test_an_expired_new_link_is_not_retried_as_a_3x_link(
     with freeze_time(datetime(2026, 1, 1, tzinfo=timezone.utc)):
         expired = tokens.dumps(["n"], {}, max_age=60)
     tried: list[str] = []
-    monkeypatch.setattr(legacy._Reader, "decode", lambda self, t: tried.append(t))
+    monkeypatch.setattr(legacy.Reader, "decode", lambda self, t: tried.append(t))
     with LEGACY, caplog.at_level(logging.DEBUG, logger="ptrack"):
         assert tracking.track(expired) is None
     assert tried == []

@@ -12,6 +12,7 @@ import json
 import logging
 import subprocess
 import sys
+import tracemalloc
 import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
@@ -398,6 +399,32 @@ def test_tokens_over_the_cap_are_refused_before_any_decoding(
         with override_settings(PTRACK_MAX_TOKEN_LENGTH=len(genuine) - 1):
             assert tracking.verify(genuine) is None
     assert decoded == [len(genuine)]
+
+
+WORST_3X_INPUTS: dict[str, Callable[[], str]] = {
+    "base64 at the cap": lambda: "A" * 4096,
+    "a genuine box at the cap": lambda: seal(b"[" * 3000 + b"x" * (3071 - 40 - 3000)),
+    "a genuine 3.x token, then ten megabytes": lambda: token("newsletter") + "A" * 10_000_000,
+}
+
+
+@pytest.mark.parametrize("make", WORST_3X_INPUTS.values(), ids=WORST_3X_INPUTS.keys())
+def test_no_3x_shaped_input_takes_more_than_a_small_constant_memory(
+    make: Callable[[], str],
+) -> None:
+    bad = make()
+    assert len(bad) >= 4096
+    with LEGACY:
+        legacy.reader()  # built once per settings change, not per token
+        tracemalloc.start()
+        try:
+            assert tracking.verify(bad) is None
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    # Never more than the cap's worth of base64 decoded, decrypted and parsed (about 70 KiB
+    # for 3,000 nested lists): a megabyte-sized input would show here.
+    assert peak < 256 * 1024
 
 
 def test_legacy_decrypt_reads_old_urls_in_scripts() -> None:

@@ -85,6 +85,17 @@ def test_every_3_0_0_token_records_what_3_0_0_recorded_on_every_front_end(
     assert pixels.calls == [(tuple(args), kwargs)]
 
 
+def test_a_3x_link_whose_padding_a_mail_client_percent_encoded_records(
+    send: Callable[[Bad, str], Any], recorded: Recorded
+) -> None:
+    old = token("newsletter")
+    assert old.endswith("==")
+    path = f"/ptrack/{old.replace('=', '%3D')}/"
+    with LEGACY:
+        assert send(Bad(old), path).status_code == 200
+    assert recorded.calls == [(("newsletter",), {"user_id": 42})]
+
+
 def test_the_url_3_0_0_rendered_in_emails_records(client: Client, recorded: Recorded) -> None:
     [entry] = [t for t in TOKENS if t["secret"] == SECRET and "html" in t]
     assert entry["html"].startswith("<img src='https://www.example.com/ptrack/")

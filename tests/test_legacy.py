@@ -466,3 +466,29 @@ def test_a_load_of_a_3x_link_with_control_characters_in_the_context_logs_safely(
     for record in caplog.records:
         message = record.getMessage()
         assert not [c for c in message if unicodedata.category(c) in ("Cc", "Zl", "Zp")], message
+
+
+def test_a_background_recorder_gets_the_3x_event_through_a_task(client: Client) -> None:
+    from ptrack import tasks
+
+    seen: list[ptrack.PixelEvent] = []
+
+    class Background(ptrack.TrackingPixel):
+        background = True
+
+        def record_event(self, event: ptrack.PixelEvent) -> None:
+            seen.append(event)
+
+    immediate = {"default": {"BACKEND": f"{tasks.FRAMEWORK}.backends.immediate.ImmediateBackend"}}
+    ptrack.tracker.register(Background)
+    try:
+        with LEGACY, override_settings(TASKS=immediate):
+            client.get(f"/ptrack/{token('newsletter')}/")
+    finally:
+        ptrack.tracker.unregister(Background)
+    [event] = seen
+    assert (event.args, dict(event.kwargs), event.legacy) == (
+        ("newsletter",),
+        {"user_id": 42},
+        True,
+    )

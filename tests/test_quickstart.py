@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
-import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
-from urllib.error import URLError
+from typing import IO
 from urllib.parse import urlsplit
 from urllib.request import urlopen
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()
@@ -25,10 +28,63 @@ def snippet(marker: str) -> str:
     return textwrap.dedent(match.group(1))
 
 
+STARTED = re.compile(r"Starting development server at http://127\.0\.0\.1:(?P<port>\d+)/")
+
+
+class ServerOutput:
+    """What a server child writes, read as it comes, so that its pipe never fills."""
+
+    def __init__(self, server: subprocess.Popen[str]) -> None:
+        assert server.stdout is not None
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._seen: list[str] = []
+        self._reader = threading.Thread(target=self._read, args=(server.stdout,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stdout: IO[str]) -> None:
+        with stdout:
+            for line in stdout:
+                self._lines.put(line)
+        self._lines.put(None)
+
+    def wait_for(self, pattern: re.Pattern[str], timeout: float) -> re.Match[str]:
+        """The first line matching ``pattern``; fails if the server exits or stays silent."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                pytest.fail(f"No {pattern.pattern!r} within {timeout}s:\n{''.join(self._seen)}")
+            if line is None:
+                pytest.fail(f"Exited before {pattern.pattern!r}:\n{''.join(self._seen)}")
+            self._seen.append(line)
+            if match := pattern.search(line):
+                return match
+
+    def all(self, timeout: float) -> str:
+        """Everything written, once the server has exited."""
+        self._reader.join(timeout)
+        assert not self._reader.is_alive(), f"the output did not end within {timeout}s"
+        while (line := self._lines.get_nowait()) is not None:
+            self._seen.append(line)
+        return "".join(self._seen)
+
+
+def stop(server: subprocess.Popen[str]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=10)
+
+
 def test_readme_quickstart_records_an_open(tmp_path: Path) -> None:
     django_admin = [sys.executable, "-m", "django"]
-    subprocess.run([*django_admin, "startproject", "mysite", str(tmp_path)], check=True)
-    subprocess.run([sys.executable, "manage.py", "startapp", "myapp"], cwd=tmp_path, check=True)
+    subprocess.run([*django_admin, "startproject", "mysite", str(tmp_path)], check=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "manage.py", "startapp", "myapp"], cwd=tmp_path, check=True, timeout=60
+    )
 
     settings = tmp_path / "mysite" / "settings.py"
     text = settings.read_text().replace("INSTALLED_APPS = [", 'INSTALLED_APPS = [\n    "myapp",')
@@ -50,35 +106,34 @@ def test_readme_quickstart_records_an_open(tmp_path: Path) -> None:
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mysite.settings", "PYTHONUNBUFFERED": "1"}
     html = subprocess.run(
-        [sys.executable, "-c", render], cwd=tmp_path, env=env, capture_output=True, text=True
+        [sys.executable, "-c", render],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert html.returncode == 0, html.stderr
     src = html.stdout.split('src="')[1].split('"')[0]
     assert src.startswith("https://track.example.com/ptrack/")
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    # Port 0: runserver binds a port the system picks and says which, so nothing can take it
+    # between choosing and binding.
     server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        [sys.executable, "manage.py", "runserver", "127.0.0.1:0", "--noreload"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    output = ServerOutput(server)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = urlopen(f"http://127.0.0.1:{port}{urlsplit(src).path}", timeout=5)
-                break
-            except URLError:
-                assert time.monotonic() < deadline, "runserver did not start"
-                time.sleep(0.2)
+        port = int(output.wait_for(STARTED, timeout=30)["port"])
+        response = urlopen(f"http://127.0.0.1:{port}{urlsplit(src).path}", timeout=10)
         assert response.status == 200
         assert response.headers["Content-Type"] == "image/gif"
     finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=10)
-    assert "Pixel loaded: ('newsletter',) {'user_id': 42, 'variant': 'b'}" in output
+        stop(server)
+    expected = "Pixel loaded: ('newsletter',) {'user_id': 42, 'variant': 'b'}"
+    assert expected in output.all(timeout=10)

@@ -24,7 +24,10 @@ def snippet(marker: str) -> str:
     return textwrap.dedent(match.group(1))
 
 
-STARTED = re.compile(r"Starting development server at http://127\.0\.0\.1:(?P<port>\d+)/")
+# Printed once runserver listens (Django 6.1 says "Starting WSGI development server").
+STARTED = re.compile(
+    r"Starting (?:[A-Z]+ )?development server at http://127\.0\.0\.1:(?P<port>\d+)/"
+)
 
 
 def test_readme_quickstart_records_an_open(tmp_path: Path) -> None:

@@ -60,8 +60,11 @@ def _require_chromium() -> None:
     pytest.skip(message)
 
 
-# runserver prints this once it listens, and only then; it exits with "already in use" otherwise.
-STARTED = re.compile(r"Starting development server at http://127\.0\.0\.1:(?P<port>\d+)/")
+# runserver prints this once it listens, and only then (Django 6.1 says "Starting WSGI
+# development server"); it exits with "already in use" otherwise.
+STARTED = re.compile(
+    r"Starting (?:[A-Z]+ )?development server at http://127\.0\.0\.1:(?P<port>\d+)/"
+)
 IN_USE = "That port is already in use"
 
 

@@ -33,3 +33,12 @@ def tasks(django: str) -> list[str]:
     # django-tasks-db 0.13 needs Django 5.2; 0.12 is its last release for older Django, where
     # background recorders, and the backends, use the django-tasks backport.
     return ["django-tasks>=0.12", "django-tasks-db>=0.12,<0.13", "django-tasks-rq>=0.12"]
+
+
+@nox.session(default=False)
+def ptrack3_tokens(session: nox.Session) -> None:
+    """Mint tests/ptrack3/tokens.json with the real django-ptrack 3.0.0 from PyPI."""
+    # Its own environment: 3.0.0's import name is also ptrack. Django 4.2 is the
+    # newest that 3.0.0 (written for Django 2) still runs on unchanged.
+    session.install("django-ptrack==3.0.0", "Django~=4.2.0")
+    session.run("python", "tests/ptrack3/mint.py", "tests/ptrack3/tokens.json")

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any, TypedDict
 
-from ptrack import encoders
+from ptrack import encoders, legacy
 from ptrack.events import PixelEvent, loaded_event
 from ptrack.exceptions import ExpiredToken, InvalidToken
 from ptrack.registry import tracker
@@ -75,8 +75,16 @@ def verify(
     token: str, *, ip: str | None = None, user_agent: str = "", referer: str = ""
 ) -> PixelEvent | None:
     """The event for a load of ``token``, or ``None`` (logged) if it does not verify."""
+    from_3x = False
     try:
-        decoded = encoders.decode(token)
+        try:
+            decoded = encoders.decode(token)
+        except (InvalidToken, ValueError) as rejected:
+            # Perhaps a pixel link from django-ptrack 3.x (PTRACK_LEGACY_SECRET).
+            reader = legacy.reader()
+            if reader is None or isinstance(rejected, ExpiredToken):
+                raise
+            decoded, from_3x = reader.decode_rejected(token, rejected), True
     except ExpiredToken as e:
         logger.info(
             "Ignored expired pixel link (issued %s, expired %s): %r",
@@ -105,4 +113,5 @@ def verify(
         user_agent,
         referer,
         token,
+        from_3x,
     )

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint test-matrix test-example demo clean
+.PHONY: test lint docs test-matrix test-example demo clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -11,8 +11,8 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --editable . --group dev
 	touch $@
 
-## Lint, type-check and run every test suite; fails if any of them fails.
-test: lint $(VENV)/.installed
+## Lint, type-check, build the docs and run every test suite; fails if any of them fails.
+test: lint docs $(VENV)/.installed
 	$(BIN)/pytest --cov --cov-report=term
 	$(MAKE) test-example
 	$(BIN)/nox
@@ -21,6 +21,10 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy ptrack
+
+## The documentation site into docs/_build/html: warnings are errors, ptrack's references nitpicked.
+docs: $(VENV)/.installed
+	$(BIN)/sphinx-build --fail-on-warning --keep-going --nitpicky --quiet -b html docs docs/_build/html
 
 ## The oldest and newest supported Python/Django pairs (missing interpreters are skipped locally).
 test-matrix: $(VENV)/.installed
@@ -123,4 +127,4 @@ example-screenshot: $(EXAMPLE_INSTALLED)
 ## --- end of example project targets ---
 
 clean:
-	rm -rf $(VENV) .nox .coverage .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .nox .coverage .mypy_cache .ruff_cache .pytest_cache docs/_build

@@ -800,7 +800,7 @@ def background_bench(
             env = task_env[backend]
             counts = task_counts(backend, env)
             counter = workdir / f"worker-{backend}.count"
-            # The worker command the README gives, one process: with the 20 ms
+            # The worker command the docs give, one process: with the 20 ms
             # recorder, then with its sleep off (the framework's own cost per
             # event), a sample each. Then, to check that every event arrives in
             # bounded time, one worker per CPU empties the queue, for RQ with
@@ -986,7 +986,7 @@ def report(results: dict[str, Any]) -> str:
 
 
 def background_markdown(b: dict[str, Any], versions: dict[str, Any]) -> list[str]:
-    """The README's slow-recorder tables, from a ``--background`` results JSON."""
+    """The slow-recorder tables of docs/performance.md, from a ``--background`` results JSON."""
     ms = b["recorder_seconds"] * 1000
     packages = ("django-tasks", "django-tasks-db", "django-tasks-rq", "django-rq", "rq", "redis")
     out = [
@@ -1058,7 +1058,7 @@ def background_markdown(b: dict[str, Any], versions: dict[str, Any]) -> list[str
 
 
 def markdown(results: dict[str, Any]) -> str:
-    """The README's tables, from a results JSON."""
+    """The tables of docs/performance.md, from a results JSON."""
     out = []
     m = results["machine"]
     v = m["versions"]
@@ -1221,7 +1221,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json", type=Path, help="bench/results.json (bench/results-background.json)"
     )
-    parser.add_argument("--markdown", type=Path, help="print a results JSON as the README's tables")
+    parser.add_argument(
+        "--markdown", type=Path, help="print a results JSON as the tables of docs/performance.md"
+    )
     options = parser.parse_args(argv)
     if options.markdown:
         print(markdown(json.loads(options.markdown.read_text())))

@@ -1,4 +1,4 @@
-"""The README's "Upgrading from django-ptrack 3.x", followed literally: old and new links record.
+"""The docs' "Upgrading from django-ptrack 3.x", followed literally: old and new links record.
 
 A brand-new project is configured the 3.x way from the guide's "before" blocks,
 then upgraded with its "after" blocks; a link django-ptrack 3.0.0 rendered into
@@ -19,14 +19,13 @@ from packaging.version import Version
 from tests import ptrack3
 
 REPO = Path(__file__).resolve().parent.parent
-README = (REPO / "README.md").read_text()
-GUIDE = README[README.index("## Upgrading from django-ptrack 3.x") :]
+GUIDE = (REPO / "docs" / "upgrading.md").read_text()
 
 
 def snippet(marker: str) -> str:
-    """The code block that follows ``<!-- upgrade:MARKER -->`` in the README."""
+    """The code block that follows ``<!-- upgrade:MARKER -->`` in docs/upgrading.md."""
     match = re.search(rf"<!-- upgrade:{marker} -->\s*```\w*\n(.*?)```", GUIDE, re.DOTALL)
-    assert match, f"README has no upgrade:{marker} block"
+    assert match, f"docs/upgrading.md has no upgrade:{marker} block"
     return textwrap.dedent(match.group(1))
 
 

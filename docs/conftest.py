@@ -1,0 +1,68 @@
+"""Runs the examples of the documentation pages as tests (Sybil).
+
+Python blocks run in order, one namespace per page; ``>>>`` blocks are doctests; ``django``
+blocks are rendered by Django's template engine. ``<!-- skip: next -->`` before a block
+leaves it out. Recorders a page registers are unregistered after it. pytest-randomly may
+shuffle the pages, but a page's examples run in their order, since each builds on the last.
+"""
+
+from __future__ import annotations
+
+from doctest import ELLIPSIS, NORMALIZE_WHITESPACE
+from typing import Any
+
+import pytest
+from django.template import Context, Template
+from sybil import Example, Sybil
+from sybil.parsers.myst import (
+    ClearNamespaceParser,
+    CodeBlockParser,
+    PythonCodeBlockParser,
+    SkipParser,
+)
+
+from ptrack import tracker
+
+
+def _render_template(example: Example) -> None:
+    Template(example.parsed).render(Context(example.namespace.get("template_context", {})))
+
+
+def _setup(namespace: dict[str, Any]) -> None:
+    # The settings excerpts extend the project's lists and dicts.
+    namespace.update(INSTALLED_APPS=[], CACHES={}, MIDDLEWARE=[])
+    namespace["_registered_before"] = {type(recorder) for recorder in tracker.recorders}
+
+
+def _teardown(namespace: dict[str, Any]) -> None:
+    for recorder in tracker.recorders:
+        if type(recorder) not in namespace["_registered_before"]:
+            tracker.unregister(type(recorder))
+
+
+pytest_collect_file = Sybil(
+    parsers=[
+        PythonCodeBlockParser(doctest_optionflags=ELLIPSIS | NORMALIZE_WHITESPACE),
+        CodeBlockParser("django", _render_template),
+        SkipParser(),
+        ClearNamespaceParser(),
+    ],
+    patterns=["*.md"],
+    setup=_setup,
+    teardown=_teardown,
+    excludes=["changelog.md", "example.md"],
+).pytest()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put each page's examples back in page order, in the places the shuffle gave them."""
+    places: dict[Any, list[int]] = {}
+    for index, item in enumerate(items):
+        example = getattr(item, "example", None)
+        if isinstance(example, Example):
+            places.setdefault(item.path, []).append(index)
+    for indexes in places.values():
+        in_order = sorted((items[i] for i in indexes), key=lambda item: item.example.line)  # type: ignore[attr-defined]
+        for index, item in zip(indexes, in_order, strict=True):
+            items[index] = item

@@ -1,8 +1,10 @@
 """Runs the examples of the documentation pages as tests (Sybil).
 
 Python blocks run in order, one namespace per page; ``>>>`` blocks are doctests; ``django``
-blocks are rendered by Django's template engine. ``<!-- skip: next -->`` before a block
-leaves it out. Recorders a page registers are unregistered after it. pytest-randomly may
+blocks are rendered by Django's template engine, ``jinja`` blocks by the page's
+``environment``. ``<!-- skip: next -->`` before a block
+leaves it out. Recorders a page registers are unregistered after it, and the mail it sends
+goes to Django's locmem outbox. pytest-randomly may
 shuffle the pages, but a page's examples run in their order, since each builds on the last.
 """
 
@@ -13,6 +15,7 @@ from typing import Any
 
 import pytest
 from django.template import Context, Template
+from django.test import override_settings
 from sybil import Example, Sybil
 from sybil.parsers.myst import (
     ClearNamespaceParser,
@@ -28,13 +31,25 @@ def _render_template(example: Example) -> None:
     Template(example.parsed).render(Context(example.namespace.get("template_context", {})))
 
 
+def _render_jinja2(example: Example) -> None:
+    environment = example.namespace["environment"]
+    context = example.namespace.get("template_context", {})
+    environment.from_string(example.parsed).render(context)
+
+
 def _setup(namespace: dict[str, Any]) -> None:
     # The settings excerpts extend the project's lists and dicts.
     namespace.update(INSTALLED_APPS=[], CACHES={}, MIDDLEWARE=[])
     namespace["_registered_before"] = {type(recorder) for recorder in tracker.recorders}
+    # Mail the examples send stays in django.core.mail.outbox.
+    namespace["_mail"] = override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"
+    )
+    namespace["_mail"].enable()
 
 
 def _teardown(namespace: dict[str, Any]) -> None:
+    namespace["_mail"].disable()
     for recorder in tracker.recorders:
         if type(recorder) not in namespace["_registered_before"]:
             tracker.unregister(type(recorder))
@@ -44,6 +59,7 @@ pytest_collect_file = Sybil(
     parsers=[
         PythonCodeBlockParser(doctest_optionflags=ELLIPSIS | NORMALIZE_WHITESPACE),
         CodeBlockParser("django", _render_template),
+        CodeBlockParser("jinja", _render_jinja2),
         SkipParser(),
         ClearNamespaceParser(),
     ],

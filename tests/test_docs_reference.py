@@ -76,7 +76,8 @@ def test_every_setting_has_a_type_a_default_an_example_and_its_check_ids() -> No
     for name, body in SETTINGS_REFERENCE.items():
         assert "| Type | Default | Checks |" in body, name
         assert re.search(r"^```python\n.*" + name + r" = ", body, re.MULTILINE | re.DOTALL), name
-        table = next(line for line in body.splitlines() if line.startswith("| `"))
+        lines = body.splitlines()
+        table = lines[lines.index("|---|---|---|") + 1]
         in_table = set(CHECK_ID.findall(table))
         assert in_table, f"{name} lists no check"
         # The ids its text names are the ones its table links, and each is in the reference.
@@ -91,6 +92,10 @@ def example_settings(body: str) -> dict[str, Any]:
     return {key: value for key, value in namespace.items() if key.startswith("PTRACK_")}
 
 
+# Warnings about the machine rather than the value: the example's file need not exist here.
+ABOUT_THE_MACHINE = {"ptrack.W010"}
+
+
 @pytest.mark.parametrize("name", sorted(SETTINGS_REFERENCE))
 @freeze_time("2026-12-01")
 def test_each_settings_example_passes_the_checks_that_guard_it(name: str) -> None:
@@ -99,4 +104,5 @@ def test_each_settings_example_passes_the_checks_that_guard_it(name: str) -> Non
     assert name in values
     with override_settings(**values):
         messages = [*checks.check_settings(), *checks.check_deploy()]
-    assert [m for m in messages if m.id in CHECK_ID.findall(body)] == []
+    guarding = set(CHECK_ID.findall(body)) - ABOUT_THE_MACHINE
+    assert [m for m in messages if m.id in guarding] == []

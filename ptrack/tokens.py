@@ -337,6 +337,8 @@ class _Codec:
                 f"Link expired at {expires_at:%Y-%m-%d %H:%M:%S} UTC.",
                 issued_at=signed,
                 expires_at=expires_at,
+                link_args=tuple(payload[0]),
+                link_kwargs=payload[1],
             )
         return DecodedToken(tuple(payload[0]), payload[1], signed, expires_at)
 

@@ -288,7 +288,7 @@ def _check_positive_int(name: str, value: object, check_id: str) -> list[CheckMe
 
 def _check_click_fallback() -> list[CheckMessage]:
     url = conf.CLICK_FALLBACK_URL
-    if url is None or clicks.problem(url) is None:
+    if url is None or url == "" or clicks.problem(url) is None:
         return []
     return [
         Error(

@@ -66,6 +66,9 @@ def _click_response(method: str | None, destination: str | None) -> HttpResponse
     else:  # pragma: no cover - every supported Django keeps headers in _store
         for name, value in headers:
             response[name] = value
+    # ptrack has logged the refused token at DEBUG; Django would add a WARNING per
+    # 404, which a link scanner turns into a flood, and the fast paths log none.
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 

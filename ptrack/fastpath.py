@@ -7,8 +7,8 @@ Wrap the project's WSGI or ASGI application, in the manner of WhiteNoise::
 
 Requests under the pixel prefix get the same answer the pixel or click view
 gives (the same status, body and headers, recorders called through
-``ptrack.tracking`` exactly as the views call them), without Django's request object, middleware
-or URL resolution. Everything else goes to the wrapped application unchanged.
+``ptrack.tracking`` exactly as the views call them), without Django's request
+object, middleware or URL resolution. Everything else goes to the wrapped application unchanged.
 What the fast path skips is listed in the README's Performance section.
 """
 
@@ -23,7 +23,7 @@ from django.core.signals import request_finished, request_started
 from django.urls import get_script_prefix
 
 from ptrack import tracking
-from ptrack.links import path_around_token
+from ptrack.links import CLICK_SEGMENT, path_around_token
 from ptrack.tracking import PIXEL_GIF, PIXEL_HEADERS, click_answer
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -41,8 +41,6 @@ _NOT_ALLOWED_HEADERS = [
     ("Content-Length", "0"),
 ]
 _STATUS_LINES = {200: "200 OK", 302: "302 Found", 404: "404 Not Found"}
-# ptrack.urls serves click links at this path under the pixel prefix.
-CLICK_SEGMENT = "c/"
 
 
 def pixel_prefix() -> str:
@@ -152,6 +150,10 @@ def _encode(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
 
 _ASGI_PIXEL_HEADERS = _encode(_PIXEL_HEADERS)
 _ASGI_NOT_ALLOWED_HEADERS = _encode(_NOT_ALLOWED_HEADERS)
+_ASGI_CLICK_HEADERS = {
+    302: _encode(tracking.CLICK_REDIRECT_HEADERS),
+    404: _encode(tracking.CLICK_NOT_FOUND_HEADERS),
+}
 
 
 class ASGIFastPath:
@@ -212,7 +214,10 @@ class ASGIFastPath:
             await send({"type": "http.response.body", "body": b""})
             return
         status, headers, body = click_answer(destination)
-        await send({"type": "http.response.start", "status": status, "headers": _encode(headers)})
+        asgi_headers = _ASGI_CLICK_HEADERS[status]
+        if status == 302:  # the constant headers, then the Location
+            asgi_headers = [*asgi_headers, (b"location", headers[-1][1].encode("latin-1"))]
+        await send({"type": "http.response.start", "status": status, "headers": asgi_headers})
         await send({"type": "http.response.body", "body": body if method == "GET" else b""})
 
 

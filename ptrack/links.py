@@ -109,9 +109,11 @@ def _url_settings() -> tuple[str, int]:
     return conf.APP_URL.rstrip("/"), conf.MAX_URL_LENGTH
 
 
-# The reverse() names of ptrack.urls' two endpoints.
+# The reverse() names of ptrack.urls' two endpoints, and the path of click links
+# under the pixels' prefix (no pixel token contains a "/").
 PIXEL_URL_NAME = "ptrack"
 CLICK_URL_NAME = "ptrack_click"
+CLICK_SEGMENT = "c/"
 
 # Tokens made only of characters that reverse() never quotes can be put between
 # the parts of a reversed URL directly.

@@ -24,7 +24,6 @@ from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-
 from typing import Any
 
 from itsdangerous import BadData, BadPayload, TimestampSigner, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_decode
 from itsdangerous.exc import BadTimeSignature
 
 from ptrack.conf import cached, conf
@@ -52,7 +51,7 @@ class DecodedToken:
 
 def _inflate(payload: bytes, limit: int) -> bytes:
     try:
-        data = base64_decode(payload)
+        data = _unb64(payload)  # as itsdangerous' base64_decode, without its Python layers
         inflater = zlib.decompressobj()
         data = inflater.decompress(data, limit)
     except Exception as e:

@@ -38,6 +38,7 @@ _CLICK_HEADERS = [
     ("Referrer-Policy", "no-referrer"),
     ("X-Content-Type-Options", "nosniff"),
 ]
+# A redirect's headers are these and its Location, last.
 CLICK_REDIRECT_HEADERS = [
     ("Content-Type", "text/html; charset=utf-8"),
     ("Content-Length", "0"),

@@ -15,7 +15,7 @@ from django.urls import URLPattern, register_converter
 from django.urls.resolvers import ResolverMatch, RoutePattern
 
 from ptrack import views
-from ptrack.links import CLICK_URL_NAME, PIXEL_URL_NAME
+from ptrack.links import CLICK_SEGMENT, CLICK_URL_NAME, PIXEL_URL_NAME
 
 
 class _TokenConverter:
@@ -64,7 +64,9 @@ register_converter(_TokenConverter, "ptrack_token")
 urlpatterns = [
     _PixelPattern(
         RoutePattern(
-            "c/<ptrack_token:ptrack_encoded_data>/", name=CLICK_URL_NAME, is_endpoint=True
+            CLICK_SEGMENT + "<ptrack_token:ptrack_encoded_data>/",
+            name=CLICK_URL_NAME,
+            is_endpoint=True,
         ),
         views.click,
         views.aclick,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
 from ptrack.tracking import (
+    CLICK_NOT_FOUND_HEADERS,
+    CLICK_REDIRECT_HEADERS,
     PIXEL_GIF,
     PIXEL_HEADERS,
     atrack,
@@ -55,6 +57,13 @@ async def apixel(request: HttpRequest, ptrack_encoded_data: str) -> HttpResponse
     return _response(request.method)
 
 
+# The click answers' constant headers, stored as for the pixel's above.
+_CLICK_STORES = {
+    status: {name.lower(): (name, value) for name, value in headers}
+    for status, headers in ((302, CLICK_REDIRECT_HEADERS), (404, CLICK_NOT_FOUND_HEADERS))
+}
+
+
 def _click_response(method: str | None, destination: str | None) -> HttpResponse:
     status, headers, body = click_answer(destination)
     response = HttpResponse(body if method == "GET" else b"", status=status)
@@ -62,7 +71,9 @@ def _click_response(method: str | None, destination: str | None) -> HttpResponse
     # constants and a destination that passed ptrack.clicks' stricter check.
     store = getattr(response.headers, "_store", None)
     if store is not None:
-        store.update({name.lower(): (name, value) for name, value in headers})
+        store.update(_CLICK_STORES[status])
+        if status == 302:
+            store["location"] = headers[-1]
     else:  # pragma: no cover - every supported Django keeps headers in _store
         for name, value in headers:
             response[name] = value

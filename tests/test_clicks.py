@@ -263,3 +263,30 @@ def test_e018_bad_click_fallback_url(url: Any) -> None:
     assert error.id == "ptrack.E018"
     assert error.msg.startswith("PTRACK_CLICK_FALLBACK_URL should be an absolute http(s) URL")
     assert repr(url) in error.msg
+
+
+def test_click_links_follow_key_rotation(client: Client, clicked_recorder: list[Any]) -> None:
+    old = "old-click-key-" + "r" * 50
+    with override_settings(PTRACK_SECRET=old):
+        path = urlsplit(ptrack.Pixel("n").link(DEST)).path
+    new = "new-click-key-" + "s" * 50
+    with override_settings(PTRACK_SECRET=new, PTRACK_SECRET_FALLBACKS=[old]):
+        assert client.get(path)["Location"] == DEST
+    with override_settings(PTRACK_SECRET=new, PTRACK_SECRET_FALLBACKS=[]):
+        assert client.get(path).status_code == 404
+    assert [e.destination for e in clicked_recorder] == [DEST]
+
+
+@pytest.fixture
+def clicked_recorder() -> Any:
+    seen: list[ptrack.PixelEvent] = []
+
+    class Clicks(ptrack.TrackingPixel):
+        event_types = frozenset({EventType.CLICKED})
+
+        def record_event(self, event: ptrack.PixelEvent) -> None:
+            seen.append(event)
+
+    ptrack.tracker.register(Clicks)
+    yield seen
+    ptrack.tracker.unregister(Clicks)

@@ -260,7 +260,7 @@ def test_good_click_fallback_urls(url: Any) -> None:
 def test_e018_bad_click_fallback_url(url: Any) -> None:
     with override_settings(PTRACK_CLICK_FALLBACK_URL=url):
         [error] = checks.check_settings()
-    assert error.id == "ptrack.E018"
+    assert error.id == "ptrack.E022"
     assert error.msg.startswith("PTRACK_CLICK_FALLBACK_URL should be an absolute http(s) URL")
     assert repr(url) in error.msg
 

@@ -105,7 +105,9 @@ def start(
     """
     port = preferred
     for _ in range(ATTEMPTS):
-        server = Server(port, settings_module, {"PTRACK_APP_URL": app_url or url(port), **env})
+        # The site the emails' links lead to is the app's own (unused by the tracker).
+        own = {"PTRACK_APP_URL": app_url or url(port), "MAILROOM_SITE_URL": url(port)}
+        server = Server(port, settings_module, {**own, **env})
         if server.started():
             return server
         port = _candidate_port()
@@ -200,6 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         app_url = url(app.port)
         pixel_url = pixel_url or app_url
         os.environ["PTRACK_APP_URL"] = pixel_url
+        os.environ.setdefault("MAILROOM_SITE_URL", app_url)  # where the emails' links lead
 
         campaigns = prepare(args.fresh)
 
@@ -271,7 +274,8 @@ def _banner(
     lines += [
         "",
         "  Open an email in the inbox: its pixel loads, and the campaign's dashboard",
-        "  counts it within a second. Opens after a pixel expired are not recorded.",
+        "  counts it within a second; click its button and the click shows too.",
+        "  Opens and clicks after a link expired are not recorded (the click still lands).",
     ]
     if busy:
         lines.append("  (The preferred port was busy: mail sent by earlier runs points at theirs.)")

@@ -24,6 +24,7 @@ DEFAULT_ENCODER = "ptrack.encoders.SignedEncoder"
 DEFAULT_RECORDER_TIMEOUT: float | None = None
 DEFAULT_BATCH_SIZE = 1
 DEFAULT_BATCH_SECONDS = 0.1
+DEFAULT_CLICK_FALLBACK_URL: str | None = None
 
 _UNSET: Any = object()
 _T = TypeVar("_T")
@@ -112,6 +113,11 @@ class Settings:
     def BATCH_SECONDS(self) -> float:
         """Longest a gathered background event waits to be enqueued."""
         return getattr(settings, "PTRACK_BATCH_SECONDS", DEFAULT_BATCH_SECONDS)
+
+    @_remembered
+    def CLICK_FALLBACK_URL(self) -> str | None:
+        """Where a click link that does not verify redirects; ``None`` answers 404."""
+        return getattr(settings, "PTRACK_CLICK_FALLBACK_URL", DEFAULT_CLICK_FALLBACK_URL)
 
     @property
     def ENCODER(self) -> str:

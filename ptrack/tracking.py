@@ -1,4 +1,4 @@
-"""Handling one pixel load, shared by the view and any other front end."""
+"""Handling one pixel load or click, shared by the views and the fast paths."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any, TypedDict
 
-from ptrack import encoders, legacy
-from ptrack.events import PixelEvent, loaded_event
+from ptrack import clicks, encoders, legacy
+from ptrack.conf import cached, conf
+from ptrack.events import EventType, PixelEvent, new_event
 from ptrack.exceptions import ExpiredToken, InvalidToken
 from ptrack.registry import tracker
+from ptrack.tokens import DecodedToken
 
 logger = logging.getLogger("ptrack")
 
@@ -28,6 +30,27 @@ PIXEL_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Length": str(len(PIXEL_GIF)),
 }
+
+# Every click answer: no cache may keep it (each click must reach the server),
+# and the destination is not told the page the reader came from.
+_CLICK_HEADERS = [
+    ("Cache-Control", "no-store"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Content-Type-Options", "nosniff"),
+]
+# A redirect's headers are these and its Location, last.
+CLICK_REDIRECT_HEADERS = [
+    ("Content-Type", "text/html; charset=utf-8"),
+    ("Content-Length", "0"),
+    *_CLICK_HEADERS,
+]
+# A link that does not verify gets this constant page: nothing of the request in it.
+CLICK_NOT_FOUND_BODY = b"This link is not valid.\n"
+CLICK_NOT_FOUND_HEADERS = [
+    ("Content-Type", "text/plain; charset=utf-8"),
+    ("Content-Length", str(len(CLICK_NOT_FOUND_BODY))),
+    *_CLICK_HEADERS,
+]
 
 _LOGGED_TOKEN_LENGTH = 80
 
@@ -75,35 +98,14 @@ def verify(
     token: str, *, ip: str | None = None, user_agent: str = "", referer: str = ""
 ) -> PixelEvent | None:
     """The event for a load of ``token``, or ``None`` (logged) if it does not verify."""
-    from_3x = False
-    try:
-        try:
-            decoded = encoders.decode(token)
-        except (InvalidToken, ValueError) as rejected:
-            # Perhaps a pixel link from django-ptrack 3.x (PTRACK_LEGACY_SECRET).
-            reader = legacy.reader()
-            if reader is None or isinstance(rejected, ExpiredToken):
-                raise
-            decoded, from_3x = reader.decode_rejected(token, rejected), True
-    except ExpiredToken as e:
-        logger.info(
-            "Ignored expired pixel link (issued %s, expired %s): %r",
-            e.issued_at,
-            e.expires_at,
-            token[:_LOGGED_TOKEN_LENGTH],
-        )
+    decoded, from_3x = _decode(token, "pixel")
+    if decoded is None or isinstance(decoded, ExpiredToken):
         return None
-    except (InvalidToken, ValueError) as e:
-        logger.debug("Ignored invalid pixel token %r: %r", token[:_LOGGED_TOKEN_LENGTH], str(e))
+    if clicks.is_click(decoded.args):
+        logger.debug("Ignored a click token at the pixel URL: %r", token[:_LOGGED_TOKEN_LENGTH])
         return None
-    except Exception:
-        logger.exception(
-            "Pixel encoder %r raised an unexpected error on token %r",
-            encoders.get_encoder(),
-            token[:_LOGGED_TOKEN_LENGTH],
-        )
-        return None
-    return loaded_event(
+    return new_event(
+        EventType.LOADED,
         decoded.args,
         decoded.kwargs,
         datetime.now(timezone.utc),
@@ -115,3 +117,116 @@ def verify(
         token,
         from_3x,
     )
+
+
+def track_click(
+    token: str, *, ip: str | None = None, user_agent: str = "", referer: str = ""
+) -> str | None:
+    """Verify a click ``token``, give its event to the recorders, return the destination.
+
+    The destination is ``None`` when the token does not verify; an expired
+    link keeps its destination and records nothing. Never raises for bad input.
+    """
+    destination, event = verify_click(token, ip=ip, user_agent=user_agent, referer=referer)
+    if event is not None:
+        tracker.dispatch(event)
+    return destination
+
+
+async def atrack_click(
+    token: str, *, ip: str | None = None, user_agent: str = "", referer: str = ""
+) -> str | None:
+    """``track_click()`` for async front ends."""
+    destination, event = verify_click(token, ip=ip, user_agent=user_agent, referer=referer)
+    if event is not None:
+        await tracker.adispatch(event)
+    return destination
+
+
+def verify_click(
+    token: str, *, ip: str | None = None, user_agent: str = "", referer: str = ""
+) -> tuple[str | None, PixelEvent | None]:
+    """Where a click on ``token`` leads, and its event: ``None`` for what is not to be had.
+
+    A genuine link past its expiry gives its destination and no event.
+    """
+    decoded, _from_3x = _decode(token, "click")
+    if decoded is None:
+        return None, None
+    if isinstance(decoded, ExpiredToken):
+        link_args = decoded.link_args
+        click = clicks.split(link_args) if link_args is not None else None
+        return (click[0] if click else None), None
+    click = clicks.split(decoded.args)
+    if click is None:
+        logger.debug("Ignored a token that is no click link: %r", token[:_LOGGED_TOKEN_LENGTH])
+        return None, None
+    destination, args = click
+    event = new_event(
+        EventType.CLICKED,
+        args,
+        decoded.kwargs,
+        datetime.now(timezone.utc),
+        decoded.issued_at,
+        decoded.expires_at,
+        ip,
+        user_agent,
+        referer,
+        token,
+        destination=destination,
+    )
+    return destination, event
+
+
+def click_answer(destination: str | None) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, headers and body of the answer to a click (bodies are for GET only).
+
+    A redirect to ``destination``, or for a link that did not verify to
+    ``PTRACK_CLICK_FALLBACK_URL``, or else a constant 404.
+    """
+    if destination is None:
+        destination = _fallback()
+        if destination is None:
+            return 404, CLICK_NOT_FOUND_HEADERS, CLICK_NOT_FOUND_BODY
+    return 302, [*CLICK_REDIRECT_HEADERS, ("Location", destination)], b""
+
+
+@cached
+def _fallback() -> str | None:
+    url = conf.CLICK_FALLBACK_URL
+    # An unusable setting answers 404 (system check ptrack.E022 reports it).
+    return url if url and clicks.problem(url) is None else None
+
+
+def _decode(token: str, kind: str) -> tuple[DecodedToken | ExpiredToken | None, bool]:
+    """The verified token, the exception for a genuine expired one, or None (logged);
+    and whether it is a pixel link from django-ptrack 3.x."""
+    try:
+        try:
+            return encoders.decode(token), False
+        except (InvalidToken, ValueError) as rejected:
+            # Perhaps a pixel link from django-ptrack 3.x (PTRACK_LEGACY_SECRET);
+            # 3.x made no click links.
+            reader = legacy.reader() if kind == "pixel" else None
+            if reader is None or isinstance(rejected, ExpiredToken):
+                raise
+            return reader.decode_rejected(token, rejected), True
+    except ExpiredToken as e:
+        logger.info(
+            "Ignored expired %s link (issued %s, expired %s): %r",
+            kind,
+            e.issued_at,
+            e.expires_at,
+            token[:_LOGGED_TOKEN_LENGTH],
+        )
+        return e, False
+    except (InvalidToken, ValueError) as e:
+        logger.debug("Ignored invalid %s token %r: %r", kind, token[:_LOGGED_TOKEN_LENGTH], str(e))
+        return None, False
+    except Exception:
+        logger.exception(
+            "Pixel encoder %r raised an unexpected error on token %r",
+            encoders.get_encoder(),
+            token[:_LOGGED_TOKEN_LENGTH],
+        )
+        return None, False

@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -159,6 +160,18 @@ def test_between_runs_before_and_after_each_run_of_calls_not_each_call(
     assert log[5:] == ["between", "later", "between"]
 
 
+def _meeting(parties: int) -> tuple[Callable[[], None], list[str]]:
+    """A call that returns once ``parties`` calls are in it at once, and their threads."""
+    together = threading.Barrier(parties, timeout=PATIENCE)
+    met: list[str] = []
+
+    def meet() -> None:
+        together.wait()
+        met.append(threading.current_thread().name)
+
+    return meet, met
+
+
 def test_a_loop_that_closes_with_a_check_pending_leaves_the_lane_able_to_add_threads() -> None:
     lane = Lane(max_threads=4, name="closed-loop")
     gate = threading.Event()
@@ -175,12 +188,7 @@ def test_a_loop_that_closes_with_a_check_pending_leaves_the_lane_able_to_add_thr
 
     # Four calls that each wait for the other three: they finish only if the
     # lane, in a new loop, adds threads while its first one is stuck.
-    together = threading.Barrier(4, timeout=PATIENCE)
-    met: list[str] = []
-
-    def meet() -> None:
-        together.wait()
-        met.append(threading.current_thread().name)
+    meet, met = _meeting(4)
 
     async def side_by_side() -> None:
         await asyncio.gather(*(lane.run(meet) for _ in range(4)))
@@ -191,12 +199,7 @@ def test_a_loop_that_closes_with_a_check_pending_leaves_the_lane_able_to_add_thr
 
 def test_loops_in_two_threads_each_get_threads_added() -> None:
     lane = Lane(max_threads=4, name="two-loops")
-    together = threading.Barrier(4, timeout=PATIENCE)
-    met: list[str] = []
-
-    def meet() -> None:
-        together.wait()
-        met.append(threading.current_thread().name)
+    meet, met = _meeting(4)
 
     async def two_calls() -> None:
         await asyncio.gather(lane.run(meet), lane.run(meet))

@@ -255,7 +255,7 @@ def active_rules() -> Rules:
         extra_rules=site_rules,
         extra_networks=networks,
         vendor_networks=vendor_networks(),
-        private_relay=_PrivateRelay(conf.PRIVATE_RELAY_FILE or None),
+        private_relay=_PrivateRelay(str(conf.PRIVATE_RELAY_FILE or "") or None),
         machine_window=float(window) if isinstance(window, (int, float)) else 0.0,
     )
 

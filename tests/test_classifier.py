@@ -203,7 +203,10 @@ def test_addresses_outside_the_lists_or_unparseable_decide_nothing(ip: str) -> N
 
 
 def test_without_a_relay_list_mpp_is_told_by_its_user_agent_alone() -> None:
-    assert verdict("Mozilla/5.0", ip="172.224.226.5") == ("privacy_prefetch", "apple_mpp_user_agent")
+    assert verdict("Mozilla/5.0", ip="172.224.226.5") == (
+        "privacy_prefetch",
+        "apple_mpp_user_agent",
+    )
 
 
 @override_settings(PTRACK_PRIVATE_RELAY_FILE=RELAY)

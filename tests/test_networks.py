@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import ipaddress
-
 import pytest
 
 from ptrack.classifier import load_private_relay, vendor_networks
@@ -15,7 +13,7 @@ from ptrack.classifier.networks import (
 
 
 def net(prefix: str, kind: str = "bot", label: str = "x") -> Network:
-    return Network(ipaddress.ip_network(prefix), kind, label)
+    return Network.parse(prefix, kind, label, source="test")
 
 
 def test_lookup_finds_the_holding_network_in_both_families() -> None:
@@ -73,7 +71,7 @@ def test_parse_address(text: str, expected: tuple[int, int] | None) -> None:
 
 def test_network_lines_and_their_errors() -> None:
     lines = ["# comment", "", "192.0.2.0/24 bot example  # trailing", "2001:db8::/32 human other"]
-    assert [(str(n.network), n.kind, n.label) for n in parse_network_lines(lines, source="f")] == [
+    assert [(str(n), n.kind, n.label) for n in parse_network_lines(lines, source="f")] == [
         ("192.0.2.0/24", "bot", "example"),
         ("2001:db8::/32", "human", "other"),
     ]
@@ -93,7 +91,7 @@ def test_egress_csv_takes_the_first_column() -> None:
         "2a02:26f7:b3c0:4000::/64,CA,CA-QC,Montreal,",
     ]
     networks = list(parse_egress_csv(lines, kind="privacy_prefetch", label="relay"))
-    assert [str(n.network) for n in networks] == ["172.224.226.0/27", "2a02:26f7:b3c0:4000::/64"]
+    assert [str(n) for n in networks] == ["172.224.226.0/27", "2a02:26f7:b3c0:4000::/64"]
     with pytest.raises(ValueError, match="egress list, line 2"):
         list(parse_egress_csv(["172.224.226.0/27,US,,,", "city,US,,,"], kind="bot", label="x"))
 
@@ -117,3 +115,24 @@ def test_load_private_relay(tmp_path: object) -> None:
 def test_too_many_distinct_labels_are_refused() -> None:
     with pytest.raises(ValueError, match="65535"):
         NetworkSet(net(f"10.{i // 256}.{i % 256}.0/24", label=str(i)) for i in range(65536))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("192.0.2.77/24", "192.0.2.0/24"),
+        ("192.0.2.77", "192.0.2.77/32"),
+        ("2001:db8::1/32", "2001:db8::/32"),
+        ("0.0.0.0/0", "0.0.0.0/0"),
+    ],
+)
+def test_network_parse_drops_host_bits(text: str, expected: str) -> None:
+    assert str(Network.parse(text, "bot", "x", source="s")) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["192.0.2.0/33", "192.0.2.0/", "192.0.2.0/+8", "2001:db8::/129", "x/8", "192.0.2.0/a"]
+)
+def test_network_parse_refuses(text: str) -> None:
+    with pytest.raises(ValueError, match="is not an IP network prefix"):
+        Network.parse(text, "bot", "x", source="s")

@@ -26,9 +26,9 @@ from ptrack.classifier.networks import (
     EMPTY,
     Network,
     NetworkSet,
+    parse_address,
     parse_egress_csv,
     parse_network_lines,
-    parse_prefix,
 )
 from ptrack.conf import cached, conf
 
@@ -190,15 +190,17 @@ class Rules:
         facts = self._facts(user_agent)
         if facts.decided is not None and facts.decided.kind is Kind.MAIL_PROXY:
             return facts.decided
-        if ip:
+        address = parse_address(ip) if ip else None
+        if address is not None:
             for networks in (self.extra_networks, self.vendor_networks):
-                found = networks.lookup(ip)
+                found = networks.find(*address) if networks else None
                 if found is not None:
                     return _verdict(Kind(found[0]), found[1])
         if facts.decided is not None:
             return facts.decided
         if facts.mpp:
-            if ip and ip in self.private_relay():
+            relay = self.private_relay()
+            if address is not None and relay and relay.find(*address) is not None:
                 return _verdict(Kind.PRIVACY_PREFETCH, "apple_mpp_relay")
             return _verdict(Kind.PRIVACY_PREFETCH, "apple_mpp_user_agent")
         if facts.stale:
@@ -293,7 +295,7 @@ def extra_networks(entries: Iterable[Any]) -> list[Network]:
         prefix, kind, reason = entry
         if kind not in KINDS or not _is_name(reason):
             raise ValueError(f"expected (prefix, kind, reason), not {entry!r}")
-        networks.append(Network(parse_prefix(str(prefix), source=repr(entry)), kind, reason))
+        networks.append(Network.parse(str(prefix), kind, reason, source=repr(entry)))
     return networks
 
 

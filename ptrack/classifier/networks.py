@@ -22,9 +22,41 @@ _V6_MAPPED_V4 = 0xFFFF << 32
 class Network:
     """One entry of a network list: a prefix, what it tells, and why."""
 
-    network: ipaddress.IPv4Network | ipaddress.IPv6Network
+    version: int  # 4 or 6
+    first: int  # the prefix's lowest address, as an integer
+    last: int  # its highest address
+    prefixlen: int
     kind: str  # the classification a request from it gets, e.g. "security_scanner"
     label: str  # the rule name recorded as the reason, e.g. "microsoft_eop"
+
+    @classmethod
+    def parse(cls, prefix: str, kind: str, label: str, *, source: str) -> Network:
+        """The network ``prefix`` (``"192.0.2.0/24"``, ``"2001:db8::/32"``, or one address).
+
+        Host bits are ignored, as ``ipaddress.ip_network(strict=False)`` does;
+        anything else raises ``ValueError`` naming ``source`` and the text.
+        """
+        address, slash, length = prefix.strip().partition("/")
+        try:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            value = int.from_bytes(socket.inet_pton(family, address), "big")
+            bits = 128 if family == socket.AF_INET6 else 32
+            size = int(length) if slash else bits
+            if not (length.isdigit() or not slash) or not 0 <= size <= bits:
+                raise ValueError(length)
+        except (OSError, ValueError):
+            raise ValueError(f"{source}: {prefix!r} is not an IP network prefix.") from None
+        host = (1 << (bits - size)) - 1
+        first = value & ~host
+        return cls(4 if bits == 32 else 6, first, first | host, size, kind, label)
+
+    def __str__(self) -> str:
+        address = (
+            ipaddress.ip_address(self.first)
+            if self.version == 4
+            else ipaddress.IPv6Address(self.first)
+        )
+        return f"{address}/{self.prefixlen}"
 
 
 def parse_address(ip: str) -> tuple[int, int] | None:
@@ -101,12 +133,10 @@ class NetworkSet:
             if label is None:
                 label = index[key] = len(self._entries)
                 self._entries.append(key)
-            net = entry.network
-            start = int(net.network_address)
-            end = int(net.broadcast_address)
-            if net.version == 4:
+            start, end = entry.first, entry.last
+            if entry.version == 4:
                 v4.append((start, end, label))
-            elif net.prefixlen <= 64:
+            elif entry.prefixlen <= 64:
                 v6_short.append((start >> 64, end >> 64, label))
             else:
                 v6_long.append((start, end, label))
@@ -121,12 +151,11 @@ class NetworkSet:
 
     def lookup(self, ip: str | None) -> tuple[str, str] | None:
         """The ``(kind, label)`` of the network holding ``ip``, or ``None``."""
-        if not ip:
-            return None
-        parsed = parse_address(ip)
-        if parsed is None:
-            return None
-        version, value = parsed
+        parsed = parse_address(ip) if ip else None
+        return None if parsed is None else self.find(*parsed)
+
+    def find(self, version: int, value: int) -> tuple[str, str] | None:
+        """``lookup()`` for an address already parsed by ``parse_address()``."""
         if version == 4:
             found = self._v4.find(value)
         else:
@@ -161,14 +190,7 @@ def parse_network_lines(lines: Iterable[str], *, source: str) -> Iterator[Networ
             raise ValueError(
                 f"{source}, line {number}: expected '<prefix> <kind> <label>', not {raw.strip()!r}."
             )
-        yield Network(parse_prefix(fields[0], source=f"{source}, line {number}"), *fields[1:])
-
-
-def parse_prefix(text: str, *, source: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    try:
-        return ipaddress.ip_network(text.strip(), strict=False)
-    except ValueError:
-        raise ValueError(f"{source}: {text!r} is not an IP network prefix.") from None
+        yield Network.parse(fields[0], fields[1], fields[2], source=f"{source}, line {number}")
 
 
 def parse_egress_csv(lines: Iterable[str], *, kind: str, label: str) -> Iterator[Network]:
@@ -182,4 +204,4 @@ def parse_egress_csv(lines: Iterable[str], *, kind: str, label: str) -> Iterator
         if not line or line.startswith("#"):
             continue
         prefix = line.partition(",")[0]
-        yield Network(parse_prefix(prefix, source=f"egress list, line {number}"), kind, label)
+        yield Network.parse(prefix, kind, label, source=f"egress list, line {number}")

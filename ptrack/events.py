@@ -8,6 +8,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from ptrack.classifier import Classification
+
 
 class EventType:
     """The kinds of event; a string constant each."""
@@ -36,6 +38,7 @@ class PixelEvent:
     user_agent: str = ""  # User-Agent header, "" when absent
     referer: str = ""  # Referer header, "" when absent
     token: str = ""  # the token from the URL, enough to replay the event
+    classification: Classification | None = None  # who loaded it; None if not classified
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "args", tuple(self.args))
@@ -52,6 +55,8 @@ class PixelEvent:
                 value = list(value)
             elif f.name == "kwargs":
                 value = dict(value)
+            elif f.name == "classification":
+                value = value and value.to_dict()
             data[f.name] = value
         return data
 
@@ -61,6 +66,8 @@ class PixelEvent:
         for name in _TIMES:
             if values.get(name):
                 values[name] = datetime.fromisoformat(values[name])
+        if values.get("classification"):
+            values["classification"] = Classification.from_dict(values["classification"])
         return cls(**values)
 
 
@@ -75,6 +82,7 @@ _set_event_type, _set_args, _set_kwargs, _set_timestamp, _set_issued_at = (
 _set_expires_at, _set_ip, _set_user_agent, _set_referer, _set_token = (
     _slot[name] for name in ("expires_at", "ip", "user_agent", "referer", "token")
 )
+_set_classification = _slot["classification"]
 
 
 def loaded_event(
@@ -87,6 +95,7 @@ def loaded_event(
     user_agent: str,
     referer: str,
     token: str,
+    classification: Classification | None = None,
 ) -> PixelEvent:
     """``PixelEvent(event_type=EventType.LOADED, ...)``, made faster."""
     event = _new(PixelEvent)
@@ -100,4 +109,5 @@ def loaded_event(
     _set_user_agent(event, user_agent)
     _set_referer(event, referer)
     _set_token(event, token)
+    _set_classification(event, classification)
     return event

@@ -7,6 +7,7 @@ import logging
 from collections.abc import (
     Awaitable,
     Callable,
+    Collection,
     Coroutine,
     Generator,
     Iterable,
@@ -22,6 +23,7 @@ from django.db import close_old_connections
 from django.utils.module_loading import autodiscover_modules
 
 from ptrack import batches, lanes
+from ptrack.classifier import KINDS
 from ptrack.conf import conf
 from ptrack.events import PixelEvent
 from ptrack.exceptions import PtrackRegistrationError
@@ -41,11 +43,14 @@ class TrackingPixel:
     Set ``background = True`` to run the recorder in a task worker through
     Django's task framework instead of during the request; ``task_options``
     are passed to the task's ``using()`` (``backend``, ``queue_name``,
-    ``priority``).
+    ``priority``). Set ``kinds`` to the kinds of load (``ptrack.Kind``) it
+    takes, e.g. ``{"human", "mail_proxy"}``; ``None`` takes every kind that
+    ``PTRACK_RECORD_KINDS`` lets through.
     """
 
     background: ClassVar[bool] = False
     task_options: ClassVar[Mapping[str, Any]] = {}
+    kinds: ClassVar[Collection[str] | None] = None
 
     def record(self, *args: Any, **kwargs: Any) -> None:
         raise NotImplementedError
@@ -69,6 +74,11 @@ class _Entry:
     def name(self) -> str:
         cls = type(self.recorder)
         return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _takes(entry: _Entry, event: PixelEvent) -> bool:
+    kinds = entry.recorder.kinds
+    return kinds is None or event.classification is None or event.classification.kind in kinds
 
 
 def _entry(recorder: TrackingPixel) -> _Entry:
@@ -263,6 +273,12 @@ class PixelTracker:
                 f"{recorder_class.__qualname__} overrides neither record() nor "
                 f"record_event(), so it would record nothing."
             )
+        kinds = recorder_class.kinds
+        if kinds is not None and (isinstance(kinds, str) or not set(kinds) <= KINDS):
+            raise PtrackRegistrationError(
+                f"{recorder_class.__qualname__}.kinds should be None or a collection of "
+                f"{sorted(KINDS)}, not {kinds!r}."
+            )
         if recorder_class in self._registry:
             raise PtrackRegistrationError(
                 f"{recorder_class.__module__}.{recorder_class.__qualname__} is already "
@@ -296,7 +312,8 @@ class PixelTracker:
         inline = [
             e
             for e in self._entries
-            if not (e.recorder.background and (_gathered(e, event) or self._enqueued(e, event)))
+            if _takes(e, event)
+            and not (e.recorder.background and (_gathered(e, event) or self._enqueued(e, event)))
         ]
         timeout = conf.RECORDER_TIMEOUT
         if timeout is None:
@@ -313,7 +330,8 @@ class PixelTracker:
         inline = [
             e
             for e in self._entries
-            if not (
+            if _takes(e, event)
+            and not (
                 e.recorder.background and (_gathered(e, event) or await self._aenqueued(e, event))
             )
         ]

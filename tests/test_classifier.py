@@ -175,6 +175,8 @@ def test_a_browser_within_the_machine_window_is_a_scanner_and_a_mail_client_is_n
     assert verdict(CHROME, seconds_since_issued=None) == ("human", "browser")
     assert verdict(OUTLOOK, seconds_since_issued=1) == ("human", "mail_client")
     assert verdict(GMAIL, seconds_since_issued=1) == ("mail_proxy", "gmail_image_proxy")
+    # The rule judges browsers only: an unknown client may be a mail app.
+    assert verdict("SomethingNew/1.0", seconds_since_issued=1) == ("human", "no_machine_signal")
 
 
 @override_settings(PTRACK_MACHINE_WINDOW=0)

@@ -207,9 +207,11 @@ class Rules:
             return _verdict(Kind.SECURITY_SCANNER, "stale_browser")
         if facts.mail_client:
             return _verdict(Kind.HUMAN, "mail_client")
+        if not facts.browser:
+            return _verdict(Kind.HUMAN, "no_machine_signal")
         if seconds_since_issued is not None and seconds_since_issued < self.machine_window:
             return _verdict(Kind.SECURITY_SCANNER, "within_machine_window")
-        return _verdict(Kind.HUMAN, "browser" if facts.browser else "no_machine_signal")
+        return _verdict(Kind.HUMAN, "browser")
 
 
 def classify(

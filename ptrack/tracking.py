@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 from typing import Any, TypedDict
 
 from ptrack import encoders
-from ptrack.classifier import Classification, Kind, get_classifier
-from ptrack.conf import conf
+from ptrack.classifier import KINDS, Classification, Kind, get_classifier
+from ptrack.conf import cached, conf
 from ptrack.events import PixelEvent, loaded_event
 from ptrack.exceptions import ExpiredToken, InvalidToken
 from ptrack.privacy import anonymize_ip, opted_out
@@ -101,7 +101,18 @@ async def atrack(
 def _reaches_recorders(event: PixelEvent, headers: Mapping[str, str] | None) -> bool:
     if headers and conf.HONOR_OPT_OUT and opted_out(headers):
         return False
-    return event.classification is None or event.classification.kind in conf.RECORD_KINDS
+    kinds = _record_kinds()
+    return kinds is None or event.classification is None or event.classification.kind in kinds
+
+
+@cached
+def _record_kinds() -> frozenset[str] | None:
+    """``PTRACK_RECORD_KINDS`` as a set; ``None``: record every kind (or it is unusable)."""
+    try:
+        kinds = frozenset(conf.RECORD_KINDS)
+    except TypeError:
+        return None  # ptrack.E030 reports it; record everything meanwhile
+    return None if kinds >= KINDS else kinds
 
 
 def _classify(

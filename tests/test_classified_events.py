@@ -249,3 +249,9 @@ def test_a_replacement_classifier_may_return_any_object_with_kind_and_reason(
     get(client, CHROME)
     [event] = recorded.events
     assert event.classification == Classification(Kind.BOT, "duck")
+
+
+@override_settings(PTRACK_RECORD_KINDS=3)
+def test_an_unusable_record_kinds_records_everything(client: Client, recorded: Recorded) -> None:
+    get(client, "curl/8.5.0")
+    assert len(recorded.events) == 1

@@ -159,6 +159,8 @@ class Rules:
         ]
         self.extra_networks = extra_networks
         self.vendor_networks = vendor_networks
+        # The site's networks first; empty sets are left out of every lookup.
+        self._networks = tuple(n for n in (extra_networks, vendor_networks) if len(n))
         self.private_relay = private_relay
         self.machine_window = machine_window
         self._memo: dict[str, _UAFacts] = {}
@@ -192,8 +194,8 @@ class Rules:
             return facts.decided
         address = parse_address(ip) if ip else None
         if address is not None:
-            for networks in (self.extra_networks, self.vendor_networks):
-                found = networks.find(*address) if networks else None
+            for networks in self._networks:
+                found = networks.find(*address)
                 if found is not None:
                     return _verdict(Kind(found[0]), found[1])
         if facts.decided is not None:

@@ -134,6 +134,10 @@ def score(classifier: Callable[..., Any], shapes: Iterable[Shape]) -> Score:
     return result
 
 
+def _fmt(value: float) -> str:
+    return "n/a" if value != value else f"{value:.3f}"  # NaN: no row of that kind
+
+
 def table(scores: Mapping[str, Score]) -> str:
     """A Markdown table, one column per classifier."""
     names = list(scores)
@@ -148,7 +152,7 @@ def table(scores: Mapping[str, Score]) -> str:
     line("rows scored", (str(s.total) for s in scores.values()))
     line("accuracy", (f"{s.accuracy:.3f}" for s in scores.values()))
     for kind in KINDS:
-        line(f"recall: {kind}", (f"{s.recall(kind):.3f}" for s in scores.values()))
+        line(f"recall: {kind}", (_fmt(s.recall(kind)) for s in scores.values()))
     line("counts-as-open precision", (f"{s.open_precision:.3f}" for s in scores.values()))
     line("counts-as-open recall", (f"{s.open_recall:.3f}" for s in scores.values()))
     return "\n".join(lines)

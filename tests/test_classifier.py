@@ -328,3 +328,15 @@ def test_rule_families_name_their_markers() -> None:
     assert rules.family("mozilla/5.0 (cubot note 30)") is None
     assert rules.MAIL_CLIENT.find("thunderbird/115") == "mail_client"
     assert rules.MAIL_CLIENT.find("chrome/131") is None
+
+
+def test_hostile_user_agents_cost_time_in_proportion_to_their_length() -> None:
+    # Quadratic backtracking would take minutes on these; linear work is instant.
+    for ua in ("a" * 20000 + "@" + "b" * 20000, ("a@" * 10000), "x." * 20000 + "@"):
+        assert classify(ua, {}, None).kind in (Kind.BOT, Kind.HUMAN)
+
+
+def test_every_shipped_network_names_a_kind() -> None:
+    from ptrack.classifier import KINDS, vendor_networks
+
+    assert {kind for kind, _ in vendor_networks()._entries} <= KINDS

@@ -204,7 +204,9 @@ BOT: Final = Markers(
     }
 )
 # A contact address in the User-Agent, as crawlers give ("+spider@example.com").
-_EMAIL: Final = re.compile(r"[a-z0-9._-]+@[a-z0-9-]+\.[a-z]{2,}")
+# Matching starts only where a run of address characters starts, so a long
+# hostile User-Agent costs time in proportion to its length, not its square.
+_EMAIL: Final = re.compile(r"(?<![a-z0-9._-])[a-z0-9._-]+@[a-z0-9-]+\.[a-z]{2,}")
 
 # Mail clients: what a person's own client sends when it shows the images.
 MAIL_CLIENT: Final = Markers(

@@ -65,10 +65,12 @@ class Classification:
         return self.kind in OPEN_KINDS
 
     def to_dict(self) -> dict[str, str]:
+        """``{"kind": ..., "reason": ...}``, as ``PixelEvent.to_dict()`` carries it."""
         return {"kind": self.kind.value, "reason": self.reason}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Classification:
+        """The classification ``to_dict()`` gave."""
         return cls(Kind(data["kind"]), str(data["reason"]))
 
 

@@ -1,4 +1,4 @@
-"""The benchmark's recorder: counts each load under ``BENCH_COUNTER``.
+"""The benchmark's recorder: counts each load and click under ``BENCH_COUNTER``.
 
 ``bench.counter`` sums the recorder calls of every worker process at the cost
 of a memory write; the benchmark compares the sum with the number of
@@ -22,6 +22,7 @@ from bench.counter import add
 
 _RECORDER = os.environ.get("BENCH_RECORDER", "count")
 _SLOW_SECONDS = float(os.environ.get("BENCH_SLOW_SECONDS", "0.02"))
+_BOTH = frozenset({ptrack.EventType.LOADED, ptrack.EventType.CLICKED})
 
 
 if _RECORDER in ("slow", "background"):
@@ -42,6 +43,8 @@ elif _RECORDER == "async":
 
     @ptrack.tracker.register
     class AsyncCountingRecorder(ptrack.TrackingPixel):
+        event_types = _BOTH
+
         async def record(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
             add()
 
@@ -49,5 +52,7 @@ else:
 
     @ptrack.tracker.register
     class CountingRecorder(ptrack.TrackingPixel):
+        event_types = _BOTH
+
         def record(self, *args: Any, **kwargs: Any) -> None:
             add()

@@ -9,7 +9,9 @@ Measures, in one run, with every pair of compared cases measured alternately:
    127.0.0.1 and loaded by wrk over many distinct valid tokens: the pixel view,
    a bare constant-GIF view in the same project (with and without Django's
    startproject middleware; sync under WSGI and async under ASGI, as the pixel
-   view is), the fast path, and a raw WSGI/ASGI callable;
+   view is), the fast path, and a raw WSGI/ASGI callable; and the same for
+   click links: the click view against a bare view answering a constant 302,
+   the fast path against a raw callable answering a constant 302;
 3. each worker's resident memory after warm-up and at the end.
 
 ``--background`` measures instead, in one run, a 20 ms recorder inline and in
@@ -55,6 +57,7 @@ BENCH = ROOT / "bench"
 
 ARGS = ("campaign-42",)
 KWARGS = {"user_id": 123456, "email": "someone@example.com", "variant": "b"}
+CLICK_DESTINATION = "https://www.example.com/pricing?plan=pro&utm_source=newsletter"
 
 
 # --- the machine -------------------------------------------------------------
@@ -239,7 +242,7 @@ class Server:
 class Target:
     label: str  # what the table calls it
     server: Server
-    path_prefix: str  # /ptrack/ or /bare/
+    path_prefix: str  # /ptrack/, /bare/, /ptrack/c/ or /bare302/
     records: bool  # whether every 200 must reach the recorder
 
 
@@ -250,12 +253,16 @@ PAIRS = {
         ("view, no middleware", "bare view, no middleware"),
         ("fast path", "raw callable"),
         ("fast path, no request signals", "raw callable"),
+        ("click view", "bare 302 view"),
+        ("click fast path", "raw 302 callable"),
     ],
     "uvicorn": [
         ("view", "bare view"),
         ("view, no middleware", "bare view, no middleware"),
         ("fast path", "raw callable"),
         ("fast path, async recorder", "raw callable"),
+        ("click view", "bare 302 view"),
+        ("click fast path", "raw 302 callable"),
     ],
 }
 LATENCY_PAIRS = [("view", "bare view"), ("fast path", "raw callable")]
@@ -368,14 +375,23 @@ def wrk(target: Target, paths_file: Path, connections: int, seconds: int) -> dic
 
 
 def http_bench(
-    rounds: int, seconds: int, latency_seconds: int, workers: int, tokens: list[str]
+    rounds: int,
+    seconds: int,
+    latency_seconds: int,
+    workers: int,
+    tokens: list[str],
+    click_tokens: list[str],
 ) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="ptrack-bench-"))
-    pixel_paths = workdir / "pixel.paths"
-    bare_paths = workdir / "bare.paths"
-    pixel_paths.write_text("".join(f"/ptrack/{token}/\n" for token in tokens))
-    bare_paths.write_text("".join(f"/bare/{token}/\n" for token in tokens))
-    paths = {"/ptrack/": pixel_paths, "/bare/": bare_paths}
+    paths = {}
+    for prefix, name, prefix_tokens in (
+        ("/ptrack/", "pixel", tokens),
+        ("/bare/", "bare", tokens),
+        ("/ptrack/c/", "click", click_tokens),
+        ("/bare302/", "bare302", click_tokens),
+    ):
+        paths[prefix] = workdir / f"{name}.paths"
+        paths[prefix].write_text("".join(f"{prefix}{token}/\n" for token in prefix_tokens))
 
     servers: list[Server] = []
     targets: dict[str, list[Target]] = {}
@@ -392,6 +408,10 @@ def http_bench(
             Target("bare view, no middleware", nomw, "/bare/", False),
             Target("fast path", fast, "/ptrack/", True),
             Target("raw callable", raw, "/bare/", False),
+            Target("click view", mw, "/ptrack/c/", True),
+            Target("bare 302 view", mw, "/bare302/", False),
+            Target("click fast path", fast, "/ptrack/c/", True),
+            Target("raw 302 callable", raw, "/bare302/", False),
         ]
         if kind == "gunicorn":  # the ASGI fast path sends no request signals anyway
             quiet = Server(kind, "fast", True, signals=False)
@@ -1265,15 +1285,21 @@ def main(argv: list[str] | None = None) -> int:
         results["http"] = None
         print("wrk is not installed: `apt-get install wrk` (Debian), then run again.")
     else:
-        from ptrack import encoders
+        from ptrack import clicks, encoders
 
         tokens = [encoders.encode(ARGS, {**KWARGS, "user_id": n}) for n in range(2000)]
+        # What Pixel(*ARGS, **KWARGS).link(CLICK_DESTINATION) signs, for each user.
+        click_tokens = [
+            encoders.encode(clicks.click_args(CLICK_DESTINATION, ARGS), {**KWARGS, "user_id": n})
+            for n in range(2000)
+        ]
         results["http"] = http_bench(
             options.rounds or 6,
             options.duration or 2,
             options.latency_duration or 2,
             options.workers,
             tokens,
+            click_tokens,
         )
     results["machine"]["load_average_at_end"] = os.getloadavg()
     options.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -1,4 +1,4 @@
-"""The pixel view, and the bare constant-GIF view it is measured against."""
+"""The pixel and click views, and the bare constant views they are measured against."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.urls.resolvers import RoutePattern
 
-from ptrack.tracking import PIXEL_GIF, PIXEL_HEADERS
+from ptrack.tracking import CLICK_REDIRECT_HEADERS, PIXEL_GIF, PIXEL_HEADERS
 from ptrack.urls import _PixelPattern
 
 
@@ -20,8 +20,23 @@ async def abare(request: HttpRequest, token: str) -> HttpResponse:
     return HttpResponse(PIXEL_GIF, content_type="image/gif", headers=PIXEL_HEADERS)
 
 
+# The click endpoint's redirect headers, with a constant destination.
+REDIRECT_HEADERS = {**dict(CLICK_REDIRECT_HEADERS), "Location": "https://www.example.com/pricing"}
+
+
+def bare302(request: HttpRequest, token: str) -> HttpResponse:
+    """The least a Django view can do to answer a click: a constant 302, no token, no recorder."""
+    return HttpResponse(b"", status=302, headers=REDIRECT_HEADERS)
+
+
+async def abare302(request: HttpRequest, token: str) -> HttpResponse:
+    """``bare302`` for ASGI, as ``abare`` is ``bare``'s."""
+    return HttpResponse(b"", status=302, headers=REDIRECT_HEADERS)
+
+
 urlpatterns = [
     path("ptrack/", include("ptrack.urls")),
     # The async view under ASGI, as for the pixel, so that both are on the same footing.
     _PixelPattern(RoutePattern("bare/<path:token>/", is_endpoint=True), bare, abare),
+    _PixelPattern(RoutePattern("bare302/<path:token>/", is_endpoint=True), bare302, abare302),
 ]

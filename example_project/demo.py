@@ -125,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # address the pixels are really served from: set it before Django starts.
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     os.environ["PTRACK_APP_URL"] = pixel_url
+    os.environ["MAILROOM_SITE_URL"] = app_url  # where the emails' links lead
     if args.background:
         os.environ["MAILROOM_BACKGROUND"] = "1"
     os.chdir(HERE)
@@ -206,7 +207,8 @@ def _banner(
     lines += [
         "",
         "  Open an email in the inbox: its pixel loads, and the campaign's dashboard",
-        "  counts it within a second. Opens after a pixel expired are not recorded.",
+        "  counts it within a second; click its button and the click shows too.",
+        "  Opens and clicks after a link expired are not recorded (the click still lands).",
     ]
     if busy:
         lines.append("  (The preferred port was busy: mail sent by earlier runs points at theirs.)")

@@ -1,4 +1,4 @@
-"""django-ptrack: stateless, signed, expiring tracking pixels for Django."""
+"""django-ptrack: stateless, signed, expiring tracking pixels and click links for Django."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ptrack.classifier import Classification, Kind, classify
 from ptrack.encoders import Encoder, FernetEncoder, SignedEncoder, get_override, set_encoder
 from ptrack.events import EventType, PixelEvent
-from ptrack.links import Pixel, build_img, build_url
+from ptrack.links import Pixel, build_img, build_link, build_url
 from ptrack.registry import PixelTracker, TrackingPixel, tracker
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "SignedEncoder",
     "TrackingPixel",
     "build_img",
+    "build_link",
     "build_url",
     "classify",
     "ptrack_encoder",

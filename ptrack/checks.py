@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
-from ptrack import encoders
+from ptrack import clicks, encoders
 from ptrack.conf import conf
 
 _NEW_KEY_HINT = (
@@ -45,6 +45,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
             hint="It bounds how long a gathered background event waits; 0.1 is the default.",
         ),
         *_check_classification(),
+        *_check_click_fallback(),
     ]
 
 
@@ -407,3 +408,18 @@ def _check_positive_int(name: str, value: object, check_id: str) -> list[CheckMe
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return []
     return [Error(f"{name} should be a positive integer, not {value!r}.", id=check_id)]
+
+
+def _check_click_fallback() -> list[CheckMessage]:
+    url = conf.CLICK_FALLBACK_URL
+    if url is None or url == "" or clicks.problem(url) is None:
+        return []
+    return [
+        Error(
+            f"PTRACK_CLICK_FALLBACK_URL should be an absolute http(s) URL without "
+            f"credentials, spaces or control characters, or None; not {url!r}.",
+            hint="Give the page a link that does not verify should lead to, e.g. "
+            "'https://www.example.com/'; until then such links answer 404.",
+            id="ptrack.E018",
+        )
+    ]

@@ -30,6 +30,7 @@ DEFAULT_RECORD_KINDS = ("human", "mail_proxy", "privacy_prefetch", "security_sca
 DEFAULT_MACHINE_WINDOW = 10.0
 DEFAULT_CLASSIFIER = "ptrack.classifier.classify"
 DEFAULT_PRIVATE_RELAY_URL = "https://mask-api.icloud.com/egress-ip-ranges.csv"
+DEFAULT_CLICK_FALLBACK_URL: str | None = None
 
 _UNSET: Any = object()
 _T = TypeVar("_T")
@@ -161,6 +162,11 @@ class Settings:
     def ANONYMIZE_IP(self) -> bool:
         """Give recorders the IPv4 /24 or IPv6 /48 network instead of the address."""
         return getattr(settings, "PTRACK_ANONYMIZE_IP", False)
+
+    @_remembered
+    def CLICK_FALLBACK_URL(self) -> str | None:
+        """Where a click link that does not verify redirects; ``None`` answers 404."""
+        return getattr(settings, "PTRACK_CLICK_FALLBACK_URL", DEFAULT_CLICK_FALLBACK_URL)
 
     @property
     def ENCODER(self) -> str:

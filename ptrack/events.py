@@ -1,4 +1,4 @@
-"""The event a recorder receives when a pixel loads."""
+"""The event a recorder receives when a pixel loads or a click link is followed."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ class EventType:
     """The kinds of event; a string constant each."""
 
     LOADED = "loaded"  # a client fetched the pixel with a valid token
+    CLICKED = "clicked"  # a client followed a click link with a valid token
+
+    ALL = frozenset({LOADED, CLICKED})
 
 
 _TIMES = ("timestamp", "issued_at", "expires_at")
@@ -22,7 +25,7 @@ _TIMES = ("timestamp", "issued_at", "expires_at")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PixelEvent:
-    """One pixel load: the link's data and the context of the request.
+    """One pixel load or click: the link's data and the context of the request.
 
     Immutable and free of request objects, so it is safe to share between
     threads and tasks and survives a round trip through ``to_dict()``.
@@ -38,6 +41,7 @@ class PixelEvent:
     user_agent: str = ""  # User-Agent header, "" when absent
     referer: str = ""  # Referer header, "" when absent
     token: str = ""  # the token from the URL, enough to replay the event
+    destination: str = ""  # where a click link sends its reader; "" for loads
     classification: Classification | None = None  # who loaded it; None if not classified
 
     def __post_init__(self) -> None:
@@ -79,13 +83,14 @@ _slot = {f.name: PixelEvent.__dict__[f.name].__set__ for f in fields(PixelEvent)
 _set_event_type, _set_args, _set_kwargs, _set_timestamp, _set_issued_at = (
     _slot[name] for name in ("event_type", "args", "kwargs", "timestamp", "issued_at")
 )
-_set_expires_at, _set_ip, _set_user_agent, _set_referer, _set_token = (
-    _slot[name] for name in ("expires_at", "ip", "user_agent", "referer", "token")
+_set_expires_at, _set_ip, _set_user_agent, _set_referer, _set_token, _set_destination = (
+    _slot[name] for name in ("expires_at", "ip", "user_agent", "referer", "token", "destination")
 )
 _set_classification = _slot["classification"]
 
 
-def loaded_event(
+def new_event(
+    event_type: str,
     args: Sequence[Any],
     kwargs: Mapping[str, Any],
     timestamp: datetime,
@@ -95,11 +100,12 @@ def loaded_event(
     user_agent: str,
     referer: str,
     token: str,
+    destination: str = "",
     classification: Classification | None = None,
 ) -> PixelEvent:
-    """``PixelEvent(event_type=EventType.LOADED, ...)``, made faster."""
+    """``PixelEvent(event_type=event_type, ...)``, made faster."""
     event = _new(PixelEvent)
-    _set_event_type(event, EventType.LOADED)
+    _set_event_type(event, event_type)
     _set_args(event, tuple(args))
     _set_kwargs(event, MappingProxyType(dict(kwargs)))
     _set_timestamp(event, timestamp)
@@ -109,5 +115,6 @@ def loaded_event(
     _set_user_agent(event, user_agent)
     _set_referer(event, referer)
     _set_token(event, token)
+    _set_destination(event, destination)
     _set_classification(event, classification)
     return event

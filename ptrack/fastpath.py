@@ -1,14 +1,14 @@
-"""An optional fast path: pixel requests answered before Django's middleware.
+"""An optional fast path: pixel and click requests answered before Django's middleware.
 
 Wrap the project's WSGI or ASGI application, in the manner of WhiteNoise::
 
     application = WSGIFastPath(get_wsgi_application())  # wsgi.py
     application = ASGIFastPath(get_asgi_application())  # asgi.py
 
-Requests under the pixel prefix get the same answer the pixel view gives (the
-same status, body and headers, recorders called through ``ptrack.tracking``
-exactly as the view calls them), without Django's request object, middleware
-or URL resolution. Everything else goes to the wrapped application unchanged.
+Requests under the pixel prefix get the same answer the pixel or click view
+gives (the same status, body and headers, recorders called through
+``ptrack.tracking`` exactly as the views call them), without Django's request
+object, middleware or URL resolution. Everything else goes to the wrapped application unchanged.
 What the fast path skips is listed in the README's Performance section.
 """
 
@@ -23,8 +23,8 @@ from django.core.signals import request_finished, request_started
 from django.urls import get_script_prefix
 
 from ptrack import tracking
-from ptrack.links import path_around_token
-from ptrack.tracking import PIXEL_GIF, PIXEL_HEADERS
+from ptrack.links import CLICK_SEGMENT, path_around_token
+from ptrack.tracking import PIXEL_GIF, PIXEL_HEADERS, click_answer
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Scope = MutableMapping[str, Any]
@@ -40,6 +40,7 @@ _NOT_ALLOWED_HEADERS = [
     ("Allow", "GET, HEAD"),
     ("Content-Length", "0"),
 ]
+_STATUS_LINES = {200: "200 OK", 302: "302 Found", 404: "404 Not Found"}
 
 
 def pixel_prefix() -> str:
@@ -72,7 +73,7 @@ def _token(path: str, prefix: str) -> str | None:
 
 
 class WSGIFastPath:
-    """Answers pixel requests itself; passes every other request to ``application``.
+    """Answers pixel and click requests itself; passes every other request to ``application``.
 
     Each recording GET is wrapped in Django's ``request_started`` and
     ``request_finished`` signals, as Django's handler wraps every request, so
@@ -86,6 +87,7 @@ class WSGIFastPath:
     ) -> None:
         self.application = application
         self.prefix = prefix if prefix is not None else pixel_prefix()
+        self.click_prefix = self.prefix + CLICK_SEGMENT
         self.request_signals = request_signals
 
     def __call__(
@@ -97,22 +99,18 @@ class WSGIFastPath:
         if not path_info.startswith(self.prefix):
             return self.application(environ, start_response)
         try:
-            token = _token(
-                path_info if path_info.isascii() else get_path_info(environ), self.prefix
-            )
+            path = path_info if path_info.isascii() else get_path_info(environ)
         except UnicodeError:  # not latin-1 text as PEP 3333 says: Django's to judge
-            token = None
+            return self.application(environ, start_response)
+        token = _token(path, self.click_prefix)
+        if token is not None:
+            return self._click(environ, start_response, token)
+        token = _token(path, self.prefix)
         if token is None:
             return self.application(environ, start_response)
         method = environ["REQUEST_METHOD"].upper()
         if method == "GET":
-            if self.request_signals:
-                request_started.send(sender=self.__class__, environ=environ)
-            try:
-                tracking.track(token, **tracking.request_context(environ))
-            finally:
-                if self.request_signals:
-                    request_finished.send(sender=self.__class__)
+            self._record(tracking.track, token, environ)
             start_response("200 OK", _PIXEL_HEADERS)
             return [PIXEL_GIF]
         if method == "HEAD":
@@ -120,6 +118,30 @@ class WSGIFastPath:
             return [b""]
         start_response("405 Method Not Allowed", _NOT_ALLOWED_HEADERS)
         return [b""]
+
+    def _click(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], token: str
+    ) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"].upper()
+        if method == "GET":
+            destination = self._record(tracking.track_click, token, environ)
+        elif method == "HEAD":
+            destination = tracking.verify_click(token)[0]
+        else:
+            start_response("405 Method Not Allowed", _NOT_ALLOWED_HEADERS)
+            return [b""]
+        status, headers, body = click_answer(destination)
+        start_response(_STATUS_LINES[status], headers)
+        return [body if method == "GET" else b""]
+
+    def _record(self, track: Callable[..., Any], token: str, environ: dict[str, Any]) -> Any:
+        if not self.request_signals:
+            return track(token, **tracking.request_context(environ))
+        request_started.send(sender=self.__class__, environ=environ)
+        try:
+            return track(token, **tracking.request_context(environ))
+        finally:
+            request_finished.send(sender=self.__class__)
 
 
 def _encode(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
@@ -129,53 +151,44 @@ def _encode(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
 _ASGI_PIXEL_HEADERS = _encode(_PIXEL_HEADERS)
 _CLASSIFIER_HEADERS = {name.lower().encode(): name for name in tracking.CLASSIFIER_HEADERS.values()}
 _ASGI_NOT_ALLOWED_HEADERS = _encode(_NOT_ALLOWED_HEADERS)
+_ASGI_CLICK_HEADERS = {
+    302: _encode(tracking.CLICK_REDIRECT_HEADERS),
+    404: _encode(tracking.CLICK_NOT_FOUND_HEADERS),
+}
 
 
 class ASGIFastPath:
-    """Answers pixel requests itself; passes every other scope to ``application``.
+    """Answers pixel and click requests itself; passes every other scope to ``application``.
 
-    Recorders are called through ``ptrack.tracking.atrack()``, as the async
-    view calls them, so the event loop is never blocked.
+    Recorders are called through ``ptrack.tracking.atrack()`` and
+    ``atrack_click()``, as the async views call them, so the event loop is
+    never blocked.
     """
 
     def __init__(self, application: ASGIApp, *, prefix: str | None = None) -> None:
         self.application = application
         self.prefix = prefix if prefix is not None else pixel_prefix()
+        self.click_prefix = self.prefix + CLICK_SEGMENT
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        token = None
+        token = click_token = None
         if scope["type"] == "http":
             path: str = scope["path"]
             root_path: str = scope.get("root_path", "")
             if root_path and path.startswith(root_path):
                 path = path[len(root_path) :]
-            token = _token(path, self.prefix)
+            click_token = _token(path, self.click_prefix)
+            if click_token is None:
+                token = _token(path, self.prefix)
+        if click_token is not None:
+            await self._click(scope, send, click_token)
+            return
         if token is None:
             await self.application(scope, receive, send)
             return
         method = scope["method"].upper()
         if method == "GET":
-            client = scope.get("client")
-            user_agent: list[str] = []
-            referer: list[str] = []
-            signals: dict[str, str] = {}
-            for name, value in scope["headers"]:
-                if name == b"user-agent":
-                    user_agent.append(value.decode("latin-1"))
-                elif name == b"referer":
-                    referer.append(value.decode("latin-1"))
-                elif name in _CLASSIFIER_HEADERS:
-                    key = _CLASSIFIER_HEADERS[name]
-                    text = value.decode("latin-1")
-                    signals[key] = f"{signals[key]},{text}" if key in signals else text
-            await tracking.atrack(
-                token,
-                ip=(client[0] if client else None) or None,
-                # Django joins repeated headers with commas.
-                user_agent=",".join(user_agent),
-                referer=",".join(referer),
-                headers=signals,
-            )
+            await tracking.atrack(token, **_context(scope))
         if method in ("GET", "HEAD"):
             status, headers = 200, _ASGI_PIXEL_HEADERS
             body = PIXEL_GIF if method == "GET" else b""
@@ -183,3 +196,51 @@ class ASGIFastPath:
             status, headers, body = 405, _ASGI_NOT_ALLOWED_HEADERS, b""
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    async def _click(scope: Scope, send: Send, token: str) -> None:
+        method = scope["method"].upper()
+        if method == "GET":
+            destination = await tracking.atrack_click(token, **_context(scope))
+        elif method == "HEAD":
+            destination = tracking.verify_click(token)[0]
+        else:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 405,
+                    "headers": _ASGI_NOT_ALLOWED_HEADERS,
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        status, headers, body = click_answer(destination)
+        asgi_headers = _ASGI_CLICK_HEADERS[status]
+        if status == 302:  # the constant headers, then the Location
+            asgi_headers = [*asgi_headers, (b"location", headers[-1][1].encode("latin-1"))]
+        await send({"type": "http.response.start", "status": status, "headers": asgi_headers})
+        await send({"type": "http.response.body", "body": body if method == "GET" else b""})
+
+
+def _context(scope: Scope) -> tracking.RequestContext:
+    """The request context of an ASGI scope, as Django's ``request.META`` gives it."""
+    client = scope.get("client")
+    user_agent: list[str] = []
+    referer: list[str] = []
+    signals: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        if name == b"user-agent":
+            user_agent.append(value.decode("latin-1"))
+        elif name == b"referer":
+            referer.append(value.decode("latin-1"))
+        elif name in _CLASSIFIER_HEADERS:
+            key = _CLASSIFIER_HEADERS[name]
+            text = value.decode("latin-1")
+            signals[key] = f"{signals[key]},{text}" if key in signals else text
+    return {
+        "ip": (client[0] if client else None) or None,
+        # Django joins repeated headers with commas.
+        "user_agent": ",".join(user_agent),
+        "referer": ",".join(referer),
+        "headers": signals,
+    }

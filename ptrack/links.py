@@ -1,4 +1,4 @@
-"""Building pixel URLs and ``<img>`` tags, for templates and for Python code."""
+"""Building pixel URLs, ``<img>`` tags and click links, for templates and for Python code."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from django.urls import NoReverseMatch, get_resolver, get_script_prefix, get_url
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from ptrack import encoders
+from ptrack import clicks, encoders
 from ptrack.conf import cached, conf
 from ptrack.exceptions import PixelURLTooLong, PixelValueError
 
@@ -63,6 +63,29 @@ def build_url(args: Sequence[Any], kwargs: Mapping[str, Any], *, expires: Expiry
     ``expires`` gives this link its own expiry (seconds or timedelta from now,
     or an aware datetime) instead of ``PTRACK_MAX_AGE``.
     """
+    if clicks.is_click(args):
+        raise PixelValueError(
+            f"A pixel cannot carry {args[0]!r} as its first argument: a list starting "
+            f"with {clicks.MARK!r} marks click links."
+        )
+    return _build(PIXEL_URL_NAME, args, kwargs, expires)
+
+
+def build_link(
+    destination: str, args: Sequence[Any], kwargs: Mapping[str, Any], *, expires: Expiry = None
+) -> str:
+    """The absolute click URL that records a click and redirects to ``destination``.
+
+    ``destination`` must be an absolute http(s) URL without credentials,
+    control characters or spaces, at most ``PTRACK_MAX_URL_LENGTH`` long;
+    anything else raises ``InvalidDestination``. ``expires`` ends the recording,
+    not the link: an expired link still redirects.
+    """
+    clicks.check_destination(destination, _url_settings()[1])
+    return _build(CLICK_URL_NAME, clicks.click_args(destination, args), kwargs, expires)
+
+
+def _build(name: str, args: Sequence[Any], kwargs: Mapping[str, Any], expires: Expiry) -> str:
     app_url, max_url_length = _url_settings()
     if not app_url:
         raise ImproperlyConfigured(
@@ -70,10 +93,11 @@ def build_url(args: Sequence[Any], kwargs: Mapping[str, Any], *, expires: Expiry
             "serving the pixels, e.g. 'https://track.example.com'."
         )
     token = encoders.encode(args, kwargs, max_age=_max_age(expires))
-    url = app_url + _pixel_path(token)
+    url = app_url + _path(token, name)
     if len(url) > max_url_length:
+        kind = "click" if name == CLICK_URL_NAME else "pixel"
         raise PixelURLTooLong(
-            f"The pixel URL would be {len(url)} characters long, over the limit of "
+            f"The {kind} URL would be {len(url)} characters long, over the limit of "
             f"{max_url_length} (PTRACK_MAX_URL_LENGTH); carry less data in it, "
             f"e.g. an id instead of a record."
         )
@@ -85,43 +109,49 @@ def _url_settings() -> tuple[str, int]:
     return conf.APP_URL.rstrip("/"), conf.MAX_URL_LENGTH
 
 
+# The reverse() names of ptrack.urls' two endpoints, and the path of click links
+# under the pixels' prefix (no pixel token contains a "/").
+PIXEL_URL_NAME = "ptrack"
+CLICK_URL_NAME = "ptrack_click"
+CLICK_SEGMENT = "c/"
+
 # Tokens made only of characters that reverse() never quotes can be put between
 # the parts of a reversed URL directly.
 _PLAIN_TOKEN = re.compile(r"[A-Za-z0-9_.~=-]+")
 _MARKER = "ptrack-token-marker"
-# (resolver, script prefix, path before the token, path after it)
-_split_path: tuple[object, str, str, str] | None = None
+# URL name -> (resolver, script prefix, path before the token, path after it)
+_split_paths: dict[str, tuple[object, str, str, str]] = {}
 
 
-def path_around_token() -> tuple[str, str]:
-    """The reversed pixel path before and after its token, e.g. ``("/ptrack/", "/")``.
+def path_around_token(name: str = PIXEL_URL_NAME) -> tuple[str, str]:
+    """The reversed path before and after a token, e.g. ``("/ptrack/", "/")``.
 
-    Kept only for the URLconf and script prefix it came from, which can change
-    per request and per test.
+    ``name`` is the URL's name: ``"ptrack"`` for pixels, ``"ptrack_click"``
+    for click links. Kept only for the URLconf and script prefix it came from,
+    which can change per request and per test.
     """
-    global _split_path
     resolver = get_resolver(get_urlconf())
     script_prefix = get_script_prefix()
-    split = _split_path
+    split = _split_paths.get(name)
     if split is None or split[0] is not resolver or split[1] != script_prefix:
-        head, _marker, tail = _reverse(_MARKER).partition(_MARKER)
+        head, _marker, tail = _reverse(_MARKER, name).partition(_MARKER)
         if _MARKER in head + tail:
             return head, tail  # a split that cannot be trusted is not kept
-        split = _split_path = (resolver, script_prefix, head, tail)
+        split = _split_paths[name] = (resolver, script_prefix, head, tail)
     return split[2], split[3]
 
 
-def _pixel_path(token: str) -> str:
-    """``reverse("ptrack", ...)``, without resolving the URLconf for every link."""
-    head, tail = path_around_token()
+def _path(token: str, name: str) -> str:
+    """``reverse(name, ...)``, without resolving the URLconf for every link."""
+    head, tail = path_around_token(name)
     if _PLAIN_TOKEN.fullmatch(token) and _MARKER not in head + tail:
         return head + token + tail
-    return _reverse(token)
+    return _reverse(token, name)
 
 
-def _reverse(token: str) -> str:
+def _reverse(token: str, name: str) -> str:
     try:
-        return reverse("ptrack", kwargs={"ptrack_encoded_data": token})
+        return reverse(name, kwargs={"ptrack_encoded_data": token})
     except NoReverseMatch as e:
         raise ImproperlyConfigured(
             "ptrack's URLs are not in the URLconf; add "
@@ -139,9 +169,10 @@ def build_img(
 class Pixel:
     """A tracking pixel for emails and pages built in Python.
 
-    ``Pixel('newsletter', user_id=42).img()`` gives the ``<img>`` tag and
-    ``.url()`` the bare URL; both take ``expires=``. Every argument of the
-    constructor goes into the link, so no name is reserved.
+    ``Pixel('newsletter', user_id=42).img()`` gives the ``<img>`` tag,
+    ``.url()`` the bare URL, and ``.link(destination)`` a click link carrying
+    the same data; all take ``expires=``. Every argument of the constructor
+    goes into the link, so no name is reserved.
     """
 
     __slots__ = ("args", "kwargs")
@@ -155,6 +186,10 @@ class Pixel:
 
     def img(self, *, expires: Expiry = None) -> SafeString:
         return build_img(self.args, self.kwargs, expires=expires)
+
+    def link(self, destination: str, *, expires: Expiry = None) -> str:
+        """The click URL that records a click with this data, then goes to ``destination``."""
+        return build_link(destination, self.args, self.kwargs, expires=expires)
 
     def __html__(self) -> SafeString:
         return self.img()

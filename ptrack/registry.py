@@ -1,4 +1,5 @@
-"""Recorders: the site's code that runs when a pixel loads, and their registry."""
+"""Recorders: the site's code that runs when a pixel loads or a link is clicked, and
+their registry."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from django.utils.module_loading import autodiscover_modules
 from ptrack import batches, lanes
 from ptrack.classifier import KINDS
 from ptrack.conf import conf
-from ptrack.events import PixelEvent
+from ptrack.events import EventType, PixelEvent
 from ptrack.exceptions import PtrackRegistrationError
 
 logger = logging.getLogger("ptrack")
@@ -40,6 +41,11 @@ class TrackingPixel:
     be ``async def``. One instance serves every request, possibly from several
     threads at once: keep per-request state in locals, not on ``self``.
 
+    ``event_types`` names the events the recorder receives: loads only by
+    default, so a recorder written for pixels never sees a click; set
+    ``{EventType.LOADED, EventType.CLICKED}`` for both and branch on
+    ``event.event_type``.
+
     Set ``background = True`` to run the recorder in a task worker through
     Django's task framework instead of during the request; ``task_options``
     are passed to the task's ``using()`` (``backend``, ``queue_name``,
@@ -48,6 +54,7 @@ class TrackingPixel:
     ``PTRACK_RECORD_KINDS`` lets through.
     """
 
+    event_types: ClassVar[Collection[str]] = frozenset({EventType.LOADED})
     background: ClassVar[bool] = False
     task_options: ClassVar[Mapping[str, Any]] = {}
     kinds: ClassVar[Collection[str] | None] = None
@@ -250,8 +257,10 @@ class PixelTracker:
 
     def __init__(self) -> None:
         self._registry: dict[type[TrackingPixel], _Entry] = {}
-        # The registry's entries in order, as each load reads them.
+        # The registry's entries in order, and those of each event type, as
+        # each event reads them.
         self._entries: tuple[_Entry, ...] = ()
+        self._by_type: dict[str, tuple[_Entry, ...]] = {}
 
     def register(self, recorder_class: _R) -> _R:
         """Register a ``TrackingPixel`` subclass; usable as a class decorator."""
@@ -284,15 +293,33 @@ class PixelTracker:
                 f"{recorder_class.__module__}.{recorder_class.__qualname__} is already "
                 f"registered; each recorder is registered once."
             )
+        event_types = recorder_class.event_types
+        if (
+            isinstance(event_types, (str, bytes))
+            or not isinstance(event_types, Collection)
+            or not event_types
+            or not all(isinstance(t, str) and t in EventType.ALL for t in event_types)
+        ):
+            raise PtrackRegistrationError(
+                f"{recorder_class.__qualname__}.event_types should be a non-empty set of "
+                f"EventType values ({', '.join(sorted(EventType.ALL))}), not {event_types!r}."
+            )
         self._registry[recorder_class] = _entry(recorder_class())
-        self._entries = tuple(self._registry.values())
+        self._index()
         return recorder_class
 
     def unregister(self, recorder_class: type[TrackingPixel]) -> None:
         if recorder_class not in self._registry:
             raise PtrackRegistrationError(f"{recorder_class.__qualname__} is not registered.")
         del self._registry[recorder_class]
+        self._index()
+
+    def _index(self) -> None:
         self._entries = tuple(self._registry.values())
+        self._by_type = {
+            event_type: tuple(e for e in self._entries if event_type in e.recorder.event_types)
+            for event_type in EventType.ALL
+        }
 
     def is_registered(self, recorder_class: type[TrackingPixel]) -> bool:
         return recorder_class in self._registry
@@ -303,7 +330,7 @@ class PixelTracker:
         return tuple(entry.recorder for entry in self._registry.values())
 
     def dispatch(self, event: PixelEvent) -> None:
-        """Give ``event`` to every recorder; one failing does not stop the others.
+        """Give ``event`` to every recorder of its type; one failing does not stop the others.
 
         Background recorders are enqueued as tasks, or gathered for batches when
         ``PTRACK_BATCH_SIZE`` is above 1 (run here if enqueueing fails); the
@@ -311,7 +338,7 @@ class PixelTracker:
         """
         inline = [
             e
-            for e in self._entries
+            for e in self._by_type.get(event.event_type, ())
             if _takes(e, event)
             and not (e.recorder.background and (_gathered(e, event) or self._enqueued(e, event)))
         ]
@@ -329,7 +356,7 @@ class PixelTracker:
         """``dispatch()`` for the event loop: sync recorders run in threads."""
         inline = [
             e
-            for e in self._entries
+            for e in self._by_type.get(event.event_type, ())
             if _takes(e, event)
             and not (
                 e.recorder.background and (_gathered(e, event) or await self._aenqueued(e, event))

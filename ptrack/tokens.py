@@ -24,7 +24,6 @@ from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-
 from typing import Any
 
 from itsdangerous import BadData, BadPayload, TimestampSigner, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_decode
 from itsdangerous.exc import BadTimeSignature
 
 from ptrack.conf import cached, conf
@@ -52,7 +51,7 @@ class DecodedToken:
 
 def _inflate(payload: bytes, limit: int) -> bytes:
     try:
-        data = base64_decode(payload)
+        data = _unb64(payload)  # as itsdangerous' base64_decode, without its Python layers
         inflater = zlib.decompressobj()
         data = inflater.decompress(data, limit)
     except Exception as e:
@@ -337,6 +336,8 @@ class _Codec:
                 f"Link expired at {expires_at:%Y-%m-%d %H:%M:%S} UTC.",
                 issued_at=signed,
                 expires_at=expires_at,
+                link_args=tuple(payload[0]),
+                link_kwargs=payload[1],
             )
         return DecodedToken(tuple(payload[0]), payload[1], signed, expires_at)
 

@@ -1,4 +1,4 @@
-"""Handling one pixel load, shared by the view and any other front end."""
+"""Handling one pixel load or click, shared by the views and the fast paths."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any, TypedDict
 
-from ptrack import encoders
+from ptrack import clicks, encoders
 from ptrack.classifier import KINDS, Classification, Kind, get_classifier
 from ptrack.conf import cached, conf
-from ptrack.events import PixelEvent, loaded_event
+from ptrack.events import EventType, PixelEvent, new_event
 from ptrack.exceptions import ExpiredToken, InvalidToken
 from ptrack.privacy import anonymize_ip, opted_out
 from ptrack.registry import tracker
+from ptrack.tokens import DecodedToken
 
 logger = logging.getLogger("ptrack")
 
@@ -31,6 +32,27 @@ PIXEL_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Length": str(len(PIXEL_GIF)),
 }
+
+# Every click answer: no cache may keep it (each click must reach the server),
+# and the destination is not told the page the reader came from.
+_CLICK_HEADERS = [
+    ("Cache-Control", "no-store"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Content-Type-Options", "nosniff"),
+]
+# A redirect's headers are these and its Location, last.
+CLICK_REDIRECT_HEADERS = [
+    ("Content-Type", "text/html; charset=utf-8"),
+    ("Content-Length", "0"),
+    *_CLICK_HEADERS,
+]
+# A link that does not verify gets this constant page: nothing of the request in it.
+CLICK_NOT_FOUND_BODY = b"This link is not valid.\n"
+CLICK_NOT_FOUND_HEADERS = [
+    ("Content-Type", "text/plain; charset=utf-8"),
+    ("Content-Length", str(len(CLICK_NOT_FOUND_BODY))),
+    *_CLICK_HEADERS,
+]
 
 _LOGGED_TOKEN_LENGTH = 80
 
@@ -131,9 +153,46 @@ def _classify(
         return Classification(Kind(result.kind), str(result.reason))
     except Exception:
         logger.exception(
-            "PTRACK_CLASSIFIER %r failed; the load is recorded unclassified.", classifier
+            "PTRACK_CLASSIFIER %r failed; the event is recorded unclassified.", classifier
         )
         return None
+
+
+def _event(
+    event_type: str,
+    decoded: DecodedToken,
+    args: tuple[Any, ...],
+    token: str,
+    ip: str | None,
+    user_agent: str,
+    referer: str,
+    headers: Mapping[str, str] | None,
+    destination: str = "",
+) -> PixelEvent:
+    """The event of a verified load or click, classified once from the request's context.
+
+    With ``PTRACK_ANONYMIZE_IP`` the address is cut to its network after the
+    classifier has seen it.
+    """
+    now = datetime.now(timezone.utc)
+    issued_at = decoded.issued_at
+    classification = _classify(
+        user_agent, headers, ip, None if issued_at is None else (now - issued_at).total_seconds()
+    )
+    return new_event(
+        event_type,
+        args,
+        decoded.kwargs,
+        now,
+        issued_at,
+        decoded.expires_at,
+        anonymize_ip(ip) if conf.ANONYMIZE_IP else ip,
+        user_agent,
+        referer,
+        token,
+        destination,
+        classification,
+    )
 
 
 def verify(
@@ -144,23 +203,119 @@ def verify(
     referer: str = "",
     headers: Mapping[str, str] | None = None,
 ) -> PixelEvent | None:
-    """The event for a load of ``token``, or ``None`` (logged) if it does not verify.
+    """The event for a load of ``token``, or ``None`` (logged) if it does not verify."""
+    decoded = _decode(token, "pixel")
+    if decoded is None or isinstance(decoded, ExpiredToken):
+        return None
+    if clicks.is_click(decoded.args):
+        logger.debug("Ignored a click token at the pixel URL: %r", token[:_LOGGED_TOKEN_LENGTH])
+        return None
+    return _event(EventType.LOADED, decoded, decoded.args, token, ip, user_agent, referer, headers)
 
-    The event is classified here, once, from the request's context; with
-    ``PTRACK_ANONYMIZE_IP`` its address is then cut to its network.
+
+def track_click(
+    token: str,
+    *,
+    ip: str | None = None,
+    user_agent: str = "",
+    referer: str = "",
+    headers: Mapping[str, str] | None = None,
+) -> str | None:
+    """Verify a click ``token``, give its event to the recorders, return the destination.
+
+    The destination is ``None`` when the token does not verify; an expired
+    link keeps its destination and records nothing. Never raises for bad input.
     """
+    destination, event = verify_click(
+        token, ip=ip, user_agent=user_agent, referer=referer, headers=headers
+    )
+    if event is not None and _reaches_recorders(event, headers):
+        tracker.dispatch(event)
+    return destination
+
+
+async def atrack_click(
+    token: str,
+    *,
+    ip: str | None = None,
+    user_agent: str = "",
+    referer: str = "",
+    headers: Mapping[str, str] | None = None,
+) -> str | None:
+    """``track_click()`` for async front ends."""
+    destination, event = verify_click(
+        token, ip=ip, user_agent=user_agent, referer=referer, headers=headers
+    )
+    if event is not None and _reaches_recorders(event, headers):
+        await tracker.adispatch(event)
+    return destination
+
+
+def verify_click(
+    token: str,
+    *,
+    ip: str | None = None,
+    user_agent: str = "",
+    referer: str = "",
+    headers: Mapping[str, str] | None = None,
+) -> tuple[str | None, PixelEvent | None]:
+    """Where a click on ``token`` leads, and its event: ``None`` for what is not to be had.
+
+    A genuine link past its expiry gives its destination and no event.
+    """
+    decoded = _decode(token, "click")
+    if decoded is None:
+        return None, None
+    if isinstance(decoded, ExpiredToken):
+        link_args = decoded.link_args
+        click = clicks.split(link_args) if link_args is not None else None
+        return (click[0] if click else None), None
+    click = clicks.split(decoded.args)
+    if click is None:
+        logger.debug("Ignored a token that is no click link: %r", token[:_LOGGED_TOKEN_LENGTH])
+        return None, None
+    destination, args = click
+    event = _event(
+        EventType.CLICKED, decoded, args, token, ip, user_agent, referer, headers, destination
+    )
+    return destination, event
+
+
+def click_answer(destination: str | None) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, headers and body of the answer to a click (bodies are for GET only).
+
+    A redirect to ``destination``, or for a link that did not verify to
+    ``PTRACK_CLICK_FALLBACK_URL``, or else a constant 404.
+    """
+    if destination is None:
+        destination = _fallback()
+        if destination is None:
+            return 404, CLICK_NOT_FOUND_HEADERS, CLICK_NOT_FOUND_BODY
+    return 302, [*CLICK_REDIRECT_HEADERS, ("Location", destination)], b""
+
+
+@cached
+def _fallback() -> str | None:
+    url = conf.CLICK_FALLBACK_URL
+    # An unusable setting answers 404 (system check ptrack.E018 reports it).
+    return url if url and clicks.problem(url) is None else None
+
+
+def _decode(token: str, kind: str) -> DecodedToken | ExpiredToken | None:
+    """The verified token; the exception for a genuine expired one; else None. Logged."""
     try:
-        decoded = encoders.decode(token)
+        return encoders.decode(token)
     except ExpiredToken as e:
         logger.info(
-            "Ignored expired pixel link (issued %s, expired %s): %r",
+            "Ignored expired %s link (issued %s, expired %s): %r",
+            kind,
             e.issued_at,
             e.expires_at,
             token[:_LOGGED_TOKEN_LENGTH],
         )
-        return None
+        return e
     except (InvalidToken, ValueError) as e:
-        logger.debug("Ignored invalid pixel token %r: %r", token[:_LOGGED_TOKEN_LENGTH], str(e))
+        logger.debug("Ignored invalid %s token %r: %r", kind, token[:_LOGGED_TOKEN_LENGTH], str(e))
         return None
     except Exception:
         logger.exception(
@@ -169,20 +324,3 @@ def verify(
             token[:_LOGGED_TOKEN_LENGTH],
         )
         return None
-    now = datetime.now(timezone.utc)
-    issued_at = decoded.issued_at
-    classification = _classify(
-        user_agent, headers, ip, None if issued_at is None else (now - issued_at).total_seconds()
-    )
-    return loaded_event(
-        decoded.args,
-        decoded.kwargs,
-        now,
-        issued_at,
-        decoded.expires_at,
-        anonymize_ip(ip) if conf.ANONYMIZE_IP else ip,
-        user_agent,
-        referer,
-        token,
-        classification,
-    )

@@ -1,4 +1,9 @@
-"""Include with ``path("ptrack/", include("ptrack.urls"))`` (or ``re_path``)."""
+"""Include with ``path("ptrack/", include("ptrack.urls"))`` (or ``re_path``).
+
+Two endpoints: click links at ``c/<token>/`` (name ``"ptrack_click"``) and
+pixels at ``<token>/`` (name ``"ptrack"``). The pixel pattern matches any text,
+so the click pattern comes first.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from django.urls import URLPattern, register_converter
 from django.urls.resolvers import ResolverMatch, RoutePattern
 
 from ptrack import views
+from ptrack.links import CLICK_SEGMENT, CLICK_URL_NAME, PIXEL_URL_NAME
 
 
 class _TokenConverter:
@@ -57,9 +63,19 @@ register_converter(_TokenConverter, "ptrack_token")
 
 urlpatterns = [
     _PixelPattern(
-        RoutePattern("<ptrack_token:ptrack_encoded_data>/", name="ptrack", is_endpoint=True),
+        RoutePattern(
+            CLICK_SEGMENT + "<ptrack_token:ptrack_encoded_data>/",
+            name=CLICK_URL_NAME,
+            is_endpoint=True,
+        ),
+        views.click,
+        views.aclick,
+        name=CLICK_URL_NAME,
+    ),
+    _PixelPattern(
+        RoutePattern("<ptrack_token:ptrack_encoded_data>/", name=PIXEL_URL_NAME, is_endpoint=True),
         views.pixel,
         views.apixel,
-        name="ptrack",
+        name=PIXEL_URL_NAME,
     ),
 ]

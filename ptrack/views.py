@@ -1,10 +1,22 @@
-"""The pixel endpoint: a sync view for WSGI and an async one for ASGI."""
+"""The pixel and click endpoints: a sync view for WSGI and an async one for ASGI, each."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
-from ptrack.tracking import PIXEL_GIF, PIXEL_HEADERS, atrack, request_context, track
+from ptrack.tracking import (
+    CLICK_NOT_FOUND_HEADERS,
+    CLICK_REDIRECT_HEADERS,
+    PIXEL_GIF,
+    PIXEL_HEADERS,
+    atrack,
+    atrack_click,
+    click_answer,
+    request_context,
+    track,
+    track_click,
+    verify_click,
+)
 
 # The pixel's headers as Django stores them once it has checked them. Django
 # checks every header set on a response, which took a quarter of this view's
@@ -45,7 +57,62 @@ async def apixel(request: HttpRequest, ptrack_encoded_data: str) -> HttpResponse
     return _response(request.method)
 
 
+# The click answers' constant headers, stored as for the pixel's above.
+_CLICK_STORES = {
+    status: {name.lower(): (name, value) for name, value in headers}
+    for status, headers in ((302, CLICK_REDIRECT_HEADERS), (404, CLICK_NOT_FOUND_HEADERS))
+}
+
+
+def _click_response(method: str | None, destination: str | None) -> HttpResponse:
+    status, headers, body = click_answer(destination)
+    response = HttpResponse(body if method == "GET" else b"", status=status)
+    # Set as the fast paths send them. Django would check each value; these are
+    # constants and a destination that passed ptrack.clicks' stricter check.
+    store = getattr(response.headers, "_store", None)
+    if store is not None:
+        store.update(_CLICK_STORES[status])
+        if status == 302:
+            store["location"] = headers[-1]
+    else:  # pragma: no cover - every supported Django keeps headers in _store
+        for name, value in headers:
+            response[name] = value
+    # ptrack has logged the refused token at DEBUG; Django would add a WARNING per
+    # 404, which a link scanner turns into a flood, and the fast paths log none.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
+def click(request: HttpRequest, ptrack_encoded_data: str) -> HttpResponse:
+    """Redirect a click link to its destination; record valid GETs.
+
+    HEAD gets the same answer and records nothing (link checkers and scanners).
+    """
+    method = request.method
+    if method == "GET":
+        destination = track_click(ptrack_encoded_data, **request_context(request.META))
+    elif method == "HEAD":
+        destination = verify_click(ptrack_encoded_data)[0]
+    else:
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    return _click_response(method, destination)
+
+
+async def aclick(request: HttpRequest, ptrack_encoded_data: str) -> HttpResponse:
+    """``click`` for ASGI: recorders run without blocking the event loop."""
+    method = request.method
+    if method == "GET":
+        destination = await atrack_click(ptrack_encoded_data, **request_context(request.META))
+    elif method == "HEAD":
+        destination = verify_click(ptrack_encoded_data)[0]
+    else:
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    return _click_response(method, destination)
+
+
 # POSTs must get 405, not CSRF's 403; set directly since Django 4.2's
 # csrf_exempt() would hide that apixel is a coroutine function.
 pixel.csrf_exempt = True  # type: ignore[attr-defined]
 apixel.csrf_exempt = True  # type: ignore[attr-defined]
+click.csrf_exempt = True  # type: ignore[attr-defined]
+aclick.csrf_exempt = True  # type: ignore[attr-defined]

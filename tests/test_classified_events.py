@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -254,4 +255,169 @@ def test_a_replacement_classifier_may_return_any_object_with_kind_and_reason(
 @override_settings(PTRACK_RECORD_KINDS=3)
 def test_an_unusable_record_kinds_records_everything(client: Client, recorded: Recorded) -> None:
     get(client, "curl/8.5.0")
+    assert len(recorded.events) == 1
+
+
+# Clicks take the load's path, classification included.
+
+DEST = "https://www.example.com/welcome"
+
+
+@pytest.fixture
+def clicked(register: Any) -> Recorded:
+    """A recorder of loads and clicks, registered for the test's duration."""
+    result = Recorded()
+
+    class OpensAndClicks(ptrack.TrackingPixel):
+        event_types = frozenset({ptrack.EventType.LOADED, ptrack.EventType.CLICKED})
+
+        def record_event(self, event: ptrack.PixelEvent) -> None:
+            result.events.append(event)
+
+    register(OpensAndClicks)
+    return result
+
+
+def click(front: Front, headers: dict[str, str], *, after: timedelta = timedelta(hours=1)) -> Any:
+    with freeze_time(ISSUED):
+        path = urlsplit(ptrack.Pixel("campaign", user_id=7).link(DEST)).path
+    with freeze_time(ISSUED + after):
+        return front.request(path, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("headers", "after", "expected"),
+    [
+        ({"User-Agent": CHROME}, timedelta(hours=1), ("human", "browser")),
+        (
+            {"User-Agent": CHROME},
+            timedelta(seconds=3),
+            ("security_scanner", "within_machine_window"),
+        ),
+        (
+            {"User-Agent": CHROME, "Sec-Purpose": "prefetch"},
+            timedelta(hours=1),
+            ("privacy_prefetch", "prefetch_header"),
+        ),
+        (
+            {"User-Agent": "Mozilla/5.0 (compatible; Barracuda Sentinel)"},
+            timedelta(hours=1),
+            ("security_scanner", "scanner_user_agent"),
+        ),
+        ({"User-Agent": "curl/8.5.0"}, timedelta(hours=1), ("bot", "http_library")),
+    ],
+)
+def test_every_front_end_classifies_a_click(
+    front: Front,
+    clicked: Recorded,
+    headers: dict[str, str],
+    after: timedelta,
+    expected: tuple[str, str],
+) -> None:
+    response = click(front, headers, after=after)
+    assert response.status == 302
+    assert response.headers["location"] == DEST
+    [event] = clicked.events
+    assert event.event_type == ptrack.EventType.CLICKED
+    assert event.classification is not None
+    assert (event.classification.kind.value, event.classification.reason) == expected
+
+
+def test_a_clicks_classification_survives_json(front: Front, clicked: Recorded) -> None:
+    click(front, {"User-Agent": CHROME})
+    [event] = clicked.events
+    again = ptrack.PixelEvent.from_dict(json.loads(json.dumps(event.to_dict())))
+    assert again == event
+    assert again.to_dict()["classification"] == {"kind": "human", "reason": "browser"}
+    assert again.destination == DEST
+
+
+@pytest.mark.skipif(tasks.FRAMEWORK is None, reason="needs a task framework")
+def test_a_background_recorder_gets_the_clicks_classification(
+    client: Client, register: Any
+) -> None:
+    seen: list[ptrack.PixelEvent] = []
+
+    class Background(ptrack.TrackingPixel):
+        background = True
+        event_types = frozenset({ptrack.EventType.CLICKED})
+
+        def record_event(self, event: ptrack.PixelEvent) -> None:
+            seen.append(event)
+
+    register(Background)
+    immediate = {"default": {"BACKEND": f"{tasks.FRAMEWORK}.backends.immediate.ImmediateBackend"}}
+    with override_settings(TASKS=immediate):
+        response = client.get(ptrack.Pixel("c").link(DEST), HTTP_USER_AGENT="curl/8.5.0")
+    assert response.status_code == 302
+    [event] = seen
+    assert event.classification == Classification(Kind.BOT, "http_library")
+
+
+def test_kinds_and_record_kinds_apply_to_clicks_and_the_reader_is_still_redirected(
+    front: Front, clicked: Recorded, register: Any
+) -> None:
+    people: list[ptrack.PixelEvent] = []
+
+    class PeoplesClicks(ptrack.TrackingPixel):
+        event_types = frozenset({ptrack.EventType.CLICKED})
+        kinds = frozenset({"human"})
+
+        def record_event(self, event: ptrack.PixelEvent) -> None:
+            people.append(event)
+
+    register(PeoplesClicks)
+    assert click(front, {"User-Agent": "curl/8.5.0"}).status == 302
+    assert click(front, {"User-Agent": CHROME}).status == 302
+    assert [e.user_agent for e in people] == [CHROME]
+    assert len(clicked.events) == 2
+    with override_settings(PTRACK_RECORD_KINDS=["bot"]):
+        response = click(front, {"User-Agent": CHROME})
+    assert response.status == 302
+    assert response.headers["location"] == DEST
+    assert len(clicked.events) == 2
+
+
+def test_opt_out_signals_are_honoured_for_clicks(front: Front, clicked: Recorded) -> None:
+    with override_settings(PTRACK_HONOR_OPT_OUT=True):
+        response = click(front, {"User-Agent": CHROME, "Sec-GPC": "1"})
+        click(front, {"User-Agent": CHROME})
+    assert response.status == 302
+    assert response.headers["location"] == DEST
+    assert [e.classification for e in clicked.events] == [Classification(Kind.HUMAN, "browser")]
+
+
+def test_anonymized_addresses_reach_click_recorders(front: Front, clicked: Recorded) -> None:
+    with override_settings(PTRACK_ANONYMIZE_IP=True):
+        click(front, {"User-Agent": CHROME})
+    [event] = clicked.events
+    assert event.ip == "127.0.0.0"
+
+
+calls: list[tuple[str, float | None]] = []
+
+
+def counting_classifier(
+    user_agent: str, headers: Any, ip: str | None, **kwargs: Any
+) -> Classification:
+    calls.append((user_agent, kwargs.get("seconds_since_issued")))
+    return ptrack.classify(user_agent, headers, ip, **kwargs)
+
+
+@override_settings(PTRACK_CLASSIFIER="tests.test_classified_events.counting_classifier")
+def test_each_load_and_click_is_classified_once_whatever_the_recorders(
+    front: Front, clicked: Recorded, recorded: Recorded, register: Any
+) -> None:
+    class Third(ptrack.TrackingPixel):
+        event_types = frozenset({ptrack.EventType.LOADED, ptrack.EventType.CLICKED})
+        kinds = frozenset({"human"})
+
+        def record_event(self, event: ptrack.PixelEvent) -> None: ...
+
+    register(Third)
+    calls.clear()
+    load(front, {"User-Agent": CHROME})
+    click(front, {"User-Agent": CHROME})
+    assert calls == [(CHROME, 3600.0), (CHROME, 3600.0)]
+    assert len(clicked.events) == 2
     assert len(recorded.events) == 1

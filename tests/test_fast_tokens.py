@@ -137,15 +137,15 @@ def test_cached_settings_follow_override_settings() -> None:
 def test_url_path_follows_script_prefix_and_urlconf() -> None:
     token = tokens.dumps(["a"], {})
     expected = reverse("ptrack", kwargs={"ptrack_encoded_data": token})
-    assert links._pixel_path(token) == expected
+    assert links._path(token, "ptrack") == expected
     set_script_prefix("/mounted/")
     try:
-        assert links._pixel_path(token) == "/mounted" + expected
+        assert links._path(token, "ptrack") == "/mounted" + expected
     finally:
         set_script_prefix("/")
     with override_settings(ROOT_URLCONF="tests.urls_re_path"):
-        assert links._pixel_path(token) == f"/pixels/{token}/"
-    assert links._pixel_path(token) == expected
+        assert links._path(token, "ptrack") == f"/pixels/{token}/"
+    assert links._path(token, "ptrack") == expected
 
 
 class _SpacedEncoder:
@@ -170,7 +170,7 @@ def test_a_prefix_containing_the_marker_falls_back_to_reverse(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(links, "_MARKER", "ptrack")
-    monkeypatch.setattr(links, "_split_path", None)
+    monkeypatch.setattr(links, "_split_paths", {})
     token = tokens.dumps(["a"], {})
-    assert links._pixel_path(token) == f"/ptrack/{token}/"
-    assert links._split_path is None
+    assert links._path(token, "ptrack") == f"/ptrack/{token}/"
+    assert links._split_paths == {}

@@ -57,13 +57,17 @@ class Front:
 
 def _wsgi_request(app: Any) -> Callable[..., Response]:
     def request(
-        path: str, method: str = "GET", headers: dict[str, str] | None = None, **environ: Any
+        path: str,
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        query: str = "",
+        **environ: Any,
     ) -> Response:
         env: dict[str, Any] = {
             "REQUEST_METHOD": method,
             "PATH_INFO": path.encode().decode("latin-1"),
             "SCRIPT_NAME": "",
-            "QUERY_STRING": "",
+            "QUERY_STRING": query,
             "SERVER_NAME": "testserver",
             "SERVER_PORT": "80",
             "SERVER_PROTOCOL": "HTTP/1.1",
@@ -103,6 +107,7 @@ def _asgi_request(app: Any) -> Callable[..., Response]:
         headers: dict[str, str] | None = None,
         client: tuple[str, int] | None = ("127.0.0.1", 5000),
         root_path: str = "",
+        query: str = "",
     ) -> Response:
         scope = {
             "type": "http",
@@ -113,7 +118,7 @@ def _asgi_request(app: Any) -> Callable[..., Response]:
             "path": root_path + path,
             "raw_path": (root_path + path).encode(),
             "root_path": root_path,
-            "query_string": b"",
+            "query_string": query.encode("latin-1"),
             "headers": [(b"host", b"testserver")]
             + [(k.lower().encode(), v.encode("latin-1")) for k, v in (headers or {}).items()],
             "client": client,
@@ -169,10 +174,17 @@ class _CountingASGI:
         await self.handler(scope, receive, send)
 
 
-@pytest.fixture(params=["view-wsgi", "fast-wsgi", "view-asgi", "fast-asgi"])
+FRONTS = ["view-wsgi", "fast-wsgi", "view-asgi", "fast-asgi"]
+
+
+@pytest.fixture(params=FRONTS)
 def front(request: pytest.FixtureRequest) -> Front:
+    return make_front(request.param)
+
+
+def make_front(name: str) -> Front:
+    """The view or the fast path, under WSGI or ASGI, as ``FRONTS`` names them."""
     calls: list[str] = []
-    name: str = request.param
     if name.endswith("wsgi"):
         wsgi: Any = _CountingWSGI(calls)
         app = WSGIFastPath(wsgi) if name.startswith("fast") else wsgi

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from campaigns.models import Campaign, Delivery, Open, Recipient
+from campaigns.models import Campaign, Click, Delivery, Open, Recipient
 from campaigns.sending import send_campaign
 from campaigns.stats import with_stats
 from campaigns.templatetags.mailroom import percent_of
@@ -102,3 +102,12 @@ class OpenAdmin(_ReadOnlyAdmin):
     list_select_related = ("campaign", "recipient")
     search_fields = ("recipient__email", "ip", "user_agent")
     date_hierarchy = "opened_at"
+
+
+@admin.register(Click)
+class ClickAdmin(_ReadOnlyAdmin):
+    list_display = ("clicked_at", "campaign", "recipient", "link", "destination", "ip")
+    list_filter = ("campaign", "link")
+    list_select_related = ("campaign", "recipient")
+    search_fields = ("recipient__email", "destination", "ip")
+    date_hierarchy = "clicked_at"

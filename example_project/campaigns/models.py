@@ -110,3 +110,26 @@ class Open(models.Model):
         """How long after the mail was rendered it was opened."""
         issued: datetime | None = self.link_issued_at
         return None if issued is None else self.opened_at - issued
+
+
+class Click(models.Model):
+    """One click on a link in a campaign email, as the recorder in pixels.py stored it."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="clicks")
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="clicks")
+    clicked_at = models.DateTimeField()
+    link = models.CharField(max_length=100, blank=True, help_text="Which link of the email.")
+    destination = models.TextField(help_text="Where the link sent the reader.")
+    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
+    user_agent = models.TextField(blank=True)
+    link_issued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the link was signed, i.e. the mail rendered."
+    )
+
+    class Meta:
+        ordering = ("-clicked_at", "-pk")
+        indexes = (models.Index(fields=("campaign", "clicked_at"), name="click_campaign_time"),)
+
+    def __str__(self) -> str:
+        what = self.link or self.destination
+        return f"{self.recipient} clicked {what} at {self.clicked_at:%Y-%m-%d %H:%M:%S}"

@@ -1,7 +1,9 @@
-"""The recorder: ptrack imports this module at startup and calls it for each valid pixel load.
+"""The recorder: ptrack imports this module at startup and calls it for each valid
+pixel load and each click on a tracked link.
 
-Expired and forged links never reach it; ptrack answers them with the same
-transparent GIF and records nothing.
+Expired and forged links never reach it: ptrack answers a pixel with the same
+transparent GIF, and an expired click link with the redirect, and records
+nothing.
 """
 
 from __future__ import annotations
@@ -11,31 +13,50 @@ import logging
 from django.conf import settings
 
 import ptrack
-from campaigns.models import Delivery, Open
+from campaigns.models import Click, Delivery, Open
 
 logger = logging.getLogger(__name__)
 
-OPEN = "open"  # the first argument of the campaign email's pixel: {% ptrack 'open' ... %}
+# The first argument of the campaign email's pixel and links:
+# {% ptrack 'open' ... %} and {% ptrack_link url 'click' ... %}.
+OPEN = "open"
+CLICK = "click"
 
 
 @ptrack.tracker.register
-class EmailOpenRecorder(ptrack.TrackingPixel):
-    """Stores an ``Open`` for each load of a campaign email's pixel."""
+class EmailRecorder(ptrack.TrackingPixel):
+    """Stores an ``Open`` for each load of a campaign email's pixel, and a ``Click``
+    for each click on one of its links."""
 
+    event_types = frozenset({ptrack.EventType.LOADED, ptrack.EventType.CLICKED})
     # In a task worker instead of during the request when MAILROOM_BACKGROUND is set.
     background = settings.MAILROOM_BACKGROUND
 
     def record_event(self, event: ptrack.PixelEvent) -> None:
-        if event.args != (OPEN,):
-            return  # another pixel of the site, not a campaign email's
+        clicked = event.event_type == ptrack.EventType.CLICKED
+        if event.args != ((CLICK,) if clicked else (OPEN,)):
+            return  # another pixel or link of the site, not a campaign email's
         campaign_id = event.kwargs.get("campaign_id")
         recipient_id = event.kwargs.get("recipient_id")
         # The link is genuine, but the campaign or recipient may since have been deleted.
         if not Delivery.objects.filter(campaign_id=campaign_id, recipient_id=recipient_id).exists():
             logger.info(
-                "Pixel for campaign %r and recipient %r, which had no delivery; not recorded.",
+                "%s for campaign %r and recipient %r, which had no delivery; not recorded.",
+                "Click" if clicked else "Pixel",
                 campaign_id,
                 recipient_id,
+            )
+            return
+        if clicked:
+            Click.objects.create(
+                campaign_id=campaign_id,
+                recipient_id=recipient_id,
+                clicked_at=event.timestamp,
+                link=event.kwargs.get("link", ""),
+                destination=event.destination,
+                ip=event.ip,
+                user_agent=event.user_agent,
+                link_issued_at=event.issued_at,
             )
             return
         Open.objects.create(

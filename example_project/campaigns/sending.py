@@ -30,12 +30,17 @@ class SendReport:
 def render_email(
     campaign: Campaign, recipient: Recipient, *, tracking_expires_at: datetime | None
 ) -> EmailMultiAlternatives:
-    """The campaign's email to one recipient: plain text, with the HTML (and pixel) beside it."""
+    """The campaign's email to one recipient: plain text, with the HTML (and pixel) beside it.
+
+    Its links are ptrack click links: each click is recorded, then redirected.
+    """
     context = {
         "campaign": campaign,
         "recipient": recipient,
-        # The pixel link's own expiry; None leaves it to PTRACK_MAX_AGE (never, here).
+        # The pixel's and the links' own expiry; None leaves it to PTRACK_MAX_AGE (never,
+        # here). An expired link still takes the reader to the page, unrecorded.
         "tracking_expires_at": tracking_expires_at,
+        "preferences_url": f"{settings.MAILROOM_SITE_URL}/pages/preferences/",
     }
     message = EmailMultiAlternatives(
         subject=campaign.subject,

@@ -10,7 +10,7 @@ from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
-from campaigns.models import Campaign, Open
+from campaigns.models import Campaign, Click, Open
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,8 @@ class CampaignStats:
     total_opens: int
     first_sent_at: datetime | None
     last_opened_at: datetime | None
+    unique_clickers: int = 0
+    total_clicks: int = 0
 
     @property
     def open_rate(self) -> float | None:
@@ -31,19 +33,53 @@ class CampaignStats:
         rate = self.open_rate
         return "\N{EN DASH}" if rate is None else f"{rate * 100:.1f}%"
 
+    @property
+    def click_rate(self) -> float | None:
+        """Click-through rate: recipients who clicked per email sent; None before sending."""
+        return self.unique_clickers / self.sent if self.sent else None
+
+    @property
+    def click_rate_percent(self) -> str:
+        rate = self.click_rate
+        return "\N{EN DASH}" if rate is None else f"{rate * 100:.1f}%"
+
 
 def campaign_stats(campaign: Campaign) -> CampaignStats:
     deliveries = campaign.deliveries.aggregate(sent=Count("pk"), first=Min("sent_at"))
     opens = campaign.opens.aggregate(
         total=Count("pk"), unique=Count("recipient", distinct=True), last=Max("opened_at")
     )
+    clicks = campaign.clicks.aggregate(total=Count("pk"), unique=Count("recipient", distinct=True))
     return CampaignStats(
         sent=deliveries["sent"],
         unique_opens=opens["unique"],
         total_opens=opens["total"],
         first_sent_at=deliveries["first"],
         last_opened_at=opens["last"],
+        unique_clickers=clicks["unique"],
+        total_clicks=clicks["total"],
     )
+
+
+@dataclass(frozen=True)
+class LinkClicks:
+    link: str  # the link's name in the email, e.g. "button"
+    destination: str
+    clicks: int
+    unique_clickers: int
+
+
+def clicks_per_link(campaign: Campaign) -> list[LinkClicks]:
+    """Each link of the campaign's email that was clicked, most clicked first."""
+    rows = (
+        Click.objects.filter(campaign=campaign)
+        .values("link", "destination")
+        .annotate(clicks=Count("pk"), unique=Count("recipient", distinct=True))
+        .order_by("-clicks", "link", "destination")
+    )
+    return [
+        LinkClicks(row["link"], row["destination"], row["clicks"], row["unique"]) for row in rows
+    ]
 
 
 def with_stats(campaigns: QuerySet[Campaign]) -> QuerySet[Campaign]:

@@ -12,4 +12,5 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/<str:key>/", views.inbox, name="message"),
     path("inbox/<str:key>/html/", views.message_html, name="message_html"),
+    path("pages/<slug:slug>/", views.site_page, name="site_page"),
 ]

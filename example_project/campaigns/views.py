@@ -16,9 +16,19 @@ from django.views.decorators.http import require_safe
 
 from campaigns import mail
 from campaigns.models import Campaign
-from campaigns.stats import campaign_stats, opens_chart, with_stats
+from campaigns.stats import campaign_stats, clicks_per_link, opens_chart, with_stats
 
 LATEST_OPENS = 15
+
+# The pages of the website the campaign emails link to: slug -> (title, text).
+SITE_PAGES = {
+    "spring": (
+        "What's new in Mailroom this spring",
+        "Scheduled sends, a faster editor, and a dashboard that updates itself.",
+    ),
+    "renew": ("Renew at the early-bird price", "Keep this year's price for twelve more months."),
+    "preferences": ("Your subscription", "Choose which Mailroom news you receive."),
+}
 
 # A mail client runs no script and sends no Referer with the images of a message.
 MESSAGE_CSP = "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; font-src data:"
@@ -51,6 +61,7 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         "chart": opens_chart(campaign, stats, now=now, expires_at=tracking),
         "latest_opens": campaign.opens.select_related("recipient")[:LATEST_OPENS],
         "first_open_ids": set(first_opens.values_list("first", flat=True)),
+        "links": clicks_per_link(campaign),
         "recipient_count": campaign.recipients.count(),
         "tracking_until": tracking,
         "tracking_ended": tracking is not None and tracking <= now,
@@ -97,3 +108,13 @@ def message_html(request: HttpRequest, key: str) -> HttpResponse:
     response["Content-Security-Policy"] = MESSAGE_CSP
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+@require_safe
+def site_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """A page of the website the emails link to: where a tracked click lands."""
+    try:
+        title, text = SITE_PAGES[slug]
+    except KeyError:
+        raise Http404("No such page.") from None
+    return render(request, "campaigns/site_page.html", {"title": title, "text": text})

@@ -141,6 +141,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Mailroom <news@mailro
 # not SECRET_KEY, so that both deployments of the split can share it without
 # sharing anything else.
 PTRACK_APP_URL = os.environ.get("PTRACK_APP_URL", "http://127.0.0.1:8000")
+# The public website the campaign emails link to (its pages under /pages/ stand in
+# for a real site). Every link in the mail goes through ptrack's click URL first.
+MAILROOM_SITE_URL = os.environ.get("MAILROOM_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 PTRACK_SECRET = os.environ.get(
     "PTRACK_SECRET", "demo-only:mailroom-pixel-key-T4uE8yH2nV6cX0bM3kS7pL1wR9jG5fZ"
 )

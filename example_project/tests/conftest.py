@@ -42,6 +42,29 @@ def html_of(message: mail.EmailMessage) -> str:
     return str(html)
 
 
+# A tracked link in the HTML: ptrack's click URL in an href.
+CLICK_HREF = re.compile(r'<a href="(?P<url>http://testserver/ptrack/c/[A-Za-z0-9_.\-]+/)"')
+
+
+def links_of(message: mail.EmailMessage) -> list[tuple[str, str]]:
+    """(link name, click URL) of each link in a sent email's HTML, in order."""
+    import ptrack.tracking
+
+    links = []
+    for match in CLICK_HREF.finditer(html_of(message)):
+        token = match["url"].rstrip("/").rpartition("/")[2]
+        _destination, event = ptrack.tracking.verify_click(token)
+        assert event is not None
+        links.append((event.kwargs["link"], match["url"]))
+    return links
+
+
+def click_url(message: mail.EmailMessage, link: str = "button") -> str:
+    """The click URL of the link called ``link`` in a sent email."""
+    [url] = [url for name, url in links_of(message) if name == link]
+    return url
+
+
 def pixel_url(message: mail.EmailMessage) -> str:
     """The URL of the one tracking pixel in a sent email's HTML."""
     [match] = PIXEL_IMG.finditer(html_of(message))

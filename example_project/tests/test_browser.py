@@ -2,7 +2,7 @@
 
 Nothing is faked: the server is ``manage.py runserver`` in a subprocess on a
 free loopback port, the mail goes through the Maildir backend, and Chromium
-loads each pixel from the URL in the mail. Screenshots of what a user sees
+loads each pixel from the URL in the mail and follows a link in it. Screenshots of what a user sees
 go to ``artifacts/``; with MAILROOM_UPDATE_SCREENSHOT=1 (``make
 example-screenshot``) the dashboard's also replaces ``docs/dashboard.png``.
 """
@@ -87,6 +87,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "DATABASE_URL": f"sqlite:///{state / 'db.sqlite3'}",
         "MAILROOM_MAILDIR": str(state / "mail"),
         "PTRACK_APP_URL": base,
+        "MAILROOM_SITE_URL": base,  # the emails' links lead to this server's pages
         "TIME_ZONE": "UTC",
     }
     for command in (
@@ -142,7 +143,15 @@ def test_opening_an_email_shows_on_the_dashboard(server: str) -> None:
             dashboard.goto(f"{server}/campaigns/1/")
             stat = {
                 name: dashboard.locator(f'[data-stat="{name}"] .value')
-                for name in ("sent", "unique-opens", "total-opens", "open-rate")
+                for name in (
+                    "sent",
+                    "unique-opens",
+                    "total-opens",
+                    "open-rate",
+                    "unique-clickers",
+                    "total-clicks",
+                    "click-rate",
+                )
             }
             expect(stat["sent"]).to_have_text(str(RECIPIENTS))
             expect(stat["unique-opens"]).to_have_text("0")
@@ -184,6 +193,28 @@ def test_opening_an_email_shows_on_the_dashboard(server: str) -> None:
             expect(stat["open-rate"]).to_have_text("37.5%")
             expect(dashboard.locator("#latest-opens tbody tr")).to_have_count(4)
             expect(dashboard.locator("svg.chart rect.bar")).not_to_have_count(0)
+
+            # Following the email's button: a new tab lands on the site's page, through
+            # ptrack's click URL, and the dashboard counts the click.
+            expect(stat["click-rate"]).to_have_text("0.0%")
+            button = inbox.frame_locator("iframe").get_by_role("link", name="See what's new")
+            click_url = re.compile(re.escape(f"{server}/ptrack/c/") + r"[\w.\-]+/$")
+            expect(button).to_have_attribute("href", click_url)
+            with context.expect_page() as opened:
+                button.click()
+            landing = opened.value
+            landing.wait_for_load_state()
+            expect(landing).to_have_url(f"{server}/pages/spring/")
+            expect(landing.locator("h1")).to_have_text("What's new in Mailroom this spring")
+            landing.screenshot(path=ARTIFACTS / "landing.png")
+            landing.close()
+            expect(stat["unique-clickers"]).to_have_text("1", timeout=5_000)
+            expect(stat["total-clicks"]).to_have_text("1")
+            expect(stat["click-rate"]).to_have_text("12.5%")
+            per_link = dashboard.locator("#clicks-per-link tbody tr")
+            expect(per_link).to_have_count(1)
+            expect(per_link).to_contain_text("button")
+            expect(per_link).to_contain_text(f"{server}/pages/spring/")
 
             dashboard.reload()
             expect(stat["total-opens"]).to_have_text("4")

@@ -12,7 +12,7 @@ from django.test import override_settings
 from django.urls import resolve
 from freezegun import freeze_time
 
-from tests.conftest import PIXEL_IMG, html_of, pixel_url
+from tests.conftest import PIXEL_IMG, html_of, links_of, pixel_url
 
 
 def test_each_recipient_gets_html_and_plain_text(
@@ -26,10 +26,15 @@ def test_each_recipient_gets_html_and_plain_text(
     assert message.subject == "Launch: news"
     assert message.from_email == "Mailroom <news@mailroom.example>"
     assert message.body.startswith("Hi Person 0,\n\nFirst paragraph.\n\nSecond paragraph & more.")
-    assert "Read it: https://mailroom.example/launch" in message.body
+    # Every link goes through ptrack's click URL; the destination shows nowhere in clear.
+    assert "Read it: http://testserver/ptrack/c/" in message.body
+    assert "Manage your subscription: http://testserver/ptrack/c/" in message.body
+    assert "mailroom.example/launch" not in message.body
     assert "<img" not in message.body
     html = html_of(message)
     assert '<p style="margin:0 0 16px;">Second paragraph &amp; more.</p>' in html
+    assert "mailroom.example/launch" not in html
+    assert [link for link, _url in links_of(message)] == ["button", "preferences"]
 
 
 def test_html_has_exactly_one_pixel_on_ptrack_app_url(sent: list[mail.EmailMessage]) -> None:
@@ -77,7 +82,7 @@ def test_tracking_window_gives_each_email_an_expiry(
 
     expected = datetime(2026, 3, 2, 11, tzinfo=timezone.utc)
     assert set(campaign.deliveries.values_list("tracking_expires_at", flat=True)) == {expected}
-    assert "when it is opened, until 2 Mar 2026, 11:00 UTC;" in html_of(mailoutbox[0])
+    assert "when they are followed, until 2 Mar 2026, 11:00 UTC;" in html_of(mailoutbox[0])
 
 
 def test_sending_again_only_reaches_new_recipients(

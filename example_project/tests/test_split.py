@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from campaigns.models import Campaign, Open
+from campaigns.models import Campaign, Click, Open
 from campaigns.sending import send_campaign
 from config import settings as app
 from config import settings_tracker as tracker
@@ -63,14 +63,36 @@ def test_a_tracker_with_another_pixel_key_records_nothing(
 ) -> None:
     send_campaign(campaign)
     html = mailoutbox[0].alternatives[0][0]
-    start = html.index(f"{TRACKER_URL}/ptrack/")
+    start = html.index(f'<img src="{TRACKER_URL}/ptrack/') + len('<img src="')
     url = html[start : html.index('"', start)]
+    start = html.index(f'<a href="{TRACKER_URL}/ptrack/c/') + len('<a href="')
+    link = html[start : html.index('"', start)]
 
     with AS_TRACKER, override_settings(PTRACK_SECRET="not-the-shared-key-" + "q7w8e9" * 8):
         response = client.get(url)
+        clicked = client.get(link)
 
     assert response.status_code == 200  # the same GIF: a forger learns nothing
+    assert clicked.status_code == 404  # and a link that does not verify goes nowhere
     assert not Open.objects.exists()
+    assert not Click.objects.exists()
+
+
+@override_settings(PTRACK_APP_URL=TRACKER_URL)
+def test_clicks_go_through_the_tracker_to_the_site(
+    client: Client, campaign: Campaign, mailoutbox: list[mail.EmailMessage]
+) -> None:
+    send_campaign(campaign)
+    html = mailoutbox[0].alternatives[0][0]
+    start = html.index(f'<a href="{TRACKER_URL}/ptrack/c/') + len('<a href="')
+    link = html[start : html.index('"', start)]
+
+    with AS_TRACKER:
+        response = client.get(link)
+
+    assert (response.status_code, response["Location"]) == (302, campaign.button_url)
+    [stored] = Click.objects.all()
+    assert (stored.campaign, stored.link) == (campaign, "button")
 
 
 def test_tracker_settings_pass_the_system_checks(tmp_path: Path) -> None:

@@ -1,9 +1,11 @@
-"""``{% ptrack %}`` and ``{% ptrack_url %}``: thin wrappers over ``ptrack.links``.
+"""``{% ptrack %}``, ``{% ptrack_url %}`` and ``{% ptrack_link %}``: thin wrappers
+over ``ptrack.links``.
 
 Syntax::
 
     {% ptrack arg ... key=value ... [expires EXPIRY] [as var] %}
     {% ptrack_url arg ... key=value ... [expires EXPIRY] [as var] %}
+    {% ptrack_link DESTINATION arg ... key=value ... [expires EXPIRY] [as var] %}
 
 ``expires`` and ``as`` are clauses, not keyword arguments, so ``expires=...``
 stays free for the pixel's own data.
@@ -20,7 +22,7 @@ from django.template.base import FilterExpression, Parser, Token
 from django.template.context import Context
 from django.utils.html import conditional_escape
 
-from ptrack.links import build_img, build_url
+from ptrack.links import Expiry, build_img, build_link, build_url
 
 register = template.Library()
 
@@ -80,7 +82,15 @@ def _parse(parser: Parser, token: Token, build: Callable[..., str]) -> PixelNode
             )
         else:
             args.append(parser.compile_filter(bit))
+    if build is _build_link and not args:
+        raise template.TemplateSyntaxError(
+            f"'{name}' needs the destination URL as its first argument."
+        )
     return PixelNode(build, args, kwargs, expires, target)
+
+
+def _build_link(args: list[Any], kwargs: dict[str, Any], *, expires: Expiry) -> str:
+    return build_link(args[0], args[1:], kwargs, expires=expires)
 
 
 @register.tag("ptrack")
@@ -93,3 +103,9 @@ def ptrack_tag(parser: Parser, token: Token) -> PixelNode:
 def ptrack_url_tag(parser: Parser, token: Token) -> PixelNode:
     """Render only the pixel URL, e.g. for MJML or a CSS background."""
     return _parse(parser, token, build_url)
+
+
+@register.tag("ptrack_link")
+def ptrack_link_tag(parser: Parser, token: Token) -> PixelNode:
+    """Render a click link to the destination (first argument), e.g. for an ``href``."""
+    return _parse(parser, token, _build_link)

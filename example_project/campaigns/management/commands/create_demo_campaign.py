@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
@@ -33,7 +34,7 @@ NEWSLETTER = {
         "rate charted over time."
     ),
     "button_label": "See what's new",
-    "button_url": "https://mailroom.example/blog/spring",
+    "button_url": "/pages/spring/",  # on MAILROOM_SITE_URL
 }
 EARLY_BIRD = {
     "name": "Early-bird offer",
@@ -46,7 +47,7 @@ EARLY_BIRD = {
         "tracking pixel's link expires, and later opens are not recorded."
     ),
     "button_label": "Renew at the early-bird price",
-    "button_url": "https://mailroom.example/renew",
+    "button_url": "/pages/renew/",
 }
 
 
@@ -93,8 +94,13 @@ class Command(BaseCommand):
             (NEWSLETTER, None),
             (EARLY_BIRD, timedelta(seconds=tracking_window)),
         ):
+            defaults = {
+                **fields,
+                "button_url": settings.MAILROOM_SITE_URL + fields["button_url"],
+                "tracking_window": window,
+            }
             campaign, created = Campaign.objects.get_or_create(
-                name=fields["name"], defaults={**fields, "tracking_window": window}
+                name=fields["name"], defaults=defaults
             )
             campaign.recipients.add(*people)
             tracking = (

@@ -1,0 +1,160 @@
+"""Following a link in a sent email: the redirect, the stored click, and the dashboard."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+from campaigns.models import Campaign, Click, Delivery, Open
+from campaigns.sending import send_campaign
+from campaigns.stats import LinkClicks, campaign_stats, clicks_per_link
+from django.core import mail
+from django.core.management import call_command
+from django.test import Client, override_settings
+from freezegun import freeze_time
+
+from tests.conftest import click_url, links_of
+from tests.test_dashboard import card
+
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+PREFERENCES = "http://127.0.0.1:8000/pages/preferences/"
+
+
+def test_a_click_stores_one_click_and_lands_on_the_destination(
+    client: Client, campaign: Campaign, mailoutbox: list[mail.EmailMessage]
+) -> None:
+    with freeze_time(T0):
+        send_campaign(campaign)
+    with freeze_time(T0 + timedelta(minutes=7)):
+        response = client.get(
+            click_url(mailoutbox[1]), REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT=CHROME
+        )
+
+    assert response.status_code == 302
+    assert response["Location"] == "https://mailroom.example/launch"
+    assert response["Cache-Control"] == "no-store"
+    assert response["Referrer-Policy"] == "no-referrer"
+    [stored] = Click.objects.all()
+    assert (stored.campaign, stored.recipient.email) == (campaign, "person1@example.com")
+    assert (stored.link, stored.destination) == ("button", "https://mailroom.example/launch")
+    assert stored.clicked_at == T0 + timedelta(minutes=7)
+    assert stored.link_issued_at == T0
+    assert (stored.ip, stored.user_agent) == ("203.0.113.9", CHROME)
+    assert not Open.objects.exists()  # a click is no open
+
+
+def test_the_plain_text_links_are_tracked_too(
+    client: Client, sent: list[mail.EmailMessage]
+) -> None:
+    [url] = re.findall(r"Read it: (http://testserver/ptrack/c/\S+/)", sent[0].body)
+
+    response = client.get(url)
+
+    assert response["Location"] == "https://mailroom.example/launch"
+    assert Click.objects.get().link == "button"
+
+
+def test_an_expired_link_still_lands_but_records_nothing(
+    client: Client, make_campaign: Callable[..., Campaign], mailoutbox: list[mail.EmailMessage]
+) -> None:
+    campaign = make_campaign(tracking_window=timedelta(minutes=2))
+    with freeze_time(T0) as frozen:
+        send_campaign(campaign)
+        url = click_url(mailoutbox[0])
+        frozen.tick(timedelta(minutes=3))
+        response = client.get(url)
+
+    assert (response.status_code, response["Location"]) == (302, "https://mailroom.example/launch")
+    assert not Click.objects.exists()
+
+
+def test_head_and_forged_links_record_nothing(
+    client: Client, sent: list[mail.EmailMessage]
+) -> None:
+    url = click_url(sent[0])
+    forged = url[:-3] + ("A" if url[-3] != "A" else "B") + url[-2:]
+
+    assert client.head(url)["Location"] == "https://mailroom.example/launch"
+    assert client.get(forged).status_code == 404
+    assert not Click.objects.exists()
+
+
+def test_a_click_after_the_delivery_was_deleted_is_not_stored(
+    client: Client, sent: list[mail.EmailMessage]
+) -> None:
+    Delivery.objects.all().delete()
+
+    response = client.get(click_url(sent[0]))
+
+    assert response.status_code == 302  # the reader still gets where the link said
+    assert not Click.objects.exists()
+
+
+def test_dashboard_shows_clickers_rate_and_clicks_per_link(
+    client: Client, make_campaign: Callable[..., Campaign], mailoutbox: list[mail.EmailMessage]
+) -> None:
+    campaign = make_campaign(recipients=4)
+    send_campaign(campaign)
+    # The first recipient clicks the button twice and the footer link once; the second, the button.
+    for message, link in (
+        (mailoutbox[0], "button"),
+        (mailoutbox[0], "button"),
+        (mailoutbox[0], "preferences"),
+        (mailoutbox[1], "button"),
+    ):
+        client.get(click_url(message, link))
+
+    stats = campaign_stats(campaign)
+    assert (stats.unique_clickers, stats.total_clicks) == (2, 4)
+    assert stats.click_rate_percent == "50.0%"
+    assert clicks_per_link(campaign) == [
+        LinkClicks("button", "https://mailroom.example/launch", 3, 2),
+        LinkClicks("preferences", PREFERENCES, 1, 1),
+    ]
+    html = client.get(campaign.get_absolute_url()).content.decode()
+    assert card(html, "unique-clickers") == "2"
+    assert card(html, "total-clicks") == "4"
+    assert card(html, "click-rate") == "50.0%"
+    rows = re.findall(r'<td class="num">(\d+)</td>\s*<td class="num">(\d+)</td>', html)
+    assert rows == [("3", "2"), ("1", "1")]
+    assert "<td><code>https://mailroom.example/launch</code></td>" in html
+
+
+def test_dashboard_before_any_click(client: Client, sent: list[mail.EmailMessage]) -> None:
+    campaign = Campaign.objects.get()
+    html = client.get(campaign.get_absolute_url()).content.decode()
+
+    assert card(html, "click-rate") == "0.0%"
+    assert "No clicks yet." in html
+    assert (
+        campaign_stats(Campaign.objects.create(name="Unsent")).click_rate_percent == "\N{EN DASH}"
+    )
+
+
+def test_every_link_of_the_email_is_tracked(sent: list[mail.EmailMessage]) -> None:
+    hrefs = re.findall(r'<a href="([^"]+)"', str(sent[0].alternatives[0][0]))
+
+    assert [name for name, _url in links_of(sent[0])] == ["button", "preferences"]
+    assert len(hrefs) == 2
+    assert all(href.startswith("http://testserver/ptrack/c/") for href in hrefs)
+
+
+def test_the_site_pages_the_links_lead_to(client: Client, db: None) -> None:
+    page = client.get("/pages/spring/")
+
+    assert page.status_code == 200
+    assert "<h1>What&#x27;s new in Mailroom this spring</h1>" in page.content.decode()
+    assert client.get("/pages/nowhere/").status_code == 404
+
+
+@override_settings(MAILROOM_SITE_URL="https://www.mailroom.example")
+def test_demo_campaigns_link_to_the_site(db: None) -> None:
+    call_command("create_demo_campaign", "--recipients", "1", stdout=io.StringIO())
+
+    assert sorted(Campaign.objects.values_list("button_url", flat=True)) == [
+        "https://www.mailroom.example/pages/renew/",
+        "https://www.mailroom.example/pages/spring/",
+    ]

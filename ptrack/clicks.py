@@ -1,0 +1,97 @@
+"""Click links: which destinations a link may send its reader to, and how a click
+token differs from a pixel token.
+
+A click travels in the same token a pixel does, made by the same encoder, with
+one extra first positional argument, ``["ptrack.click", destination]``. The
+pixel endpoint refuses any token of that shape and the click endpoint any token
+without it, and no pixel may be made with it, so neither kind of URL can be
+replayed as the other under any encoder. The destination is checked when the
+link is made and again before each redirect: the endpoint only ever redirects
+to an absolute http(s) URL that a link signed with the site's key names.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from ptrack.exceptions import InvalidDestination
+
+MARK = "ptrack.click"
+
+# Control characters, space, DEL and backslash: browsers strip or reinterpret
+# them ("java\tscript:", "https:\\evil.example"), so none may reach a Location.
+_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+_SHOWN = 100  # characters of a refused destination quoted in the error
+
+
+def problem(url: object, max_length: int | None = None) -> str | None:
+    """Why ``url`` may not be a click destination, or ``None`` if it may."""
+    if not isinstance(url, str):
+        return f"is a {type(url).__name__}, not a str"
+    if max_length is not None and len(url) > max_length:
+        return (
+            f"is {len(url)} characters long, over the limit of {max_length} (PTRACK_MAX_URL_LENGTH)"
+        )
+    if _UNSAFE.search(url):
+        return "contains a control character, a space or a backslash"
+    if not url.isascii():
+        return (
+            "contains non-ASCII characters; percent-encode the path and query, and "
+            "give the host in its IDNA (xn--) form"
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not url[: len(parts.scheme) + 3].endswith("://"):
+        return "is not an absolute http:// or https:// URL"
+    if "@" in parts.netloc:
+        return "carries credentials (user@ or user:password@)"
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return "has an invalid port"
+    if not parts.hostname:
+        return "has no host"
+    return None
+
+
+def check_destination(url: Any, max_length: int | None) -> str:
+    """Return ``url`` if it may be a click destination; else raise ``InvalidDestination``."""
+    reason = problem(url, max_length)
+    if reason is not None:
+        shown = url
+        if isinstance(url, str) and len(url) > _SHOWN:
+            shown = url[:_SHOWN] + "..."
+        raise InvalidDestination(
+            f"A click link cannot send its reader to {shown!r}: it {reason}. "
+            f"ptrack redirects only to absolute http(s) URLs."
+        )
+    return url  # type: ignore[no-any-return]
+
+
+def click_args(destination: str, args: Sequence[Any]) -> list[Any]:
+    """The positional arguments a click token carries: the mark, then the link's own."""
+    return [[MARK, destination], *args]
+
+
+def is_click(args: Sequence[Any]) -> bool:
+    """Whether ``args`` starts with the click mark (whatever follows it)."""
+    return bool(args) and type(args[0]) is list and args[0][:1] == [MARK]
+
+
+def split(args: Sequence[Any]) -> tuple[str, tuple[Any, ...]] | None:
+    """The destination and the link's own arguments, or None if not a sound click."""
+    if not is_click(args):
+        return None
+    mark = args[0]
+    if len(mark) != 2 or type(mark[1]) is not str or not _sound(mark[1]):
+        return None
+    return mark[1], tuple(args[1:])
+
+
+@functools.lru_cache(maxsize=1024)
+def _sound(url: str) -> bool:
+    # Checked before every redirect; an email's few links are clicked many times.
+    return problem(url) is None

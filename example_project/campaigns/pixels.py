@@ -59,7 +59,11 @@ class EmailRecorder(ptrack.TrackingPixel):
                 link_issued_at=event.issued_at,
             )
             return
+        classification = event.classification  # None only if the classifier failed
         Open.objects.create(
+            kind=classification.kind.value if classification else "",
+            reason=classification.reason if classification else "",
+            counts_as_open=classification.counts_as_open if classification else True,
             campaign_id=campaign_id,
             recipient_id=recipient_id,
             opened_at=event.timestamp,

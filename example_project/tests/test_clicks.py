@@ -118,7 +118,8 @@ def test_dashboard_shows_clickers_rate_and_clicks_per_link(
     assert card(html, "unique-clickers") == "2"
     assert card(html, "total-clicks") == "4"
     assert card(html, "click-rate") == "50.0%"
-    rows = re.findall(r'<td class="num">(\d+)</td>\s*<td class="num">(\d+)</td>', html)
+    per_link = html.partition('id="clicks-per-link"')[2]
+    rows = re.findall(r'<td class="num">(\d+)</td>\s*<td class="num">(\d+)</td>', per_link)
     assert rows == [("3", "2"), ("1", "1")]
     assert "<td><code>https://mailroom.example/launch</code></td>" in html
 

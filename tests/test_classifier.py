@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from django.test import override_settings
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ptrack
 from ptrack import Classification, Kind, classify
@@ -340,3 +342,96 @@ def test_every_shipped_network_names_a_kind() -> None:
     from ptrack.classifier import KINDS, vendor_networks
 
     assert {kind for kind, _ in vendor_networks()._entries} <= KINDS
+
+
+# family() skips the parts of a browser's User-Agent that cannot hold a marker.
+# Its answer must be the one a scan of the whole string gives.
+
+_MARKERS = list(rules._RANK)
+
+
+def _whole_scan_family(ua: str) -> tuple[str, str] | None:
+    """family() as a plain scan of the whole string, without skipping anything."""
+    text = ua.replace("cubot", "") if "cubot" in ua else ua
+    best, marker = len(rules.FAMILIES), ""
+    match = rules._ANY.search(text)
+    while match is not None:
+        rank = rules._RANK[match.group()]
+        if rank < best:
+            best, marker = rank, match.group()
+            if rank == 0:
+                break
+        match = rules._ANY.search(text, match.end())
+    if best < len(rules.FAMILIES):
+        name, markers = rules.FAMILIES[best]
+        return name, markers.reasons[marker]
+    if "@" in text and rules._EMAIL.search(text):
+        return "bot", "crawler"
+    return None
+
+
+def _overlaps(marker: str, fragment: str) -> bool:
+    """Whether an occurrence of ``marker`` can share a character with one of ``fragment``."""
+    if marker in fragment or fragment in marker:
+        return True
+    return any(
+        marker[-k:] == fragment[:k] or marker[:k] == fragment[-k:]
+        for k in range(1, min(len(marker), len(fragment)))
+    )
+
+
+@pytest.mark.parametrize("fragment", rules.BROWSER_FRAGMENTS)
+def test_no_marker_can_overlap_a_skipped_fragment(fragment: str) -> None:
+    assert rules._BLANK not in "".join(_MARKERS)
+    assert [m for m in _MARKERS if _overlaps(m, fragment)] == []
+
+
+@pytest.mark.parametrize("platform", rules.BROWSER_PLATFORMS)
+def test_no_marker_can_start_in_a_skipped_prefix(platform: str) -> None:
+    # The scan starts after the prefix: a marker may end before it, never begin in it.
+    head = rules.BROWSER_PREFIX + platform
+    assert [
+        m
+        for m in _MARKERS
+        if m in head or any(head[-k:] == m[:k] for k in range(1, min(len(m), len(head)) + 1))
+    ] == []
+
+
+def test_skipping_fragments_changes_no_answer_on_the_labelled_set() -> None:
+    from bench.score_classifier import load_shapes
+
+    for shape in load_shapes():
+        ua = shape.user_agent.strip().lower()
+        assert rules.family(ua) == _whole_scan_family(ua), ua
+
+
+_PIECES = [
+    rules.BROWSER_PREFIX,
+    *rules.BROWSER_PLATFORMS,
+    *rules.BROWSER_FRAGMENTS,
+    *_MARKERS,
+    "cubot",
+    "@x.io",
+    " ",
+    "(",
+    ")",
+    ";",
+    "/",
+]
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(_PIECES),
+            st.text(alphabet="abcdeghiklmnoprstuwxy0123456789 ()/;.-@+!%:_", max_size=4),
+        ),
+        max_size=12,
+    )
+)
+@settings(max_examples=600, deadline=None)
+def test_skipping_fragments_changes_no_answer_on_any_string(pieces: list[str]) -> None:
+    ua = "".join(pieces)
+    assert rules.family(ua) == _whole_scan_family(ua)
+    browser = rules.BROWSER_PREFIX + ua
+    assert rules.family(browser) == _whole_scan_family(browser)

@@ -116,8 +116,18 @@ class OpenAdmin(_ReadOnlyAdmin):
 
 @admin.register(Click)
 class ClickAdmin(_ReadOnlyAdmin):
-    list_display = ("clicked_at", "campaign", "recipient", "link", "destination", "ip")
-    list_filter = ("campaign", "link")
+    list_display = (
+        "clicked_at",
+        "campaign",
+        "recipient",
+        "link",
+        "destination",
+        "kind",
+        "reason",
+        "by_person",
+        "ip",
+    )
+    list_filter = ("campaign", "link", "kind", "by_person")
     list_select_related = ("campaign", "recipient")
     search_fields = ("recipient__email", "destination", "ip")
     date_hierarchy = "clicked_at"

@@ -144,6 +144,14 @@ class Click(models.Model):
     link_issued_at = models.DateTimeField(
         null=True, blank=True, help_text="When the link was signed, i.e. the mail rendered."
     )
+    # ptrack's classification of the click, as for opens: scanners follow links too.
+    kind = models.CharField(
+        max_length=20, blank=True, choices=KINDS, help_text="Empty: not classified."
+    )
+    reason = models.CharField(max_length=60, blank=True)
+    by_person = models.BooleanField(
+        default=True, help_text="A person clicked, not a pre-fetch, a scanner or a bot."
+    )
 
     class Meta:
         ordering = ("-clicked_at", "-pk")

@@ -37,6 +37,7 @@ class CampaignStats:
     unique_clickers: int = 0
     total_clicks: int = 0
     machine_opens: int = 0  # pre-fetches, scanners and bots: loads no person made
+    machine_clicks: int = 0  # links followed by scanners and bots, not counted as clicks
     kinds: tuple[KindCount, ...] = ()
 
     @property
@@ -66,7 +67,11 @@ def campaign_stats(campaign: Campaign) -> CampaignStats:
         total=Count("pk"), unique=Count("recipient", distinct=True), last=Max("opened_at")
     )
     kinds = loads_by_kind(campaign)
-    clicks = campaign.clicks.aggregate(total=Count("pk"), unique=Count("recipient", distinct=True))
+    clicks = campaign.clicks.aggregate(
+        total=Count("pk", filter=Q(by_person=True)),
+        unique=Count("recipient", distinct=True, filter=Q(by_person=True)),
+        machines=Count("pk", filter=Q(by_person=False)),
+    )
     return CampaignStats(
         sent=deliveries["sent"],
         unique_opens=opens["unique"],
@@ -76,6 +81,7 @@ def campaign_stats(campaign: Campaign) -> CampaignStats:
         unique_clickers=clicks["unique"],
         total_clicks=clicks["total"],
         machine_opens=sum(k.loads for k in kinds if not k.counts_as_open),
+        machine_clicks=clicks["machines"],
         kinds=kinds,
     )
 
@@ -119,9 +125,9 @@ class LinkClicks:
 
 
 def clicks_per_link(campaign: Campaign) -> list[LinkClicks]:
-    """Each link of the campaign's email that was clicked, most clicked first."""
+    """Each link of the campaign's email that people clicked, most clicked first."""
     rows = (
-        Click.objects.filter(campaign=campaign)
+        Click.objects.filter(campaign=campaign, by_person=True)
         .values("link", "destination")
         .annotate(clicks=Count("pk"), unique=Count("recipient", distinct=True))
         .order_by("-clicks", "link", "destination")

@@ -4,8 +4,8 @@ Nothing is faked: the server is ``manage.py runserver`` in a subprocess on a
 free loopback port, the mail goes through the Maildir backend, and Chromium
 loads each pixel from the URL in the mail and follows a link in it. Before the
 person reads, machines fetch pixels as they do at delivery: Apple Mail Privacy
-Protection and a security scanner, each with its own User-Agent, and the
-dashboard must tell them from the person. Screenshots of what a user sees
+Protection, and a security scanner that also follows a link, each with its own
+User-Agent, and the dashboard must tell them from the person. Screenshots of what a user sees
 go to ``artifacts/``; with MAILROOM_UPDATE_SCREENSHOT=1 (``make
 example-screenshot``) the dashboard's also replaces ``docs/dashboard.png``.
 """
@@ -156,14 +156,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         shutil.copy(log, ARTIFACTS / "server.log")
 
 
-def _pixel_urls(maildir: Path) -> dict[str, str]:
-    """The pixel URL in each sent mail's HTML, by recipient address, as the mail has it."""
+def _tracked_urls(maildir: Path) -> dict[str, tuple[str, str]]:
+    """The pixel URL and the first link's click URL of each sent mail's HTML, by recipient."""
     urls = {}
     for path in [*maildir.glob("new/*"), *maildir.glob("cur/*")]:
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        html = message.get_body(("html",))  # type: ignore[attr-defined]
-        [url] = re.findall(r'<img src="([^"]+/ptrack/[^"]+)" width="1"', html.get_content())
-        urls[str(message["To"]).split("<")[-1].rstrip(">")] = url
+        html = message.get_body(("html",)).get_content()  # type: ignore[attr-defined]
+        [pixel] = re.findall(r'<img src="([^"]+/ptrack/[^"]+)" width="1"', html)
+        first_link = re.findall(r'<a href="([^"]+/ptrack/c/[^"]+)"', html)[0]
+        urls[str(message["To"]).split("<")[-1].rstrip(">")] = (pixel, first_link)
     return urls
 
 
@@ -215,24 +216,30 @@ def test_opening_an_email_shows_on_the_dashboard(server: Served) -> None:
             expect(stat["machine-opens"]).to_have_text("0")
 
             # At delivery, before anyone reads: Apple's MPP proxy fetches the pixels of
-            # two recipients on Apple Mail, and a security scanner the pixel of a third.
-            pixels = _pixel_urls(server.maildir)
-            assert len(pixels) == RECIPIENTS
-            mpp_for, scanned_for = sorted(pixels)[-2:], sorted(pixels)[0]
-            fetchers = [(MPP_USER_AGENT, {}, url) for url in (pixels[a] for a in mpp_for)]
-            fetchers.append(
-                (SCANNER_USER_AGENT, {"Accept": "image/*,*/*;q=0.8"}, pixels[scanned_for])
-            )
-            for user_agent, headers, url in fetchers:
-                machine = playwright.request.new_context(
-                    user_agent=user_agent, extra_http_headers=headers
-                )
+            # two recipients on Apple Mail, and a security scanner the pixel of a third
+            # and follows its first link, as link scanners do.
+            tracked = _tracked_urls(server.maildir)
+            assert len(tracked) == RECIPIENTS
+            mpp_for, scanned_for = sorted(tracked)[-2:], sorted(tracked)[0]
+            for address in mpp_for:
+                mpp = playwright.request.new_context(user_agent=MPP_USER_AGENT)
                 try:
-                    response = machine.get(url)
+                    response = mpp.get(tracked[address][0])
                     assert response.status == 200
                     assert response.headers["content-type"] == "image/gif"
                 finally:
-                    machine.dispose()
+                    mpp.dispose()
+            scanner = playwright.request.new_context(
+                user_agent=SCANNER_USER_AGENT, extra_http_headers={"Accept": "*/*"}
+            )
+            try:
+                pixel_url, link_url = tracked[scanned_for]
+                assert scanner.get(pixel_url).headers["content-type"] == "image/gif"
+                followed = scanner.get(link_url, max_redirects=0)
+                assert followed.status == 302
+                assert followed.headers["location"] == f"{base}/pages/spring/"
+            finally:
+                scanner.dispose()
 
             # The dashboard counts them apart: no open, no open rate, each with its reason.
             expect(stat["machine-opens"]).to_have_text("3", timeout=5_000)
@@ -247,6 +254,12 @@ def test_opening_an_email_shows_on_the_dashboard(server: Served) -> None:
                 use_inner_text=True,
             )
             expect(latest.locator(".tag.machine")).to_have_count(3)
+            # The scanner's click is no click-through either.
+            expect(stat["total-clicks"]).to_have_text("0")
+            expect(dashboard.locator('[data-stat="total-clicks"] .hint')).to_contain_text(
+                "1 by machines, not counted"
+            )
+            expect(stat["click-rate"]).to_have_text("0.0%")
 
             # The person reads once the machine window has passed since the send.
             _wait_until(server.sent_by + MACHINE_WINDOW)

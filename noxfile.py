@@ -25,3 +25,12 @@ def tests(session: nox.Session, django: str) -> None:
     backport = ["django-tasks>=0.12"] if django < "6" else []
     session.install("--editable", ".", "--group", "test", f"django~={django}.0", *backport)
     session.run("pytest", "--no-cov", *session.posargs)
+
+
+@nox.session(default=False)
+def ptrack3_tokens(session: nox.Session) -> None:
+    """Mint tests/ptrack3/tokens.json with the real django-ptrack 3.0.0 from PyPI."""
+    # Its own environment: 3.0.0's import name is also ptrack. Django 4.2 is the
+    # newest that 3.0.0 (written for Django 2) still runs on unchanged.
+    session.install("django-ptrack==3.0.0", "Django~=4.2.0")
+    session.run("python", "tests/ptrack3/mint.py", "tests/ptrack3/tokens.json")

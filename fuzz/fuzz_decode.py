@@ -9,15 +9,19 @@ By default the first finding stops the run, as libFuzzer does. With
 that raised it) is printed once with its traceback and its input saved in DIR,
 and the run carries on; ``make fuzz`` fails if DIR is not empty at the end.
 
-Each input is turned into a token in one of four ways: raw text, a genuine
+Each input is turned into a token in one of six ways: raw text, a genuine
 token with bytes overwritten, a token-shaped ``payload.timestamp.signature``
-string, or arbitrary payload bytes genuinely signed with the key (to reach the
-decompression, JSON and shape checks behind the signature). The token goes
-through ``ptrack.encoders.decode`` with both shipped encoders and through
-``ptrack.tracking.track``. A crash is any exception other than
-``InvalidToken``/``ValueError`` from ``decode``; any exception from
-``track``; any log record at ERROR (an encoder bug) or with a raw line break;
-or a token that verifies without having been signed.
+string, arbitrary payload bytes genuinely signed with the key (to reach the
+decompression, JSON and shape checks behind the signature), a genuine
+django-ptrack 3.x token with bytes overwritten, or arbitrary bytes genuinely
+sealed in 3.x's SecretBox (to reach the JSON and shape checks behind it). The
+token goes through ``ptrack.encoders.decode`` with both shipped encoders and
+through ``ptrack.tracking.track``, with ``PTRACK_LEGACY_SECRET`` set so that
+every token the encoder rejects is also tried as a 3.x link. A crash is any
+exception other than ``InvalidToken``/``ValueError`` from ``decode``; any
+exception from ``track``; any log record at ERROR (an encoder bug) or with a
+raw line break; a token that verifies without having been signed; or one that
+records without having been signed or sealed.
 """
 
 from __future__ import annotations
@@ -52,12 +56,18 @@ with _instrumented():
 
     django.setup()
 
+    from django.test import override_settings
+
     import ptrack
     from ptrack import encoders, tokens, tracking
     from ptrack.exceptions import ExpiredToken, InvalidToken
+    from tests import ptrack3
+
+override_settings(PTRACK_LEGACY_SECRET=ptrack3.SECRET).enable()
 
 ENCODERS = (ptrack.SignedEncoder, ptrack.FernetEncoder)
 GENUINE = tokens.dumps(["newsletter", 1.5, [True, None]], {"user_id": 42, "v": "é"})
+GENUINE_3X = ptrack3.token("every JSON type, nested")
 B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
@@ -85,43 +95,56 @@ def _b64(data: bytes) -> str:
     return "".join(chr(B64[b % 64]) for b in data)
 
 
-def token_from(data: bytes) -> tuple[str, bool]:
-    """The token for one fuzz input, and whether it was genuinely signed."""
+def _overwrite(genuine: str, rest: bytes) -> str:
+    chars = list(genuine)
+    for i in range(0, len(rest) - 1, 2):
+        chars[rest[i] % len(chars)] = chr(rest[i + 1])
+    return "".join(chars)
+
+
+def token_from(data: bytes) -> tuple[str, str | None]:
+    """The token for one fuzz input, and ``"signed"`` or ``"sealed"`` (3.x) if genuine."""
     if not data:
-        return "", False
-    mode, rest = data[0] % 4, data[1:]
+        return "", None
+    mode, rest = data[0] % 6, data[1:]
     if mode == 0:
-        return rest.decode("utf-8", "replace"), False
+        return rest.decode("utf-8", "replace"), None
     if mode == 1:
-        chars = list(GENUINE)
-        for i in range(0, len(rest) - 1, 2):
-            chars[rest[i] % len(chars)] = chr(rest[i + 1])
-        token = "".join(chars)
-        return token, token == GENUINE
+        token = _overwrite(GENUINE, rest)
+        return token, "signed" if token == GENUINE else None
     if mode == 2:
         parts = rest.split(b".")
-        return ("." if len(parts) % 2 else "") + ".".join(_b64(p) for p in parts), False
-    compress, body = rest[:1] == b"\x01", rest[1:]
-    payload = b"." + base64_encode(zlib.compress(body)) if compress else base64_encode(body)
-    return tokens.serializer().make_signer().sign(payload).decode(), True
+        return ("." if len(parts) % 2 else "") + ".".join(_b64(p) for p in parts), None
+    if mode == 3:
+        compress, body = rest[:1] == b"\x01", rest[1:]
+        payload = b"." + base64_encode(zlib.compress(body)) if compress else base64_encode(body)
+        return tokens.serializer().make_signer().sign(payload).decode(), "signed"
+    if mode == 4:
+        token = _overwrite(GENUINE_3X, rest)
+        return token, "sealed" if token == GENUINE_3X else None
+    return ptrack3.seal(rest), "sealed"
 
 
 def check(data: bytes) -> None:
-    token, signed = token_from(data)
+    token, genuine = token_from(data)
     for encoder in ENCODERS:
         ptrack.ptrack_encoder = encoder
         try:
             encoders.decode(token)
         except ExpiredToken as e:
-            if not signed:
+            if genuine != "signed":
                 raise FuzzFinding(f"unsigned token {token!r} verified as expired") from e
         except (InvalidToken, ValueError):
             pass
         else:
-            if not signed or encoder is ptrack.FernetEncoder:
+            if genuine != "signed" or encoder is ptrack.FernetEncoder:
                 raise FuzzFinding(f"token {token!r} verified under {encoder.__name__}")
     ptrack.ptrack_encoder = None
-    tracking.track(token, user_agent=token[:50], referer="")
+    event = tracking.track(token, user_agent=token[:50], referer="")
+    if event is not None and genuine is None:
+        raise FuzzFinding(f"token {token!r} recorded, though neither signed nor sealed")
+    if event is not None and event.legacy != (genuine == "sealed"):
+        raise FuzzFinding(f"token {token!r} recorded with legacy={event.legacy}")
 
 
 def _hypothesis(runs: int) -> None:

@@ -7,7 +7,7 @@ import types
 from typing import TYPE_CHECKING
 
 from ptrack.classifier import Classification, Kind, classify
-from ptrack.encoders import Encoder, FernetEncoder, SignedEncoder, get_override, set_encoder
+from ptrack.encoders import Encoder, FernetEncoder, SignedEncoder, get_encoder, set_encoder
 from ptrack.events import EventType, PixelEvent
 from ptrack.links import Pixel, build_img, build_link, build_url
 from ptrack.registry import PixelTracker, TrackingPixel, tracker
@@ -32,17 +32,19 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    # The encoder in force, as in django-ptrack 3.x: ptrack.ptrack_encoder.encrypt(...).
     # An encoder assigned here is used by the tag and the view instead of
-    # PTRACK_ENCODER; assigning None restores the setting.
-    ptrack_encoder: type[Encoder] | None
+    # PTRACK_ENCODER; assigning None (set_encoder(None) in typed code) restores it.
+    ptrack_encoder: type[Encoder]
 
 
 class _PtrackModule(types.ModuleType):
     """Lets ``ptrack.ptrack_encoder = MyEncoder`` take effect everywhere at once."""
 
     @property
-    def ptrack_encoder(self) -> type[Encoder] | None:
-        return get_override()
+    def ptrack_encoder(self) -> type[Encoder]:
+        """The assigned encoder, else the class ``PTRACK_ENCODER`` names."""
+        return get_encoder()
 
     @ptrack_encoder.setter
     def ptrack_encoder(self, encoder: type[Encoder] | None) -> None:

@@ -84,6 +84,10 @@ class Batches:
         self.flush()
 
     def _send_batches(self, *, everything: bool = False) -> None:
+        if not self._pending:
+            # Nothing gathered: settings need not even be configured (an exit
+            # after a plain ``import ptrack``).
+            return
         # Everything of a key whose oldest item is old enough; only the full
         # batches of a key that is merely full, the rest waiting for more.
         size, seconds, now = max(1, conf.BATCH_SIZE), conf.BATCH_SECONDS, time.monotonic()

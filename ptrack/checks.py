@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import math
 import os
 import re
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,7 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
-from ptrack import clicks, encoders
+from ptrack import clicks, encoders, legacy
 from ptrack.conf import conf
 
 _NEW_KEY_HINT = (
@@ -45,6 +46,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
             hint="It bounds how long a gathered background event waits; 0.1 is the default.",
         ),
         *_check_classification(),
+        *_check_legacy(),
         *_check_click_fallback(),
     ]
 
@@ -178,6 +180,7 @@ def check_recorders(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> 
     for recorder in tracker.recorders:
         if recorder.background:
             messages += _check_background(recorder)
+        messages += _check_request_first(recorder)
     return messages
 
 
@@ -227,6 +230,36 @@ def _check_background(recorder: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _check_request_first(recorder: Any) -> list[CheckMessage]:
+    """django-ptrack 3.x called ``record(request, *args, **kwargs)``; ptrack passes no request."""
+    from ptrack.registry import TrackingPixel
+
+    if type(recorder).record_event is not TrackingPixel.record_event:
+        return []  # ptrack calls record_event(), which this recorder overrides
+    try:
+        parameters = list(inspect.signature(recorder.record).parameters.values())
+    except (TypeError, ValueError):  # pragma: no cover - a callable without a signature
+        return []
+    first = parameters[0] if parameters else None
+    if first is None or first.name != "request" or first.kind not in _POSITIONAL:
+        return []
+    name = f"{type(recorder).__module__}.{type(recorder).__qualname__}"
+    return [
+        Warning(
+            f"Recorder {name}.record() takes 'request' first, as django-ptrack 3.x called "
+            f"it; ptrack now calls record(*args, **kwargs) with the link's arguments only, "
+            f"so 'request' would receive the first of them.",
+            hint="Remove the request parameter, or override record_event(self, event) "
+            "instead: event.ip, event.user_agent and event.referer carry the request's "
+            "context.",
+            id="ptrack.W005",
+        )
+    ]
+
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
 def check_deploy(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
@@ -410,6 +443,64 @@ def _check_positive_int(name: str, value: object, check_id: str) -> list[CheckMe
     return [Error(f"{name} should be a positive integer, not {value!r}.", id=check_id)]
 
 
+def _check_legacy() -> list[CheckMessage]:
+    """PTRACK_LEGACY_SECRET and PTRACK_LEGACY_UNTIL, which read links from django-ptrack 3.x."""
+    messages: list[CheckMessage] = []
+    secret = conf.LEGACY_SECRET
+    if secret is not None and secret != "":
+        try:
+            legacy.legacy_key(secret)
+        except ValueError as e:
+            messages.append(
+                Error(
+                    f"{e}.",
+                    hint="Copy the value of PTRACK_SECRET from the settings 3.x ran with.",
+                    id="ptrack.E018",
+                )
+            )
+        if importlib.util.find_spec("nacl") is None:
+            messages.append(
+                Error(
+                    "PTRACK_LEGACY_SECRET is set, but PyNaCl, which reads links from "
+                    "django-ptrack 3.x, is not installed.",
+                    hint="pip install 'django-ptrack[legacy]'",
+                    id="ptrack.E019",
+                )
+            )
+    until: object = conf.LEGACY_UNTIL
+    if until is None:
+        return messages
+    if not isinstance(until, date):
+        messages.append(
+            Error(
+                f"PTRACK_LEGACY_UNTIL should be an aware datetime, a date or None, not {until!r}.",
+                id="ptrack.E020",
+            )
+        )
+    elif isinstance(until, datetime) and until.utcoffset() is None:
+        messages.append(
+            Error(
+                f"PTRACK_LEGACY_UNTIL should be an aware datetime, not the naive {until!r}.",
+                hint="Give it a tzinfo, e.g. datetime(2027, 6, 30, tzinfo=timezone.utc), "
+                "or use a date, which means the end of that day, UTC.",
+                id="ptrack.E021",
+            )
+        )
+    else:
+        end = legacy.cutoff(until)
+        if end is not None and end <= datetime.now(timezone.utc):
+            messages.append(
+                Warning(
+                    f"PTRACK_LEGACY_UNTIL {until!r} has passed: links from django-ptrack "
+                    f"3.x no longer record.",
+                    hint="If they should not, remove PTRACK_LEGACY_SECRET and "
+                    "PTRACK_LEGACY_UNTIL; otherwise move the date.",
+                    id="ptrack.W004",
+                )
+            )
+    return messages
+
+
 def _check_click_fallback() -> list[CheckMessage]:
     url = conf.CLICK_FALLBACK_URL
     if url is None or url == "" or clicks.problem(url) is None:
@@ -420,6 +511,6 @@ def _check_click_fallback() -> list[CheckMessage]:
             f"credentials, spaces or control characters, or None; not {url!r}.",
             hint="Give the page a link that does not verify should lead to, e.g. "
             "'https://www.example.com/'; until then such links answer 404.",
-            id="ptrack.E018",
+            id="ptrack.E022",
         )
     ]

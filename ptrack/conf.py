@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -171,6 +171,16 @@ class Settings:
     @property
     def ENCODER(self) -> str:
         return getattr(settings, "PTRACK_ENCODER", None) or DEFAULT_ENCODER
+
+    @property
+    def LEGACY_SECRET(self) -> str | None:
+        """The ``PTRACK_SECRET`` of django-ptrack 3.x, whose links are still read; None: none."""
+        return getattr(settings, "PTRACK_LEGACY_SECRET", None)
+
+    @property
+    def LEGACY_UNTIL(self) -> datetime | date | None:
+        """When links from django-ptrack 3.x stop recording; None: never."""
+        return getattr(settings, "PTRACK_LEGACY_UNTIL", None)
 
 
 conf = Settings()

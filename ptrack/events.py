@@ -41,6 +41,7 @@ class PixelEvent:
     user_agent: str = ""  # User-Agent header, "" when absent
     referer: str = ""  # Referer header, "" when absent
     token: str = ""  # the token from the URL, enough to replay the event
+    legacy: bool = False  # True when the link was made by django-ptrack 3.x (issued_at is None)
     destination: str = ""  # where a click link sends its reader; "" for loads
     classification: Classification | None = None  # who loaded it; None if not classified
 
@@ -83,10 +84,11 @@ _slot = {f.name: PixelEvent.__dict__[f.name].__set__ for f in fields(PixelEvent)
 _set_event_type, _set_args, _set_kwargs, _set_timestamp, _set_issued_at = (
     _slot[name] for name in ("event_type", "args", "kwargs", "timestamp", "issued_at")
 )
-_set_expires_at, _set_ip, _set_user_agent, _set_referer, _set_token, _set_destination = (
-    _slot[name] for name in ("expires_at", "ip", "user_agent", "referer", "token", "destination")
+_set_expires_at, _set_ip, _set_user_agent, _set_referer, _set_token = (
+    _slot[name] for name in ("expires_at", "ip", "user_agent", "referer", "token")
 )
 _set_classification = _slot["classification"]
+_set_legacy, _set_destination = (_slot[name] for name in ("legacy", "destination"))
 
 
 def new_event(
@@ -100,6 +102,7 @@ def new_event(
     user_agent: str,
     referer: str,
     token: str,
+    legacy: bool = False,
     destination: str = "",
     classification: Classification | None = None,
 ) -> PixelEvent:
@@ -115,6 +118,7 @@ def new_event(
     _set_user_agent(event, user_agent)
     _set_referer(event, referer)
     _set_token(event, token)
+    _set_legacy(event, legacy)
     _set_destination(event, destination)
     _set_classification(event, classification)
     return event

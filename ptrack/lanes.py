@@ -18,6 +18,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from queue import Empty, SimpleQueue
 from typing import Any
@@ -54,7 +55,10 @@ class Lane:
         self._threads: list[threading.Thread] = []
         self._idle = 0
         self._last_taken = 0.0
-        self._check_pending = False
+        # The loops with a delayed check on their way. Each loop keeps its own:
+        # a loop that closes with one pending never runs it, and must not stop
+        # other loops from checking (a weak set, so it goes with the loop).
+        self._checking: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
         self._finished: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
         self._pending = 0  # calls queued or running
         self._running = 0
@@ -73,28 +77,27 @@ class Lane:
             if not self._threads:
                 self._start_thread()
             # More calls waiting than threads free to take them: look again soon.
-            check = self._pending - self._running > self._idle and not self._check_pending
+            check = self._pending - self._running > self._idle and loop not in self._checking
             if check:
-                self._check_pending = True
+                self._checking.add(loop)
         self._calls.put((loop, future, func, args))
         if check:
-            loop.call_later(_STUCK_SECONDS, self._check)
+            loop.call_later(_STUCK_SECONDS, self._check, loop)
         return future
 
-    def _check(self) -> None:
+    def _check(self, loop: asyncio.AbstractEventLoop) -> None:
         # Every thread was busy when a call came in: if none has taken a call
         # since, they are stuck in slow ones, so add a thread and look again.
-        loop = asyncio.get_running_loop()
         with self._lock:
-            self._check_pending = False
+            self._checking.discard(loop)
             if self._pending - self._running <= self._idle:
                 return
             if time.monotonic() - self._last_taken >= _STUCK_SECONDS:
                 if len(self._threads) >= self._max_threads:
                     return
                 self._start_thread()
-            self._check_pending = True
-        loop.call_later(_STUCK_SECONDS, self._check)
+            self._checking.add(loop)
+        loop.call_later(_STUCK_SECONDS, self._check, loop)
 
     def _start_thread(self) -> None:
         thread = threading.Thread(

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any, TypedDict
 
-from ptrack import clicks, encoders
+from ptrack import clicks, encoders, legacy
 from ptrack.classifier import KINDS, Classification, Kind, get_classifier
 from ptrack.conf import cached, conf
 from ptrack.events import EventType, PixelEvent, new_event
@@ -167,6 +167,8 @@ def _event(
     user_agent: str,
     referer: str,
     headers: Mapping[str, str] | None,
+    *,
+    from_3x: bool = False,
     destination: str = "",
 ) -> PixelEvent:
     """The event of a verified load or click, classified once from the request's context.
@@ -190,8 +192,9 @@ def _event(
         user_agent,
         referer,
         token,
-        destination,
-        classification,
+        legacy=from_3x,
+        destination=destination,
+        classification=classification,
     )
 
 
@@ -204,13 +207,23 @@ def verify(
     headers: Mapping[str, str] | None = None,
 ) -> PixelEvent | None:
     """The event for a load of ``token``, or ``None`` (logged) if it does not verify."""
-    decoded = _decode(token, "pixel")
+    decoded, from_3x = _decode(token, "pixel")
     if decoded is None or isinstance(decoded, ExpiredToken):
         return None
     if clicks.is_click(decoded.args):
         logger.debug("Ignored a click token at the pixel URL: %r", token[:_LOGGED_TOKEN_LENGTH])
         return None
-    return _event(EventType.LOADED, decoded, decoded.args, token, ip, user_agent, referer, headers)
+    return _event(
+        EventType.LOADED,
+        decoded,
+        decoded.args,
+        token,
+        ip,
+        user_agent,
+        referer,
+        headers,
+        from_3x=from_3x,
+    )
 
 
 def track_click(
@@ -263,7 +276,7 @@ def verify_click(
 
     A genuine link past its expiry gives its destination and no event.
     """
-    decoded = _decode(token, "click")
+    decoded, _from_3x = _decode(token, "click")
     if decoded is None:
         return None, None
     if isinstance(decoded, ExpiredToken):
@@ -276,7 +289,15 @@ def verify_click(
         return None, None
     destination, args = click
     event = _event(
-        EventType.CLICKED, decoded, args, token, ip, user_agent, referer, headers, destination
+        EventType.CLICKED,
+        decoded,
+        args,
+        token,
+        ip,
+        user_agent,
+        referer,
+        headers,
+        destination=destination,
     )
     return destination, event
 
@@ -297,14 +318,23 @@ def click_answer(destination: str | None) -> tuple[int, list[tuple[str, str]], b
 @cached
 def _fallback() -> str | None:
     url = conf.CLICK_FALLBACK_URL
-    # An unusable setting answers 404 (system check ptrack.E018 reports it).
+    # An unusable setting answers 404 (system check ptrack.E022 reports it).
     return url if url and clicks.problem(url) is None else None
 
 
-def _decode(token: str, kind: str) -> DecodedToken | ExpiredToken | None:
-    """The verified token; the exception for a genuine expired one; else None. Logged."""
+def _decode(token: str, kind: str) -> tuple[DecodedToken | ExpiredToken | None, bool]:
+    """The verified token, the exception for a genuine expired one, or None (logged);
+    and whether it is a pixel link from django-ptrack 3.x."""
     try:
-        return encoders.decode(token)
+        try:
+            return encoders.decode(token), False
+        except (InvalidToken, ValueError) as rejected:
+            # Perhaps a pixel link from django-ptrack 3.x (PTRACK_LEGACY_SECRET);
+            # 3.x made no click links.
+            reader = legacy.reader() if kind == "pixel" else None
+            if reader is None or isinstance(rejected, ExpiredToken):
+                raise
+            return reader.decode_rejected(token, rejected), True
     except ExpiredToken as e:
         logger.info(
             "Ignored expired %s link (issued %s, expired %s): %r",
@@ -313,14 +343,14 @@ def _decode(token: str, kind: str) -> DecodedToken | ExpiredToken | None:
             e.expires_at,
             token[:_LOGGED_TOKEN_LENGTH],
         )
-        return e
+        return e, False
     except (InvalidToken, ValueError) as e:
         logger.debug("Ignored invalid %s token %r: %r", kind, token[:_LOGGED_TOKEN_LENGTH], str(e))
-        return None
+        return None, False
     except Exception:
         logger.exception(
             "Pixel encoder %r raised an unexpected error on token %r",
             encoders.get_encoder(),
             token[:_LOGGED_TOKEN_LENGTH],
         )
-        return None
+        return None, False

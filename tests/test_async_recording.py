@@ -12,12 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import django
 import pytest
 from django.test import override_settings
 
 import ptrack
-from ptrack import tracking
+from ptrack import lanes, tracking
 from tests.conftest import pixel_path
+from tests.waiting import PATIENCE, await_until
 
 
 def token(*args: Any, **kwargs: Any) -> str:
@@ -37,15 +39,12 @@ class Calls:
 
 
 @pytest.fixture
-def sync_recorder(request: pytest.FixtureRequest) -> Iterator[Calls]:
-    """A sync recorder that sleeps ``request.param`` seconds (0 when not parametrized)."""
-    seconds = getattr(request, "param", 0)
+def sync_recorder() -> Iterator[Calls]:
+    """A sync recorder that records the arguments and its thread."""
     calls = Calls()
 
     class Sync(ptrack.TrackingPixel):
         def record(self, *args: Any, **kwargs: Any) -> None:
-            if seconds:
-                time.sleep(seconds)
             calls.add(args)
 
     ptrack.tracker.register(Sync)
@@ -73,31 +72,54 @@ def test_many_quick_loads_are_each_recorded_once_off_the_loop(sync_recorder: Cal
     assert all(name.startswith("ptrack-recorder") for name in sync_recorder.threads)
 
 
-@pytest.mark.parametrize("sync_recorder", [0.3], indirect=True)
-def test_slow_recorders_run_side_by_side(sync_recorder: Calls) -> None:
-    seconds = load_all([token("slow", i) for i in range(8)])
-    assert sorted(sync_recorder.args) == [("slow", i) for i in range(8)]
-    # One at a time would take 2.4 s; more threads join while all are stuck.
-    assert seconds < 1.5
-    assert len(sync_recorder.threads) > 1
+@pytest.fixture
+def gated_recorder() -> Iterator[tuple[Calls, threading.Event]]:
+    """A sync recorder that records only once the test sets the event."""
+    calls, gate = Calls(), threading.Event()
+
+    class Gated(ptrack.TrackingPixel):
+        def record(self, *args: Any, **kwargs: Any) -> None:
+            if gate.wait(PATIENCE):
+                calls.add(args)
+
+    ptrack.tracker.register(Gated)
+    yield calls, gate
+    ptrack.tracker.unregister(Gated)
+
+
+def test_slow_recorders_run_side_by_side() -> None:
+    # Eight recorder calls that each wait for all the others: they finish only
+    # if more threads join while the first ones are stuck.
+    together = threading.Barrier(8, timeout=PATIENCE)
+    calls = Calls()
+
+    class Meets(ptrack.TrackingPixel):
+        def record(self, *args: Any, **kwargs: Any) -> None:
+            together.wait()
+            calls.add(args)
+
+    ptrack.tracker.register(Meets)
+    try:
+        load_all([token("slow", i) for i in range(8)])
+    finally:
+        ptrack.tracker.unregister(Meets)
+    assert sorted(calls.args) == [("slow", i) for i in range(8)]
+    assert len(calls.threads) == 8
 
 
 @override_settings(PTRACK_RECORDER_TIMEOUT=0.05)
-@pytest.mark.parametrize("sync_recorder", [0.3], indirect=True)
 def test_a_recorder_outliving_its_event_loop_finishes_and_the_next_loop_is_served(
-    sync_recorder: Calls,
+    gated_recorder: tuple[Calls, threading.Event],
 ) -> None:
-    started = time.monotonic()
+    calls, gate = gated_recorder
     load_all([token("late")])  # answers after 0.05 s; asyncio.run then closes the loop
-    assert time.monotonic() - started < 0.25
-    assert sync_recorder.args == []
-    deadline = time.monotonic() + 5
-    while not sync_recorder.args and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert sync_recorder.args == [("late",)]
+    assert calls.args == []  # the recorder is still waiting for the gate
+    gate.set()
+    assert lanes.recorders.wait_idle(PATIENCE)
+    assert calls.args == [("late",)]
     with override_settings(PTRACK_RECORDER_TIMEOUT=None):
         load_all([token("next")])
-    assert sync_recorder.args == [("late",), ("next",)]
+    assert calls.args == [("late",), ("next",)]
 
 
 def test_recorders_still_running_at_exit_finish_before_the_process_ends(tmp_path: Path) -> None:
@@ -228,16 +250,17 @@ def test_a_client_gone_mid_recording_loses_nothing(
 
         request = asyncio.ensure_future(get_asgi_application()(scope, receive, send))
         await started.wait()
-        await asyncio.wait([request], timeout=1)
+        if django.VERSION >= (5, 0):  # Django cancels the view; the recorder waits on
+            await asyncio.wait([request], timeout=PATIENCE)
+            assert request.done()
         release.set()
-        for _ in range(100):
-            if seen:
-                break
-            await asyncio.sleep(0.01)
+        await asyncio.wait([request], timeout=PATIENCE)
+        await await_until(lambda: seen)
 
     asyncio.run(main())
     assert seen == [("gone", 1)]
     if sync_calls is not None:
+        assert lanes.recorders.wait_idle(PATIENCE)
         assert sync_calls.args == [("gone", 1)]
 
 

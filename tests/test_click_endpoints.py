@@ -435,3 +435,20 @@ def test_refused_destinations_fail_at_render_time_naming_the_value(value: Any) -
         ptrack.Pixel("n").link(value)
     assert repr(shown) in str(info.value)
     assert "absolute http(s)" in str(info.value)
+
+
+def test_links_from_ptrack_3x_are_pixels_only(
+    front: Front, recorded: Recorded, clicked: Recorded
+) -> None:
+    from tests.ptrack3 import SECRET, mint
+
+    token = mint("n", user_id=1)
+    shaped_like_a_click = mint([clicks.MARK, EVIL], "n")
+    with override_settings(PTRACK_LEGACY_SECRET=SECRET):
+        assert_not_found(front, front.request(f"/ptrack/c/{token}/"))
+        assert_not_found(front, front.request(f"/ptrack/c/{shaped_like_a_click}/"))
+        assert_pixel(front, front.request(f"/ptrack/{shaped_like_a_click}/"))
+        assert_pixel(front, front.request(f"/ptrack/{token}/"))
+    # Only the genuine 3.x pixel recorded, as a load.
+    assert recorded.calls == [(("n",), {"user_id": 1})]
+    assert [(e.event_type, e.legacy) for e in clicked.events] == [(EventType.LOADED, True)]

@@ -14,6 +14,8 @@ from django.template import Context, Template, TemplateSyntaxError
 from django.test import Client, override_settings
 from django.urls import reverse
 from freezegun import freeze_time
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ptrack
 from ptrack import checks, clicks, tokens, tracking
@@ -260,7 +262,7 @@ def test_good_click_fallback_urls(url: Any) -> None:
 def test_e018_bad_click_fallback_url(url: Any) -> None:
     with override_settings(PTRACK_CLICK_FALLBACK_URL=url):
         [error] = checks.check_settings()
-    assert error.id == "ptrack.E018"
+    assert error.id == "ptrack.E022"
     assert error.msg.startswith("PTRACK_CLICK_FALLBACK_URL should be an absolute http(s) URL")
     assert repr(url) in error.msg
 
@@ -290,3 +292,42 @@ def clicked_recorder() -> Any:
     ptrack.tracker.register(Clicks)
     yield seen
     ptrack.tracker.unregister(Clicks)
+
+
+# --- a short fuzz of the click step: any payload the site's key signs ---
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(
+    destination=st.one_of(
+        st.text(max_size=60),
+        st.sampled_from(["https://a.example/", "javascript:x", "//a.example", "https://u@a.b/"]),
+        _JSON,
+    ),
+    rest=st.lists(_JSON, max_size=3),
+    marked=st.booleans(),
+    text=st.text(max_size=80),
+)
+def test_signed_click_payloads_redirect_only_to_sound_destinations(
+    destination: Any, rest: list[Any], marked: bool, text: str
+) -> None:
+    # Signed with the site's key, past build_link's checks: the click step never raises,
+    # and redirects only to a destination that passes them.
+    args = [[clicks.MARK, destination], *rest] if marked else [destination, *rest]
+    for token in (tokens.dumps(args, {}), text):
+        found, event = tracking.verify_click(token)
+        status, headers, _body = tracking.click_answer(found)
+        if found is not None:
+            assert clicks.problem(found) is None
+            assert event is not None
+            assert event.destination == found
+            assert (status, headers[-1]) == (302, ("Location", found))
+        else:
+            assert event is None
+            assert status == 404

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from importlib import import_module
@@ -21,6 +20,7 @@ import ptrack
 from ptrack import checks, tasks, views
 from ptrack.tracking import PIXEL_GIF
 from tests.conftest import pixel_path
+from tests.waiting import PATIENCE, wait_until
 
 if tasks.FRAMEWORK is None:
     pytest.skip("needs django.tasks or the django-tasks package", allow_module_level=True)
@@ -271,7 +271,7 @@ def hanging(register: Any) -> Iterator[tuple[threading.Event, Seen]]:
 
     class Hangs(ptrack.TrackingPixel):
         def record_event(self, event: ptrack.PixelEvent) -> None:
-            release.wait(10)
+            release.wait(PATIENCE)
             finished.add(event)
 
     register(Hangs)
@@ -279,7 +279,9 @@ def hanging(register: Any) -> Iterator[tuple[threading.Event, Seen]]:
     release.set()
 
 
-@override_settings(PTRACK_RECORDER_TIMEOUT=0.2)
+# Long enough for the quick recorder to finish on a busy machine; the hanging
+# one waits for the test, so the answer can only come from the cut-off.
+@override_settings(PTRACK_RECORDER_TIMEOUT=1)
 @pytest.mark.parametrize("server", ["wsgi", "asgi"])
 def test_hanging_recorder_is_cut_off_logged_and_still_finishes(
     client: Client,
@@ -291,21 +293,16 @@ def test_hanging_recorder_is_cut_off_logged_and_still_finishes(
     release, finished = hanging
     inline, _ = make_recorders(register, background=False)
     path = pixel_path("slow", n=1)
-    started = time.monotonic()
     with caplog.at_level(logging.WARNING, "ptrack"):
         get = client.get if server == "wsgi" else aget
         response = get(path)
-    elapsed = time.monotonic() - started
     assert response.content == PIXEL_GIF
-    assert elapsed < 5
     assert len(inline.events) == 1
     assert finished.events == []
-    assert "Hangs is still running 0.2s after pixel event" in caplog.text
+    assert "Hangs is still running 1s after pixel event" in caplog.text
     assert "'slow'" in caplog.text
     release.set()
-    deadline = time.monotonic() + 5
-    while not finished.events and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: finished.events)
     assert finished.events == inline.events
 
 
@@ -401,9 +398,7 @@ def test_batched_loads_enqueue_one_task_per_batch_and_none_during_the_request(
     for n in range(9, 25):
         client.get(pixel_path("batched", n=n))
     ptrack.tracker.flush()
-    deadline = time.monotonic() + 5
-    while sum(len(r.args[1]) for r in backend.results) < 25 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: sum(len(r.args[1]) for r in backend.results) >= 25)
     sizes = [len(result.args[1]) for result in backend.results]
     assert sorted(sizes) == [5, 10, 10]
     assert all(r.task.func is tasks.record_batch_in_background.func for r in backend.results)
@@ -424,9 +419,7 @@ def test_a_full_batch_is_enqueued_without_waiting(client: Client, register: Any)
     backend.clear()
     for n in range(3):
         client.get(pixel_path("full", n=n))
-    deadline = time.monotonic() + 5
-    while not backend.results and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: backend.results)
     [result] = backend.results
     assert [e["kwargs"]["n"] for e in result.args[1]] == [0, 1, 2]
 
@@ -437,9 +430,7 @@ def test_a_partial_batch_is_enqueued_within_batch_seconds(register: Any) -> None
     make_recorders(register, background=True)
     backend.clear()
     aget(pixel_path("soon"))  # the ASGI view gathers the same way
-    deadline = time.monotonic() + 5
-    while not backend.results and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: backend.results)
     [result] = backend.results
     assert [e["args"] for e in result.args[1]] == [["soon"]]
 

@@ -213,3 +213,30 @@ def test_fernet_per_link_expiry() -> None:
 
 def test_pixel_path_helper_uses_default_encoder() -> None:
     assert encoders.decode(pixel_path("z").split("/")[2]).args == ("z",)
+
+
+# ptrack.ptrack_encoder as django-ptrack 3.x code uses it -----------------------------------------
+
+
+def test_ptrack_encoder_reads_as_the_encoder_in_force_as_in_3x(
+    client: Client, recorded: Recorded
+) -> None:
+    # What 3.x's own tests did, and scripts written for it still do.
+    token = ptrack.ptrack_encoder.encrypt("a", 1, my_data="hello")
+    args, kwargs = ptrack.ptrack_encoder.decrypt(token)
+    assert (list(args), kwargs) == (["a", 1], {"my_data": "hello"})
+    assert ptrack.ptrack_encoder is ptrack.SignedEncoder
+    client.get(f"/ptrack/{token}/")
+    assert recorded.calls == [(("a", 1), {"my_data": "hello"})]
+
+
+@override_settings(PTRACK_ENCODER="tests.test_encoders.Base64Encoder")
+def test_ptrack_encoder_reads_as_the_setting_then_an_assignment_then_the_setting_again() -> None:
+    assert ptrack.ptrack_encoder is Base64Encoder
+    ptrack.ptrack_encoder = ptrack.FernetEncoder
+    assert ptrack.ptrack_encoder is ptrack.FernetEncoder
+    assert encoders.decode(ptrack.ptrack_encoder.encrypt("x")).args == ("x",)
+    ptrack.ptrack_encoder = None
+    assert ptrack.ptrack_encoder is Base64Encoder
+    with override_settings(PTRACK_ENCODER=FERNET):
+        assert ptrack.ptrack_encoder is ptrack.FernetEncoder

@@ -5,10 +5,13 @@ arbitrary text, bytes and near-valid tokens to ``ptrack.encoders.decode`` and
 ``ptrack.tracking.track``: the only exceptions allowed are the documented
 ``InvalidToken`` and ``ValueError``, ``track`` never raises nor logs an
 encoder bug, nothing unsigned verifies, and no log line carries a raw line break.
+``PTRACK_LEGACY_SECRET`` is set throughout, so every token the encoder rejects
+is also tried as a django-ptrack 3.x link, and 3.x-shaped tokens are among the inputs.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import unicodedata
 import zlib
@@ -17,13 +20,15 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from django.test import override_settings
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from itsdangerous.encoding import base64_encode
 
 import ptrack
-from ptrack import encoders, tokens, tracking
+from ptrack import encoders, legacy, tokens, tracking
 from ptrack.exceptions import ExpiredToken, InvalidToken
+from tests import ptrack3
 from tests.conftest import Recorded
 
 # No example database: a shrunk failure could be replayed as a literal token
@@ -36,6 +41,12 @@ FUZZ = settings(
 )
 ENCODERS = [ptrack.SignedEncoder, ptrack.FernetEncoder]
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _legacy_links_read() -> Iterator[None]:
+    with override_settings(PTRACK_LEGACY_SECRET=ptrack3.SECRET):
+        yield
 
 
 class _Records(logging.Handler):
@@ -87,12 +98,37 @@ def near_valid(draw: st.DrawFn) -> str:
     return altered
 
 
+@st.composite
+def near_valid_3x(draw: st.DrawFn) -> str:
+    """A token django-ptrack 3.0.0 minted, with some characters overwritten or cut."""
+    token = ptrack3.token(draw(st.sampled_from(["newsletter", "unicode", "nothing"])))
+    chars = list(token)
+    for _ in range(draw(st.integers(1, 4))):
+        chars[draw(st.integers(0, len(chars) - 1))] = draw(
+            st.sampled_from(B64 + "=") | st.characters()
+        )
+    altered = (
+        "".join(chars)[: draw(st.integers(0, len(token)))]
+        if draw(st.booleans())
+        else "".join(chars)
+    )
+    assume(altered != token)
+    return altered
+
+
+def shaped_3x() -> st.SearchStrategy[str]:
+    """URL-safe base64 of arbitrary bytes, as long as a SecretBox message or longer."""
+    return st.binary(min_size=40, max_size=120).map(lambda b: base64.urlsafe_b64encode(b).decode())
+
+
 arbitrary = (
     st.text()
     | st.binary().map(lambda b: b.decode("latin-1"))
     | st.binary().map(lambda b: b.decode("utf-8", "replace"))
     | token_shaped()
     | near_valid()
+    | near_valid_3x()
+    | shaped_3x()
 )
 
 
@@ -147,3 +183,22 @@ def test_genuinely_signed_arbitrary_payloads_raise_only_the_handled_exceptions(
         return
     assert isinstance(decoded.args, tuple)
     assert isinstance(decoded.kwargs, dict)
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(payload=st.binary(max_size=300) | st.text(max_size=100).map(str.encode))
+@example(payload=b"[" * 3000)  # nesting deeper than the recursion limit, under the length cap
+@example(payload=b"[[NaN, Infinity], {}]")
+@example(payload=b'[[], {"a": 1}, 3]')
+@example(payload=b"\xef\xbb\xbf[[], {}]")  # a UTF-8 byte order mark
+def test_arbitrary_payloads_sealed_in_3x_box_raise_only_invalid_token(payload: bytes) -> None:
+    # Past the box: UTF-8, JSON and shape checks on any bytes the key's holder could seal.
+    try:
+        args, kwargs = legacy.decrypt(ptrack3.seal(payload))
+    except ExpiredToken:
+        pytest.fail("no cutoff is set")
+    except InvalidToken:
+        return
+    assert isinstance(args, list)
+    assert isinstance(kwargs, dict)
+    assert all(isinstance(key, str) for key in kwargs)

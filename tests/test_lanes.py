@@ -11,6 +11,7 @@ import time
 import pytest
 
 from ptrack.lanes import Lane
+from tests.waiting import PATIENCE, await_until, wait_child, wait_until
 
 
 def test_calls_run_in_the_lane_threads_and_futures_finish() -> None:
@@ -38,12 +39,15 @@ def test_threads_are_added_while_all_are_stuck_up_to_the_limit() -> None:
 
     def stuck() -> None:
         threads.add(threading.current_thread().name)
-        release.wait(5)
+        release.wait(PATIENCE)
 
     async def main() -> None:
         futures = [lane.run(stuck) for _ in range(5)]
-        await asyncio.sleep(0.2)  # time for the lane to add every thread it may
-        assert threads == {"capped_0", "capped_1"}
+        await await_until(lambda: threads == {"capped_0", "capped_1"})
+        # The lane looks every 2 ms on this loop: after this sleep it has looked
+        # again, and a third thread would exist as soon as it was started.
+        await asyncio.sleep(0.05)
+        assert not [t for t in threading.enumerate() if t.name == "capped_2"]
         assert not any(future.done() for future in futures)
         release.set()
         await asyncio.gather(*futures)
@@ -116,8 +120,7 @@ def test_a_forked_child_starts_its_own_threads() -> None:
         except BaseException:
             os._exit(1)
         os._exit(0)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert wait_child(pid) == 0
 
 
 def test_between_runs_before_and_after_each_run_of_calls_not_each_call(
@@ -142,10 +145,8 @@ def test_between_runs_before_and_after_each_run_of_calls_not_each_call(
 
     with caplog.at_level(logging.ERROR, "ptrack"):
         asyncio.run(main())
-        assert lane.wait_idle(timeout=1)
-        deadline = time.monotonic() + 5
-        while log[-1] != "between" and time.monotonic() < deadline:
-            time.sleep(0.01)
+        assert lane.wait_idle(timeout=PATIENCE)
+        wait_until(lambda: log[-1] == "between")
     # One run of four calls, with "between" before and after it.
     assert log == ["between", "call 0", "call 1", "call 2", "between"]
     assert "between failed" in caplog.text
@@ -154,7 +155,55 @@ def test_between_runs_before_and_after_each_run_of_calls_not_each_call(
         await lane.run(log.append, "later")
 
     asyncio.run(again())
-    deadline = time.monotonic() + 5
-    while log[-1] != "between" and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: log[-1] == "between")
     assert log[5:] == ["between", "later", "between"]
+
+
+def test_a_loop_that_closes_with_a_check_pending_leaves_the_lane_able_to_add_threads() -> None:
+    lane = Lane(max_threads=4, name="closed-loop")
+    gate = threading.Event()
+
+    async def busy_then_gone() -> None:
+        # Two calls on one thread: the lane schedules a check on this loop,
+        # which closes before the check is due.
+        lane.run(gate.wait, PATIENCE)
+        lane.run(gate.wait, PATIENCE)
+
+    asyncio.run(busy_then_gone())
+    gate.set()
+    assert lane.wait_idle(timeout=PATIENCE)
+
+    # Four calls that each wait for the other three: they finish only if the
+    # lane, in a new loop, adds threads while its first one is stuck.
+    together = threading.Barrier(4, timeout=PATIENCE)
+    met: list[str] = []
+
+    def meet() -> None:
+        together.wait()
+        met.append(threading.current_thread().name)
+
+    async def side_by_side() -> None:
+        await asyncio.gather(*(lane.run(meet) for _ in range(4)))
+
+    asyncio.run(side_by_side())
+    assert len(set(met)) == 4
+
+
+def test_loops_in_two_threads_each_get_threads_added() -> None:
+    lane = Lane(max_threads=4, name="two-loops")
+    together = threading.Barrier(4, timeout=PATIENCE)
+    met: list[str] = []
+
+    def meet() -> None:
+        together.wait()
+        met.append(threading.current_thread().name)
+
+    async def two_calls() -> None:
+        await asyncio.gather(lane.run(meet), lane.run(meet))
+
+    loops = [threading.Thread(target=asyncio.run, args=(two_calls(),)) for _ in range(2)]
+    for thread in loops:
+        thread.start()
+    for thread in loops:
+        thread.join(PATIENCE)
+    assert len(met) == 4

@@ -7,11 +7,14 @@ the same constant answer while no recorder runs.
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import logging
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
@@ -22,16 +25,17 @@ from django.core import signing
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.wsgi import WSGIHandler
 from django.db.utils import ConnectionHandler, OperationalError
-from django.test import AsyncClient, Client, RequestFactory, override_settings
+from django.test import Client, RequestFactory, override_settings
 from freezegun import freeze_time
 from itsdangerous import URLSafeTimedSerializer
 
 import ptrack
-from ptrack import tokens
+from ptrack import legacy, tokens
 from ptrack.events import PixelEvent
-from ptrack.exceptions import InvalidToken
+from ptrack.exceptions import ExpiredToken, InvalidToken
 from ptrack.fastpath import ASGIFastPath, WSGIFastPath
 from ptrack.tracking import PIXEL_GIF
+from tests import ptrack3
 from tests.conftest import Recorded, pixel_path
 from tests.settings import SECRET_KEY
 from tests.testapp import pixels
@@ -82,6 +86,11 @@ def _fernet() -> str:
     return ptrack.FernetEncoder.encode(["newsletter"], {})
 
 
+def _3x(change: Callable[[str], str] = lambda t: t, case: str = "newsletter") -> Callable[[], str]:
+    """A token django-ptrack 3.0.0 minted (tests/ptrack3), altered by ``change``."""
+    return lambda: change(ptrack3.token(case))
+
+
 @dataclass(frozen=True)
 class Bad:
     """One bad request: the path segment where the token goes, as sent on the wire."""
@@ -90,7 +99,6 @@ class Bad:
     method: str = "GET"
     headers: dict[str, str] = field(default_factory=dict)
     status: int = 200
-    csrf: bool = False
 
     def path(self) -> str:
         token = self.token if isinstance(self.token, str) else self.token()
@@ -122,6 +130,28 @@ BAD_REQUESTS: dict[str, Bad] = {
     "over the length cap": Bad("A" * 4097),
     "valid then 6000 more characters": Bad(lambda: _valid() + "A" * 6000),
     "forged compressed payload": Bad(".eJzLSM3JyVcozy_KSQEAGgQEXQ.YWJj.AAAA"),
+    # Tokens shaped like django-ptrack 3.x's, tested with PTRACK_LEGACY_SECRET set and unset.
+    "3.x: another 3.x key": Bad(lambda: ptrack3.mint("newsletter", secret="another-3x-key")),
+    "3.x: nonce changed": Bad(_3x(lambda t: _flip(t, 3))),
+    "3.x: ciphertext changed": Bad(_3x(lambda t: _flip(t, 60))),
+    "3.x: authenticator changed": Bad(_3x(lambda t: _flip(t, 35))),
+    "3.x: truncated": Bad(_3x(lambda t: t[:-4])),
+    "3.x: padding stripped": Bad(_3x(lambda t: t.rstrip("="))),
+    "3.x: padding doubled": Bad(_3x(lambda t: t + "==")),
+    "3.x: stray character": Bad(_3x(lambda t: t[:10] + "!" + t[10:])),
+    "3.x: standard base64 alphabet": Bad(
+        _3x(lambda t: quote(t.replace("-", "+").replace("_", "/"), safe=""))
+    ),
+    "3.x: a signed token's dot added": Bad(_3x(lambda t: t[:40] + "." + t[40:])),
+    "3.x: nonce only": Bad(lambda: base64.urlsafe_b64encode(b"\x01" * 24).decode()),
+    "3.x: genuine box, empty": Bad(lambda: ptrack3.seal(b"")),
+    "3.x: genuine box, bytes appended": Bad(lambda: ptrack3.seal(b"")[:-2] + "AAAA"),
+    "3.x: genuine box, not JSON": Bad(lambda: ptrack3.seal(b"<script>alert(1)</script>")),
+    "3.x: genuine box, not UTF-8": Bad(lambda: ptrack3.seal(b"\xff\xfe\x00")),
+    "3.x: genuine box, an object": Bad(lambda: ptrack3.seal(b'{"args": [], "kwargs": {}}')),
+    "3.x: genuine box, nested too deep": Bad(lambda: ptrack3.seal(b"[" * 3000)),
+    "3.x: genuine, over the length cap": Bad(_3x(case="long, over 4096 characters")),
+    "3.x: genuine, then 6000 more characters": Bad(_3x(lambda t: t + "A" * 6000)),
     # Odd paths and encodings.
     "percent-encoded control bytes": Bad("%00%ff%fe%0d%0a"),
     "percent-encoded traversal": Bad("..%2F..%2Fetc%2Fpasswd"),
@@ -153,7 +183,9 @@ BAD_REQUESTS: dict[str, Bad] = {
     "HEAD of a bad token": Bad("garbage", method="HEAD"),
     # Other methods on a valid token: 405, nothing recorded.
     "POST": Bad(_valid, method="POST", status=405),
-    "POST with CSRF enforced": Bad(_valid, method="POST", status=405, csrf=True),
+    "POST with a CSRF cookie and no token": Bad(
+        _valid, method="POST", status=405, headers={"Cookie": "csrftoken=" + "a" * 32}
+    ),
     "PUT": Bad(_valid, method="PUT", status=405),
     "PATCH": Bad(_valid, method="PATCH", status=405),
     "DELETE": Bad(_valid, method="DELETE", status=405),
@@ -164,21 +196,13 @@ BAD_REQUESTS: dict[str, Bad] = {
 }
 
 
-def _send_wsgi(bad: Bad, path: str) -> Any:
-    return Client(enforce_csrf_checks=bad.csrf).generic(bad.method, path, headers=bad.headers)
-
-
-def _send_asgi(bad: Bad, path: str) -> Any:
-    async def send() -> Any:
-        client = AsyncClient(enforce_csrf_checks=bad.csrf)
-        return await client.generic(bad.method, path, headers=bad.headers)
-
-    return async_to_sync(send)()
-
-
 @dataclass
 class _Raw:
-    """What the fast path answered, shaped like the test client's response where used."""
+    """What a server would send, shaped like the test client's response where used.
+
+    Raw WSGI and ASGI calls, not Django's test clients: those drop the body of
+    a HEAD response and exempt requests from CSRF checks, as no server does.
+    """
 
     status_code: int
     content: bytes
@@ -198,7 +222,7 @@ class _Raw:
         return [v for k, v in self.headers.items() if k.lower() == "set-cookie"]
 
 
-def _send_wsgi_fastpath(bad: Bad, path: str) -> _Raw:
+def _send_wsgi(app: Callable[[], Any], bad: Bad, path: str) -> _Raw:
     environ = RequestFactory().generic(bad.method, path, headers=bad.headers).environ
     # WSGIRequest rewrote PATH_INFO as decoded text; a server passes bytes as latin-1.
     environ["PATH_INFO"] = unquote_to_bytes(urlsplit(path).path).decode("iso-8859-1")
@@ -207,12 +231,12 @@ def _send_wsgi_fastpath(bad: Bad, path: str) -> _Raw:
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
         started.append((status, headers))
 
-    body = b"".join(WSGIFastPath(WSGIHandler())(environ, start_response))
+    body = b"".join(app()(environ, start_response))
     [(status, headers)] = started
     return _Raw(int(status.split()[0]), body, dict(headers))
 
 
-def _send_asgi_fastpath(bad: Bad, path: str) -> _Raw:
+def _send_asgi(app: Callable[[], Any], bad: Bad, path: str) -> _Raw:
     sent: list[dict[str, Any]] = []
     raw_path = path.encode("utf-8")
     scope = {
@@ -224,16 +248,22 @@ def _send_asgi_fastpath(bad: Bad, path: str) -> _Raw:
         "query_string": b"",
         "headers": [(k.lower().encode(), v.encode("latin-1")) for k, v in bad.headers.items()],
         "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
     }
 
+    messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        if messages:
+            return messages.pop()
+        await asyncio.Event().wait()  # the client stays until the answer is sent
+        return {"type": "http.disconnect"}  # pragma: no cover
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
     async def call() -> None:
-        await ASGIFastPath(ASGIHandler())(scope, receive, send)
+        await app()(scope, receive, send)
 
     async_to_sync(call)()
     start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
@@ -241,17 +271,24 @@ def _send_asgi_fastpath(bad: Bad, path: str) -> _Raw:
     return _Raw(start["status"], body, headers)
 
 
-SENDERS = {
-    "wsgi": _send_wsgi,
-    "asgi": _send_asgi,
-    "wsgi fast path": _send_wsgi_fastpath,
-    "asgi fast path": _send_asgi_fastpath,
+SENDERS: dict[str, Callable[[Bad, str], _Raw]] = {
+    "wsgi": partial(_send_wsgi, WSGIHandler),
+    "asgi": partial(_send_asgi, ASGIHandler),
+    "wsgi fast path": partial(_send_wsgi, lambda: WSGIFastPath(WSGIHandler())),
+    "asgi fast path": partial(_send_asgi, lambda: ASGIFastPath(ASGIHandler())),
 }
 
 
 @pytest.fixture(params=SENDERS.keys())
 def send(request: pytest.FixtureRequest) -> Callable[[Bad, str], Any]:
     return SENDERS[request.param]
+
+
+@pytest.fixture(params=[None, ptrack3.SECRET], ids=["3.x links unread", "3.x links read"])
+def legacy_secret(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """PTRACK_LEGACY_SECRET unset, then set to the key the 3.x tokens here were made with."""
+    with override_settings(PTRACK_LEGACY_SECRET=request.param):
+        yield request.param
 
 
 def test_the_catalogue_is_at_least_thirty_requests() -> None:
@@ -273,6 +310,7 @@ def test_bad_request_gets_the_constant_answer_and_records_nothing(
     send: Callable[[Bad, str], Any],
     reference: dict[int, dict[str, str]],
     recorded: Recorded,
+    legacy_secret: str | None,
     bad: Bad,
 ) -> None:
     response = send(bad, bad.path())
@@ -298,6 +336,17 @@ def test_the_reference_answer_is_the_one_a_valid_load_gets(
     assert (response.status_code, response.content) == (200, PIXEL_GIF)
     assert dict(response.headers) == reference[200]
     assert recorded.calls == [(("newsletter",), {"user_id": 42})]
+
+
+def test_the_reference_answer_is_the_one_a_3x_load_gets(
+    send: Callable[[Bad, str], Any], reference: dict[int, dict[str, str]], recorded: Recorded
+) -> None:
+    with override_settings(PTRACK_LEGACY_SECRET=ptrack3.SECRET):
+        response = send(Bad(_3x()), f"/ptrack/{ptrack3.token('newsletter')}/")
+    assert (response.status_code, response.content) == (200, PIXEL_GIF)
+    assert dict(response.headers) == reference[200]
+    assert recorded.calls == [(("newsletter",), {"user_id": 42})]
+    assert recorded.events[0].legacy
 
 
 def test_a_path_without_the_trailing_slash_is_redirected_by_django_and_records_nothing(
@@ -482,3 +531,7 @@ def test_every_bad_token_in_the_catalogue_is_refused_by_the_decoder() -> None:
         token = unquote(urlsplit(bad.path()).path[len("/ptrack/") : -1])
         with pytest.raises((InvalidToken, ValueError)):
             ptrack.encoders.decode(token)
+        with override_settings(PTRACK_LEGACY_SECRET=ptrack3.SECRET):
+            with pytest.raises(InvalidToken) as info:
+                legacy.decrypt(token)
+            assert not isinstance(info.value, ExpiredToken)

@@ -35,6 +35,7 @@ from itsdangerous.encoding import base64_encode
 import ptrack
 from ptrack import tokens
 from ptrack.exceptions import ExpiredToken, InvalidToken, PixelURLTooLong, PixelValueError
+from tests import ptrack3
 from tests.conftest import Recorded
 from tests.settings import SECRET_KEY as KEY
 
@@ -276,6 +277,8 @@ FOREIGN: dict[str, Callable[[], str]] = {
     "Fernet token given to the signed encoder": lambda: ptrack.FernetEncoder.encode(["a"], {}),
     "Fernet key not derived from the secret": _fernet_without_derivation,
     "signature of zeros": lambda: tokens.dumps(["a"], {}).rsplit(".", 1)[0] + "." + "A" * 43,
+    # Read only with PTRACK_LEGACY_SECRET set (tests/test_legacy.py); unset here.
+    "django-ptrack 3.0.0 token": lambda: ptrack3.token("newsletter"),
 }
 
 

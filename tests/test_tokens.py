@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import string
 import zlib
 from datetime import datetime, timedelta, timezone
@@ -126,19 +127,59 @@ def test_other_salt_and_django_signing_are_foreign(settings: Any) -> None:
             tokens.loads(token)
 
 
-def test_payload_of_wrong_shape_is_invalid() -> None:
-    for payload in ({"a": 1}, [["a"]], [["a"], {}, 0], [["a"], {}, "60"], ["a", {}], [[], []]):
-        token = tokens.serializer().dumps(payload)
-        with pytest.raises(InvalidToken, match=r"payload|max age"):
-            tokens.loads(token)
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"a": 1},
+        [["a"]],
+        ["a", {}],
+        [[], []],
+        [["a"], {}, 0],
+        [["a"], {}, -5],
+        [["a"], {}, "60"],
+        [["a"], {}, 1.5],
+        # JSON true is a Python bool, which is an int: it must not pass as 1 second.
+        [["a"], {}, True],
+        [["a"], {}, False],
+        [["a"], {}, None],
+        [["a"], {}, 60, "extra"],
+    ],
+)
+def test_payload_of_wrong_shape_is_invalid(payload: Any) -> None:
+    token = tokens.serializer().dumps(payload)
+    with pytest.raises(InvalidToken, match=r"payload|max age"):
+        tokens.loads(token)
 
 
-def test_oversized_token_is_refused_before_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+@override_settings(PTRACK_MAX_TOKEN_LENGTH=8192)
+def _genuine_token_longer_than(length: int) -> str:
+    token = tokens.dumps([hashlib.sha256(str(n).encode()).hexdigest() for n in range(90)], {})
+    assert len(token) > length
+    return token
+
+
+def test_oversized_genuine_token_is_refused_before_any_decoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = _genuine_token_longer_than(4096)  # signed under a larger cap: it would verify
     calls: list[str] = []
-    monkeypatch.setattr(tokens, "serializer", lambda: calls.append("decoded"))
+
+    def spy(name: str, real: Any) -> Any:
+        def call(*args: Any) -> Any:
+            calls.append(name)
+            return real(*args)
+
+        return call
+
+    for name in ("_unb64", "_inflate"):
+        monkeypatch.setattr(tokens, name, spy(name, getattr(tokens, name)))
+    monkeypatch.setattr(tokens.hmac, "compare_digest", spy("hmac", hmac.compare_digest))
     with pytest.raises(InvalidToken, match="longer than 4096"):
-        tokens.loads("A" * 4097)
+        tokens.loads(token)
     assert calls == []
+    with override_settings(PTRACK_MAX_TOKEN_LENGTH=8192):
+        assert tokens.loads(token).args  # the same token, under a cap it fits
+    assert "hmac" in calls
 
 
 @override_settings(PTRACK_MAX_TOKEN_LENGTH=100)

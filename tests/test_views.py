@@ -126,6 +126,32 @@ def test_invalid_tokens_answer_the_pixel_and_record_nothing(
     assert "Ignored invalid pixel token" in caplog.records[0].getMessage()
 
 
+def test_logs_quote_at_most_80_characters_of_a_token(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    issued = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
+    with freeze_time(issued):
+        expired = urlsplit(ptrack.Pixel("x" * 300).url(expires=60)).path.split("/")[2]
+    invalid = "Q" * 3000
+
+    class Raises(ptrack.SignedEncoder):
+        @classmethod
+        def decode(cls, token: str) -> Any:
+            raise KeyError("encoder bug")
+
+    with caplog.at_level(logging.DEBUG, logger="ptrack"):
+        client.get(f"/ptrack/{invalid}/")
+        with freeze_time(issued + timedelta(seconds=61)):
+            client.get(f"/ptrack/{expired}/")
+        ptrack.ptrack_encoder = Raises
+        client.get(f"/ptrack/{invalid}/")
+    messages = [record.getMessage() for record in caplog.records]
+    assert [record.levelname for record in caplog.records] == ["DEBUG", "INFO", "ERROR"]
+    for message, token in zip(messages, [invalid, expired, invalid], strict=True):
+        assert repr(token[:80]) in message
+        assert token[:81] not in message
+
+
 def test_log_escapes_control_characters(client: Client, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, logger="ptrack"):
         client.get("/ptrack/abc%0AINFO%20forged%20line/")
@@ -150,22 +176,40 @@ def test_expired_link_answers_pixel_records_nothing_and_logs_info(
     assert "expired pixel link (issued 2026-05-01 08:00:00+00:00" in record.getMessage()
 
 
-def test_failing_recorder_is_logged_and_others_still_run(
-    client: Client, recorded: Recorded, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("server", ["wsgi", "asgi"])
+@pytest.mark.parametrize("timeout", [None, 5])
+def test_failing_recorder_is_logged_and_the_ones_after_it_still_run(
+    recorded: Recorded, caplog: pytest.LogCaptureFixture, server: str, timeout: float | None
 ) -> None:
+    after: list[tuple[Any, ...]] = []
+
     class Broken(ptrack.TrackingPixel):
         def record(self, *args: Any, **kwargs: Any) -> None:
             raise RuntimeError("database is down")
 
+    class After(ptrack.TrackingPixel):
+        def record(self, *args: Any, **kwargs: Any) -> None:
+            after.append(args)
+
+    # Registered after the autodiscovered recorder and `recorded`, before After.
     ptrack.tracker.register(Broken)
+    ptrack.tracker.register(After)
     try:
-        with caplog.at_level(logging.ERROR, logger="ptrack"):
-            response = client.get(pixel_path("n", user_id=3))
+        with (
+            caplog.at_level(logging.ERROR, logger="ptrack"),
+            override_settings(PTRACK_RECORDER_TIMEOUT=timeout),
+        ):
+            if server == "wsgi":
+                response = Client().get(pixel_path("n", user_id=3))
+            else:
+                response = async_to_sync(AsyncClient().get)(pixel_path("n", user_id=3))
     finally:
         ptrack.tracker.unregister(Broken)
+        ptrack.tracker.unregister(After)
     assert_pixel(response)
     assert recorded.calls == [(("n",), {"user_id": 3})]
     assert pixels.calls == [(("n",), {"user_id": 3})]
+    assert after == [("n",)]
     [record] = caplog.records
     assert "Broken failed on pixel event" in record.getMessage()
     assert "'user_id': 3" in record.getMessage()

@@ -101,6 +101,20 @@ def _verdict(kind: Kind, reason: str) -> Classification:
         return _results.setdefault((kind, reason), Classification(kind, reason))
 
 
+# The verdicts of the rules in Rules.classify(), made once: hashing an Enum member
+# to find a shared verdict costs more than the rule that chose it.
+_HEAD_REQUEST = _verdict(Kind.BOT, "head_request")
+_NOT_GET = _verdict(Kind.BOT, "not_get")
+_PREFETCH_HEADER = _verdict(Kind.PRIVACY_PREFETCH, "prefetch_header")
+_MPP_RELAY = _verdict(Kind.PRIVACY_PREFETCH, "apple_mpp_relay")
+_MPP_USER_AGENT = _verdict(Kind.PRIVACY_PREFETCH, "apple_mpp_user_agent")
+_STALE_BROWSER = _verdict(Kind.SECURITY_SCANNER, "stale_browser")
+_MAIL_CLIENT = _verdict(Kind.HUMAN, "mail_client")
+_NO_MACHINE_SIGNAL = _verdict(Kind.HUMAN, "no_machine_signal")
+_WITHIN_MACHINE_WINDOW = _verdict(Kind.SECURITY_SCANNER, "within_machine_window")
+_BROWSER = _verdict(Kind.HUMAN, "browser")
+_NO_USER_AGENT = _verdict(Kind.BOT, "no_user_agent")
+
 _PREFETCH_HEADERS = frozenset({"sec-purpose", "purpose", "x-purpose", "x-moz"})
 _PREFETCH_VALUES = ("prefetch", "preview", "prerender")
 _PRIVATE_RELAY_RECHECK_SECONDS = 60.0
@@ -126,7 +140,7 @@ class _UAFacts:
         self.mpp = rules.bare_mozilla(lowered)
         self.mail_client = self.browser = self.stale = False
         if not lowered:
-            self.decided = _verdict(Kind.BOT, "no_user_agent")
+            self.decided = _NO_USER_AGENT
             return
         found = rules.family(lowered)
         if found is not None and found[0] != "mail_client":
@@ -190,9 +204,9 @@ class Rules:
             if pattern.search(user_agent):
                 return verdict
         if method != "GET":
-            return _verdict(Kind.BOT, "head_request" if method == "HEAD" else "not_get")
+            return _HEAD_REQUEST if method == "HEAD" else _NOT_GET
         if headers and _prefetch_header(headers):
-            return _verdict(Kind.PRIVACY_PREFETCH, "prefetch_header")
+            return _PREFETCH_HEADER
         facts = self._facts(user_agent)
         if facts.decided is not None and facts.decided.kind is Kind.MAIL_PROXY:
             return facts.decided
@@ -201,23 +215,23 @@ class Rules:
             for networks in self._networks:
                 found = networks.find(*address)
                 if found is not None:
-                    return _verdict(Kind(found[0]), found[1])
+                    return _verdict(_KIND_BY_VALUE[found[0]], found[1])
         if facts.decided is not None:
             return facts.decided
         if facts.mpp:
             relay = self.private_relay()
             if address is not None and relay and relay.find(*address) is not None:
-                return _verdict(Kind.PRIVACY_PREFETCH, "apple_mpp_relay")
-            return _verdict(Kind.PRIVACY_PREFETCH, "apple_mpp_user_agent")
+                return _MPP_RELAY
+            return _MPP_USER_AGENT
         if facts.stale:
-            return _verdict(Kind.SECURITY_SCANNER, "stale_browser")
+            return _STALE_BROWSER
         if facts.mail_client:
-            return _verdict(Kind.HUMAN, "mail_client")
+            return _MAIL_CLIENT
         if not facts.browser:
-            return _verdict(Kind.HUMAN, "no_machine_signal")
+            return _NO_MACHINE_SIGNAL
         if seconds_since_issued is not None and seconds_since_issued < self.machine_window:
-            return _verdict(Kind.SECURITY_SCANNER, "within_machine_window")
-        return _verdict(Kind.HUMAN, "browser")
+            return _WITHIN_MACHINE_WINDOW
+        return _BROWSER
 
 
 def classify(

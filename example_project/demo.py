@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import queue
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,41 +30,99 @@ START_TIMEOUT = 30.0  # seconds for a server to accept connections
 STOP_TIMEOUT = 10.0  # seconds for a server to exit after Ctrl-C
 
 
-def free_port(preferred: int, taken: Sequence[int] = ()) -> int:
-    """``preferred`` when nothing listens on it, else a free port the system picks."""
-    for port in (preferred, 0):
-        if port in taken:
-            continue
-        with socket.socket() as sock:
-            # As runserver does, so a port a stopped demo just left counts as free.
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind((HOST, port))
-            except OSError:
-                continue
-            return int(sock.getsockname()[1])
-    raise RuntimeError(f"No free port on {HOST}.")
+# runserver prints this once it listens, and only then (Django 6.1 says "Starting WSGI
+# development server"); it exits saying "That port is already in use" otherwise.
+STARTED = re.compile(r"Starting (?:[A-Z]+ )?development server at http://")
+IN_USE = "That port is already in use"
+ATTEMPTS = 5  # ports to try when another process takes one first
 
 
-def wait_until_listening(port: int, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"The server on port {port} exited with code {server.returncode}.")
+class Server:
+    """``manage.py runserver`` on one port, its output passed on to the terminal.
+
+    Whether it got the port is what it says, not what a probe found free a moment
+    before: the startup line comes only once it listens.
+    """
+
+    def __init__(self, port: int, settings_module: str, env: dict[str, str]) -> None:
+        self.port = port
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", "--noreload", f"{HOST}:{port}"],
+            cwd=HERE,
+            env={**env, "DJANGO_SETTINGS_MODULE": settings_module, "PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self._startup: list[str] = []
+        self._outcome: queue.Queue[bool] = queue.Queue()
+        threading.Thread(target=self._pass_on, daemon=True).start()
+
+    def _pass_on(self) -> None:
+        assert self.process.stdout is not None
+        listening = False
+        with self.process.stdout:
+            for line in self.process.stdout:
+                if listening:
+                    print(line, end="", flush=True)
+                    continue
+                self._startup.append(line)
+                if STARTED.search(line):
+                    listening = True
+                    print("".join(self._startup), end="", flush=True)
+                    self._outcome.put(True)
+        if not listening:
+            self._outcome.put(False)
+
+    def started(self) -> bool:
+        """True once it listens; False if its port was taken; exits the demo otherwise."""
         try:
-            with socket.create_connection((HOST, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"The server on port {port} did not start within {START_TIMEOUT:.0f}s.")
+            listening = self._outcome.get(timeout=START_TIMEOUT)
+        except queue.Empty:
+            self.stop(grace=0)
+            raise SystemExit(
+                f"The server on port {self.port} did not start within {START_TIMEOUT:.0f}s."
+            ) from None
+        if listening:
+            return True
+        self.stop(grace=STOP_TIMEOUT)
+        startup = "".join(self._startup)
+        if IN_USE in startup:
+            return False
+        print(startup, end="", file=sys.stderr)
+        raise SystemExit(f"The server on port {self.port} exited with {self.process.returncode}.")
+
+    def stop(self, grace: float) -> None:
+        _stop([self.process], grace)
 
 
-def runserver(port: int, settings_module: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "--noreload", f"{HOST}:{port}"],
-        cwd=HERE,
-        env={**env, "DJANGO_SETTINGS_MODULE": settings_module},
-    )
+def start(
+    preferred: int, settings_module: str, env: dict[str, str], app_url: str | None = None
+) -> Server:
+    """A server on ``preferred``, or on another port when that one is taken.
+
+    ``PTRACK_APP_URL`` is the server's own address unless ``app_url`` is given.
+    """
+    port = preferred
+    for _ in range(ATTEMPTS):
+        # The site the emails' links lead to is the app's own (unused by the tracker).
+        own = {"PTRACK_APP_URL": app_url or url(port), "MAILROOM_SITE_URL": url(port)}
+        server = Server(port, settings_module, {**own, **env})
+        if server.started():
+            return server
+        port = _candidate_port()
+    raise SystemExit(f"{ATTEMPTS} ports on {HOST} in a row were taken.")
+
+
+def url(port: int) -> str:
+    return f"http://{HOST}:{port}"
+
+
+def _candidate_port() -> int:
+    """A port free a moment ago: only a candidate, which runserver may find taken."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
 
 
 def prepare(fresh: bool) -> list[tuple[str, str, str]]:
@@ -117,37 +178,43 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # A plain `kill` (SIGTERM) stops the demo as Ctrl-C does, children included.
     signal.signal(signal.SIGTERM, _interrupt)
-    app_port = free_port(args.port)
-    tracker_port = free_port(args.port + 1, taken=[app_port]) if args.split else None
-    app_url = f"http://{HOST}:{app_port}"
-    pixel_url = f"http://{HOST}:{tracker_port}" if tracker_port else app_url
-    # Mail rendered now carries pixel URLs on PTRACK_APP_URL, so it must be the
-    # address the pixels are really served from: set it before Django starts.
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ["PTRACK_APP_URL"] = pixel_url
-    os.environ["MAILROOM_SITE_URL"] = app_url  # where the emails' links lead
     if args.background:
         os.environ["MAILROOM_BACKGROUND"] = "1"
     os.chdir(HERE)
+    os.environ.pop("PTRACK_APP_URL", None)  # each server gets its own address, set below
+    # Migrated first, so that the servers start on an up-to-date database.
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--verbosity=0"], check=True, timeout=120
+    )
 
-    campaigns = prepare(args.fresh)
-
-    env = dict(os.environ)
-    servers = [runserver(app_port, "config.settings", env)]
-    if tracker_port:
-        servers.append(runserver(tracker_port, "config.settings_tracker", env))
+    servers: list[subprocess.Popen[str]] = []
     try:
-        wait_until_listening(app_port, servers[0])
-        if tracker_port:
-            wait_until_listening(tracker_port, servers[1])
+        # Mail rendered below carries pixel URLs on PTRACK_APP_URL, so it must be the address
+        # the pixels are really served from: the servers start first, and say where they are.
+        env = dict(os.environ)
+        tracker = start(args.port + 1, "config.settings_tracker", env) if args.split else None
+        if tracker:
+            servers.append(tracker.process)
+        pixel_url = url(tracker.port) if tracker else None
+        app = start(args.port, "config.settings", env, app_url=pixel_url)
+        servers.insert(0, app.process)
+        app_url = url(app.port)
+        pixel_url = pixel_url or app_url
+        os.environ["PTRACK_APP_URL"] = pixel_url
+        os.environ.setdefault("MAILROOM_SITE_URL", app_url)  # where the emails' links lead
+
+        campaigns = prepare(args.fresh)
+
         if args.background:
             servers.append(
                 subprocess.Popen(
                     [sys.executable, "manage.py", "db_worker", "--interval=0.2"],
-                    env=env,
+                    env=dict(os.environ),
+                    text=True,
                 )
             )
-        _banner(app_url, pixel_url, campaigns, busy=app_port != args.port)
+        _banner(app_url, pixel_url, campaigns, busy=app.port != args.port)
         while all(server.poll() is None for server in servers):
             time.sleep(0.2)
         print("A server stopped; stopping the demo.", file=sys.stderr)
@@ -171,7 +238,7 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _stop(servers: list[subprocess.Popen[bytes]], grace: float) -> None:
+def _stop(servers: Sequence[subprocess.Popen[str]], grace: float) -> None:
     deadline = time.monotonic() + grace
     for server in servers:
         try:
@@ -182,7 +249,7 @@ def _stop(servers: list[subprocess.Popen[bytes]], grace: float) -> None:
                 server.wait(timeout=STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 server.kill()
-                server.wait()
+                server.wait(timeout=STOP_TIMEOUT)
 
 
 def _banner(

@@ -3,7 +3,7 @@
     make loadtest                                   # the defaults below
     .venv/bin/python loadtest/run.py --connections 300 --requests 30000 [--fastpath]
 
-Starts gunicorn (gthread workers) on a free loopback port with the small
+Starts gunicorn (gthread workers) on a loopback port with the small
 project in ``loadtest/ltproject``, whose only recorder appends one line per
 event to a file. Every connection is opened before the first request and kept
 alive; requests mix genuine links (each with its own id), HEADs of genuine
@@ -103,10 +103,12 @@ def make_requests(count: int, seed: int) -> list[Request]:
     return requests
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def listener() -> socket.socket:
+    """A socket listening on a port the system picks, for gunicorn to inherit (``fd://``).
+
+    Bound here and handed over open, the port cannot be taken between choosing and serving.
+    """
+    return socket.create_server(("127.0.0.1", 0), backlog=2048)
 
 
 def children(pid: int) -> list[int]:
@@ -222,7 +224,8 @@ def main() -> int:
     requests = make_requests(args.requests, args.seed)
     work = Path(tempfile.mkdtemp(prefix="ptrack-loadtest-"))
     events, server_log = work / "events.txt", work / "server.log"
-    port = free_port()
+    sock = listener()
+    port = sock.getsockname()[1]
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "ltproject.settings",
@@ -231,13 +234,16 @@ def main() -> int:
     }
     command = [
         sys.executable, "-m", "gunicorn", "ltproject.wsgi:application",
-        "--chdir", str(HERE), "--bind", f"127.0.0.1:{port}",
+        "--chdir", str(HERE), "--bind", f"fd://{sock.fileno()}",
         "--worker-class", "gthread", "--workers", str(args.workers),
         "--threads", str(args.threads), "--worker-connections", str(args.connections * 2),
         "--backlog", "2048", "--keep-alive", "60", "--timeout", "60",
     ]  # fmt: skip
     with server_log.open("wb") as log:
-        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, pass_fds=[sock.fileno()]
+        )
+    sock.close()  # gunicorn holds its own copy: once it exits, connections are refused
     try:
         wait_until_up(port, server)
         warm = make_requests(args.warmup, args.seed + 1)
@@ -257,7 +263,7 @@ def main() -> int:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
-            server.wait()
+            server.wait(timeout=30)
 
     recorded = Counter(int(line) for line in events.read_text().split()) if events.exists() else {}
     served = Counter(tally.served_ids)

@@ -415,7 +415,8 @@ def _check_max_age() -> list[CheckMessage]:
         seconds = value
     else:
         seconds = 0
-    if not (seconds > 0 and math.isfinite(seconds)):
+    # An int is always finite, and math.isfinite() overflows on one past a float's range.
+    if not (seconds > 0 and (not isinstance(seconds, float) or math.isfinite(seconds))):
         return [
             Error(
                 f"PTRACK_MAX_AGE should be a positive number of seconds, a positive "

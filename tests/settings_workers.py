@@ -1,4 +1,4 @@
-"""Settings for the real-worker tests; the test passes paths and ports in the environment."""
+"""Settings for the real-worker tests; the test passes paths in the environment."""
 
 from __future__ import annotations
 
@@ -19,6 +19,4 @@ if os.environ["PTRACK_TEST_BACKEND"] == "db":
 else:
     INSTALLED_APPS = [*INSTALLED_APPS, "tests.bgapp", "django_rq"]
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend"}}
-    RQ_QUEUES = {
-        "default": {"HOST": "127.0.0.1", "PORT": int(os.environ["PTRACK_TEST_REDIS_PORT"])}
-    }
+    RQ_QUEUES = {"default": {"UNIX_SOCKET_PATH": os.environ["PTRACK_TEST_REDIS_SOCKET"], "DB": 0}}

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
-from urllib.error import URLError
 from urllib.parse import urlsplit
 from urllib.request import urlopen
+
+from tests.servers import ServerOutput, stop
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()
@@ -25,10 +24,18 @@ def snippet(marker: str) -> str:
     return textwrap.dedent(match.group(1))
 
 
+# Printed once runserver listens (Django 6.1 says "Starting WSGI development server").
+STARTED = re.compile(
+    r"Starting (?:[A-Z]+ )?development server at http://127\.0\.0\.1:(?P<port>\d+)/"
+)
+
+
 def test_readme_quickstart_records_an_open(tmp_path: Path) -> None:
     django_admin = [sys.executable, "-m", "django"]
-    subprocess.run([*django_admin, "startproject", "mysite", str(tmp_path)], check=True)
-    subprocess.run([sys.executable, "manage.py", "startapp", "myapp"], cwd=tmp_path, check=True)
+    subprocess.run([*django_admin, "startproject", "mysite", str(tmp_path)], check=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "manage.py", "startapp", "myapp"], cwd=tmp_path, check=True, timeout=60
+    )
 
     settings = tmp_path / "mysite" / "settings.py"
     text = settings.read_text().replace("INSTALLED_APPS = [", 'INSTALLED_APPS = [\n    "myapp",')
@@ -50,35 +57,34 @@ def test_readme_quickstart_records_an_open(tmp_path: Path) -> None:
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mysite.settings", "PYTHONUNBUFFERED": "1"}
     html = subprocess.run(
-        [sys.executable, "-c", render], cwd=tmp_path, env=env, capture_output=True, text=True
+        [sys.executable, "-c", render],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert html.returncode == 0, html.stderr
     src = html.stdout.split('src="')[1].split('"')[0]
     assert src.startswith("https://track.example.com/ptrack/")
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    # Port 0: runserver binds a port the system picks and says which, so nothing can take it
+    # between choosing and binding.
     server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        [sys.executable, "manage.py", "runserver", "127.0.0.1:0", "--noreload"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    output = ServerOutput(server)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = urlopen(f"http://127.0.0.1:{port}{urlsplit(src).path}", timeout=5)
-                break
-            except URLError:
-                assert time.monotonic() < deadline, "runserver did not start"
-                time.sleep(0.2)
+        port = int(output.wait_for(STARTED, timeout=30)["port"])
+        response = urlopen(f"http://127.0.0.1:{port}{urlsplit(src).path}", timeout=10)
         assert response.status == 200
         assert response.headers["Content-Type"] == "image/gif"
     finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=10)
-    assert "Pixel loaded: ('newsletter',) {'user_id': 42, 'variant': 'b'}" in output
+        stop(server)
+    expected = "Pixel loaded: ('newsletter',) {'user_id': 42, 'variant': 'b'}"
+    assert expected in output.all(timeout=10)

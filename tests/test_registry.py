@@ -84,7 +84,12 @@ def _registered_with(app: str) -> list[str]:
         """
     )
     out = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     return eval(out.stdout)  # type: ignore[no-any-return]
 

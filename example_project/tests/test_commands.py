@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import io
 import os
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -150,19 +151,28 @@ class _Collect:
         return "250 Message accepted for delivery"
 
 
+class _ListeningController(Controller):
+    """aiosmtpd's threaded server on a socket already listening, so its port cannot be taken."""
+
+    def __init__(self, handler: _Collect, sock: socket.socket) -> None:
+        super().__init__(handler, hostname="127.0.0.1", port=sock.getsockname()[1])
+        self._sock = sock
+
+    def _create_server(self) -> Awaitable[asyncio.AbstractServer]:
+        return self.loop.create_server(self._factory_invoker, sock=self._sock)
+
+
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[int, _Collect]]:
-    """A real SMTP server on a free loopback port, collecting what it receives."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    """A real SMTP server on a loopback port the system picks, collecting what it receives."""
     handler = _Collect()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, handler
-    finally:
-        controller.stop()
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        controller = _ListeningController(handler, sock)
+        controller.start()
+        try:
+            yield controller.port, handler
+        finally:
+            controller.stop()
 
 
 def test_smtp_settings_come_from_the_environment(

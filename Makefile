@@ -33,7 +33,7 @@ test-matrix: $(VENV)/.installed
 ## --- benchmark targets (owned by bench/) ---
 BENCH_INSTALLED := $(VENV)/.bench-installed
 
-.PHONY: bench bench-quick bench-wrk bench-background bench-redis
+.PHONY: bench bench-quick bench-wrk bench-background bench-redis bench-classifier
 
 # The servers and tools of dependency group "bench", on top of dev.
 $(BENCH_INSTALLED): $(VENV)/.installed pyproject.toml
@@ -57,6 +57,10 @@ bench: $(BENCH_INSTALLED) bench-wrk
 ## The same in one short round, to try it out (about two minutes; numbers are rough).
 bench-quick: $(BENCH_INSTALLED) bench-wrk
 	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
+
+## classify() per call, and loading and searching a 300,000-prefix Private Relay list (under a minute).
+bench-classifier: $(VENV)/.installed
+	$(BIN)/python -m bench.classifier --json bench/results-classifier.json
 
 # redis-server comes from Debian's packages, like wrk.
 bench-redis:

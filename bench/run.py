@@ -116,6 +116,7 @@ def token_bench(rounds: int, seconds: float) -> dict[str, Any]:
     from itsdangerous import URLSafeTimedSerializer
 
     import ptrack
+    from bench.classifier import cycling_classify
     from ptrack import encoders, tracking
 
     plain = URLSafeTimedSerializer(
@@ -170,6 +171,7 @@ def token_bench(rounds: int, seconds: float) -> dict[str, Any]:
         "itsdangerous loads": cycling(plain.loads, plain_tokens),
         "ptrack verify": cycling(encoders.decode, tokens),
         "ptrack track()": cycling(tracking.track, tokens),
+        "ptrack classify()": cycling_classify(),
         "email render, with {% ptrack %}": lambda: template.render(Context(context)),
         "email render, without it": lambda: without_tag.render(Context(context)),
     }
@@ -1104,6 +1106,7 @@ def markdown(results: dict[str, Any]) -> str:
          f"**{r['verify vs itsdangerous loads']:.2f}x**"),
         ("plain itsdangerous `loads()`", "itsdangerous loads", "1x"),
         ("`ptrack.tracking.track()`: verify, event, one recorder", "ptrack track()", ""),
+        ("`ptrack.classify()`, cycling the labelled request shapes", "ptrack classify()", ""),
         ("Render a 5-story email with `{% ptrack %}`", "email render, with {% ptrack %}", ""),
         ("The same email without the tag", "email render, without it", ""),
     ]  # fmt: skip

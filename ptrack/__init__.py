@@ -6,15 +6,18 @@ import sys
 import types
 from typing import TYPE_CHECKING
 
+from ptrack.classifier import Classification, Kind, classify
 from ptrack.encoders import Encoder, FernetEncoder, SignedEncoder, get_encoder, set_encoder
 from ptrack.events import EventType, PixelEvent
 from ptrack.links import Pixel, build_img, build_link, build_url
 from ptrack.registry import PixelTracker, TrackingPixel, tracker
 
 __all__ = [
+    "Classification",
     "Encoder",
     "EventType",
     "FernetEncoder",
+    "Kind",
     "Pixel",
     "PixelEvent",
     "PixelTracker",
@@ -23,6 +26,7 @@ __all__ = [
     "build_img",
     "build_link",
     "build_url",
+    "classify",
     "ptrack_encoder",
     "tracker",
 ]

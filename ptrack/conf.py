@@ -24,6 +24,12 @@ DEFAULT_ENCODER = "ptrack.encoders.SignedEncoder"
 DEFAULT_RECORDER_TIMEOUT: float | None = None
 DEFAULT_BATCH_SIZE = 1
 DEFAULT_BATCH_SECONDS = 0.1
+# Every kind of load reaches recorders, labelled, as sending services report
+# machine opens flagged rather than dropped (README, "Truthful opens").
+DEFAULT_RECORD_KINDS = ("human", "mail_proxy", "privacy_prefetch", "security_scanner", "bot")
+DEFAULT_MACHINE_WINDOW = 10.0
+DEFAULT_CLASSIFIER = "ptrack.classifier.classify"
+DEFAULT_PRIVATE_RELAY_URL = "https://mask-api.icloud.com/egress-ip-ranges.csv"
 DEFAULT_CLICK_FALLBACK_URL: str | None = None
 
 _UNSET: Any = object()
@@ -113,6 +119,49 @@ class Settings:
     def BATCH_SECONDS(self) -> float:
         """Longest a gathered background event waits to be enqueued."""
         return getattr(settings, "PTRACK_BATCH_SECONDS", DEFAULT_BATCH_SECONDS)
+
+    @_remembered
+    def RECORD_KINDS(self) -> Sequence[str]:
+        """The kinds of load (``ptrack.Kind`` values) that reach recorders at all."""
+        return getattr(settings, "PTRACK_RECORD_KINDS", DEFAULT_RECORD_KINDS)
+
+    @_remembered
+    def MACHINE_WINDOW(self) -> float:
+        """Seconds after issue within which a browser's load is taken for a scanner's."""
+        return getattr(settings, "PTRACK_MACHINE_WINDOW", DEFAULT_MACHINE_WINDOW)
+
+    @property
+    def EXTRA_RULES(self) -> Sequence[Any]:
+        """The site's own ``(user-agent regex, kind, reason)`` rules, tried first."""
+        return getattr(settings, "PTRACK_EXTRA_RULES", ())
+
+    @property
+    def EXTRA_NETWORKS(self) -> Sequence[Any]:
+        """The site's own ``(prefix, kind, reason)`` networks, tried before the shipped ones."""
+        return getattr(settings, "PTRACK_EXTRA_NETWORKS", ())
+
+    @property
+    def CLASSIFIER(self) -> str:
+        return getattr(settings, "PTRACK_CLASSIFIER", None) or DEFAULT_CLASSIFIER
+
+    @property
+    def PRIVATE_RELAY_FILE(self) -> str | None:
+        """Where Apple's iCloud Private Relay egress list is kept; ``None``: not used."""
+        return getattr(settings, "PTRACK_PRIVATE_RELAY_FILE", None)
+
+    @property
+    def PRIVATE_RELAY_URL(self) -> str:
+        return getattr(settings, "PTRACK_PRIVATE_RELAY_URL", None) or DEFAULT_PRIVATE_RELAY_URL
+
+    @_remembered
+    def HONOR_OPT_OUT(self) -> bool:
+        """Record nothing for a request with ``Sec-GPC: 1`` or ``DNT: 1``."""
+        return getattr(settings, "PTRACK_HONOR_OPT_OUT", False)
+
+    @_remembered
+    def ANONYMIZE_IP(self) -> bool:
+        """Give recorders the IPv4 /24 or IPv6 /48 network instead of the address."""
+        return getattr(settings, "PTRACK_ANONYMIZE_IP", False)
 
     @_remembered
     def CLICK_FALLBACK_URL(self) -> str | None:

@@ -8,6 +8,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from ptrack.classifier import Classification
+
 
 class EventType:
     """The kinds of event; a string constant each."""
@@ -41,6 +43,7 @@ class PixelEvent:
     token: str = ""  # the token from the URL, enough to replay the event
     legacy: bool = False  # True when the link was made by django-ptrack 3.x (issued_at is None)
     destination: str = ""  # where a click link sends its reader; "" for loads
+    classification: Classification | None = None  # who loaded it; None if not classified
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "args", tuple(self.args))
@@ -57,6 +60,8 @@ class PixelEvent:
                 value = list(value)
             elif f.name == "kwargs":
                 value = dict(value)
+            elif f.name == "classification":
+                value = value and value.to_dict()
             data[f.name] = value
         return data
 
@@ -66,6 +71,8 @@ class PixelEvent:
         for name in _TIMES:
             if values.get(name):
                 values[name] = datetime.fromisoformat(values[name])
+        if values.get("classification"):
+            values["classification"] = Classification.from_dict(values["classification"])
         return cls(**values)
 
 
@@ -80,6 +87,7 @@ _set_event_type, _set_args, _set_kwargs, _set_timestamp, _set_issued_at = (
 _set_expires_at, _set_ip, _set_user_agent, _set_referer, _set_token = (
     _slot[name] for name in ("expires_at", "ip", "user_agent", "referer", "token")
 )
+_set_classification = _slot["classification"]
 _set_legacy, _set_destination = (_slot[name] for name in ("legacy", "destination"))
 
 
@@ -96,6 +104,7 @@ def new_event(
     token: str,
     legacy: bool = False,
     destination: str = "",
+    classification: Classification | None = None,
 ) -> PixelEvent:
     """``PixelEvent(event_type=event_type, ...)``, made faster."""
     event = _new(PixelEvent)
@@ -111,4 +120,5 @@ def new_event(
     _set_token(event, token)
     _set_legacy(event, legacy)
     _set_destination(event, destination)
+    _set_classification(event, classification)
     return event

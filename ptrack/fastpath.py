@@ -149,6 +149,7 @@ def _encode(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
 
 
 _ASGI_PIXEL_HEADERS = _encode(_PIXEL_HEADERS)
+_CLASSIFIER_HEADERS = {name.lower().encode(): name for name in tracking.CLASSIFIER_HEADERS.values()}
 _ASGI_NOT_ALLOWED_HEADERS = _encode(_NOT_ALLOWED_HEADERS)
 _ASGI_CLICK_HEADERS = {
     302: _encode(tracking.CLICK_REDIRECT_HEADERS),
@@ -226,14 +227,20 @@ def _context(scope: Scope) -> tracking.RequestContext:
     client = scope.get("client")
     user_agent: list[str] = []
     referer: list[str] = []
+    signals: dict[str, str] = {}
     for name, value in scope["headers"]:
         if name == b"user-agent":
             user_agent.append(value.decode("latin-1"))
         elif name == b"referer":
             referer.append(value.decode("latin-1"))
+        elif name in _CLASSIFIER_HEADERS:
+            key = _CLASSIFIER_HEADERS[name]
+            text = value.decode("latin-1")
+            signals[key] = f"{signals[key]},{text}" if key in signals else text
     return {
         "ip": (client[0] if client else None) or None,
         # Django joins repeated headers with commas.
         "user_agent": ",".join(user_agent),
         "referer": ",".join(referer),
+        "headers": signals,
     }

@@ -24,6 +24,7 @@ from django.db import close_old_connections
 from django.utils.module_loading import autodiscover_modules
 
 from ptrack import batches, lanes
+from ptrack.classifier import KINDS
 from ptrack.conf import conf
 from ptrack.events import EventType, PixelEvent
 from ptrack.exceptions import PtrackRegistrationError
@@ -48,12 +49,15 @@ class TrackingPixel:
     Set ``background = True`` to run the recorder in a task worker through
     Django's task framework instead of during the request; ``task_options``
     are passed to the task's ``using()`` (``backend``, ``queue_name``,
-    ``priority``).
+    ``priority``). Set ``kinds`` to the kinds of load (``ptrack.Kind``) it
+    takes, e.g. ``{"human", "mail_proxy"}``; ``None`` takes every kind that
+    ``PTRACK_RECORD_KINDS`` lets through.
     """
 
     event_types: ClassVar[Collection[str]] = frozenset({EventType.LOADED})
     background: ClassVar[bool] = False
     task_options: ClassVar[Mapping[str, Any]] = {}
+    kinds: ClassVar[Collection[str] | None] = None
 
     def record(self, *args: Any, **kwargs: Any) -> None:
         raise NotImplementedError
@@ -77,6 +81,11 @@ class _Entry:
     def name(self) -> str:
         cls = type(self.recorder)
         return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _takes(entry: _Entry, event: PixelEvent) -> bool:
+    kinds = entry.recorder.kinds
+    return kinds is None or event.classification is None or event.classification.kind in kinds
 
 
 def _entry(recorder: TrackingPixel) -> _Entry:
@@ -273,6 +282,12 @@ class PixelTracker:
                 f"{recorder_class.__qualname__} overrides neither record() nor "
                 f"record_event(), so it would record nothing."
             )
+        kinds = recorder_class.kinds
+        if kinds is not None and (isinstance(kinds, str) or not set(kinds) <= KINDS):
+            raise PtrackRegistrationError(
+                f"{recorder_class.__qualname__}.kinds should be None or a collection of "
+                f"{sorted(KINDS)}, not {kinds!r}."
+            )
         if recorder_class in self._registry:
             raise PtrackRegistrationError(
                 f"{recorder_class.__module__}.{recorder_class.__qualname__} is already "
@@ -324,7 +339,8 @@ class PixelTracker:
         inline = [
             e
             for e in self._by_type.get(event.event_type, ())
-            if not (e.recorder.background and (_gathered(e, event) or self._enqueued(e, event)))
+            if _takes(e, event)
+            and not (e.recorder.background and (_gathered(e, event) or self._enqueued(e, event)))
         ]
         timeout = conf.RECORDER_TIMEOUT
         if timeout is None:
@@ -341,7 +357,8 @@ class PixelTracker:
         inline = [
             e
             for e in self._by_type.get(event.event_type, ())
-            if not (
+            if _takes(e, event)
+            and not (
                 e.recorder.background and (_gathered(e, event) or await self._aenqueued(e, event))
             )
         ]

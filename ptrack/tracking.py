@@ -8,9 +8,11 @@ from datetime import datetime, timezone
 from typing import Any, TypedDict
 
 from ptrack import clicks, encoders, legacy
+from ptrack.classifier import KINDS, Classification, Kind, get_classifier
 from ptrack.conf import cached, conf
 from ptrack.events import EventType, PixelEvent, new_event
 from ptrack.exceptions import ExpiredToken, InvalidToken
+from ptrack.privacy import anonymize_ip, opted_out
 from ptrack.registry import tracker
 from ptrack.tokens import DecodedToken
 
@@ -59,6 +61,19 @@ class RequestContext(TypedDict):
     ip: str | None
     user_agent: str
     referer: str
+    headers: Mapping[str, str]
+
+
+# The request headers the classifier and the privacy switches read, by their
+# WSGI environ key; the ASGI fast path reads the same names.
+CLASSIFIER_HEADERS = {
+    "HTTP_SEC_PURPOSE": "Sec-Purpose",
+    "HTTP_PURPOSE": "Purpose",
+    "HTTP_X_PURPOSE": "X-Purpose",
+    "HTTP_X_MOZ": "X-Moz",
+    "HTTP_SEC_GPC": "Sec-GPC",
+    "HTTP_DNT": "DNT",
+}
 
 
 def request_context(meta: Mapping[str, Any]) -> RequestContext:
@@ -67,35 +82,129 @@ def request_context(meta: Mapping[str, Any]) -> RequestContext:
         "ip": meta.get("REMOTE_ADDR") or None,
         "user_agent": meta.get("HTTP_USER_AGENT", ""),
         "referer": meta.get("HTTP_REFERER", ""),
+        "headers": {name: meta[key] for key, name in CLASSIFIER_HEADERS.items() if key in meta},
     }
 
 
 def track(
-    token: str, *, ip: str | None = None, user_agent: str = "", referer: str = ""
+    token: str,
+    *,
+    ip: str | None = None,
+    user_agent: str = "",
+    referer: str = "",
+    headers: Mapping[str, str] | None = None,
 ) -> PixelEvent | None:
-    """Verify ``token`` and give the event to every recorder.
+    """Verify ``token`` and give the event to every recorder that takes its kind.
 
     Returns the event, or ``None`` when the token did not verify; never raises
     for bad input. The view and any other front end call this.
     """
-    event = verify(token, ip=ip, user_agent=user_agent, referer=referer)
-    if event is not None:
+    event = verify(token, ip=ip, user_agent=user_agent, referer=referer, headers=headers)
+    if event is not None and _reaches_recorders(event, headers):
         tracker.dispatch(event)
     return event
 
 
 async def atrack(
-    token: str, *, ip: str | None = None, user_agent: str = "", referer: str = ""
+    token: str,
+    *,
+    ip: str | None = None,
+    user_agent: str = "",
+    referer: str = "",
+    headers: Mapping[str, str] | None = None,
 ) -> PixelEvent | None:
     """``track()`` for async front ends: recorders never block the event loop."""
-    event = verify(token, ip=ip, user_agent=user_agent, referer=referer)
-    if event is not None:
+    event = verify(token, ip=ip, user_agent=user_agent, referer=referer, headers=headers)
+    if event is not None and _reaches_recorders(event, headers):
         await tracker.adispatch(event)
     return event
 
 
+def _reaches_recorders(event: PixelEvent, headers: Mapping[str, str] | None) -> bool:
+    if headers and conf.HONOR_OPT_OUT and opted_out(headers):
+        return False
+    kinds = _record_kinds()
+    return kinds is None or event.classification is None or event.classification.kind in kinds
+
+
+@cached
+def _record_kinds() -> frozenset[str] | None:
+    """``PTRACK_RECORD_KINDS`` as a set; ``None``: record every kind (or it is unusable)."""
+    try:
+        kinds = frozenset(conf.RECORD_KINDS)
+    except TypeError:
+        return None  # ptrack.E030 reports it; record everything meanwhile
+    return None if kinds >= KINDS else kinds
+
+
+def _classify(
+    user_agent: str,
+    headers: Mapping[str, str] | None,
+    ip: str | None,
+    seconds_since_issued: float | None,
+) -> Classification | None:
+    classifier = get_classifier()
+    try:
+        result: Any = classifier(
+            user_agent, headers or {}, ip, seconds_since_issued=seconds_since_issued
+        )
+        if isinstance(result, Classification):
+            return result
+        return Classification(Kind(result.kind), str(result.reason))
+    except Exception:
+        logger.exception(
+            "PTRACK_CLASSIFIER %r failed; the event is recorded unclassified.", classifier
+        )
+        return None
+
+
+def _event(
+    event_type: str,
+    decoded: DecodedToken,
+    args: tuple[Any, ...],
+    token: str,
+    ip: str | None,
+    user_agent: str,
+    referer: str,
+    headers: Mapping[str, str] | None,
+    *,
+    from_3x: bool = False,
+    destination: str = "",
+) -> PixelEvent:
+    """The event of a verified load or click, classified once from the request's context.
+
+    With ``PTRACK_ANONYMIZE_IP`` the address is cut to its network after the
+    classifier has seen it.
+    """
+    now = datetime.now(timezone.utc)
+    issued_at = decoded.issued_at
+    classification = _classify(
+        user_agent, headers, ip, None if issued_at is None else (now - issued_at).total_seconds()
+    )
+    return new_event(
+        event_type,
+        args,
+        decoded.kwargs,
+        now,
+        issued_at,
+        decoded.expires_at,
+        anonymize_ip(ip) if conf.ANONYMIZE_IP else ip,
+        user_agent,
+        referer,
+        token,
+        legacy=from_3x,
+        destination=destination,
+        classification=classification,
+    )
+
+
 def verify(
-    token: str, *, ip: str | None = None, user_agent: str = "", referer: str = ""
+    token: str,
+    *,
+    ip: str | None = None,
+    user_agent: str = "",
+    referer: str = "",
+    headers: Mapping[str, str] | None = None,
 ) -> PixelEvent | None:
     """The event for a load of ``token``, or ``None`` (logged) if it does not verify."""
     decoded, from_3x = _decode(token, "pixel")
@@ -104,47 +213,64 @@ def verify(
     if clicks.is_click(decoded.args):
         logger.debug("Ignored a click token at the pixel URL: %r", token[:_LOGGED_TOKEN_LENGTH])
         return None
-    return new_event(
+    return _event(
         EventType.LOADED,
+        decoded,
         decoded.args,
-        decoded.kwargs,
-        datetime.now(timezone.utc),
-        decoded.issued_at,
-        decoded.expires_at,
+        token,
         ip,
         user_agent,
         referer,
-        token,
-        from_3x,
+        headers,
+        from_3x=from_3x,
     )
 
 
 def track_click(
-    token: str, *, ip: str | None = None, user_agent: str = "", referer: str = ""
+    token: str,
+    *,
+    ip: str | None = None,
+    user_agent: str = "",
+    referer: str = "",
+    headers: Mapping[str, str] | None = None,
 ) -> str | None:
     """Verify a click ``token``, give its event to the recorders, return the destination.
 
     The destination is ``None`` when the token does not verify; an expired
     link keeps its destination and records nothing. Never raises for bad input.
     """
-    destination, event = verify_click(token, ip=ip, user_agent=user_agent, referer=referer)
-    if event is not None:
+    destination, event = verify_click(
+        token, ip=ip, user_agent=user_agent, referer=referer, headers=headers
+    )
+    if event is not None and _reaches_recorders(event, headers):
         tracker.dispatch(event)
     return destination
 
 
 async def atrack_click(
-    token: str, *, ip: str | None = None, user_agent: str = "", referer: str = ""
+    token: str,
+    *,
+    ip: str | None = None,
+    user_agent: str = "",
+    referer: str = "",
+    headers: Mapping[str, str] | None = None,
 ) -> str | None:
     """``track_click()`` for async front ends."""
-    destination, event = verify_click(token, ip=ip, user_agent=user_agent, referer=referer)
-    if event is not None:
+    destination, event = verify_click(
+        token, ip=ip, user_agent=user_agent, referer=referer, headers=headers
+    )
+    if event is not None and _reaches_recorders(event, headers):
         await tracker.adispatch(event)
     return destination
 
 
 def verify_click(
-    token: str, *, ip: str | None = None, user_agent: str = "", referer: str = ""
+    token: str,
+    *,
+    ip: str | None = None,
+    user_agent: str = "",
+    referer: str = "",
+    headers: Mapping[str, str] | None = None,
 ) -> tuple[str | None, PixelEvent | None]:
     """Where a click on ``token`` leads, and its event: ``None`` for what is not to be had.
 
@@ -162,17 +288,15 @@ def verify_click(
         logger.debug("Ignored a token that is no click link: %r", token[:_LOGGED_TOKEN_LENGTH])
         return None, None
     destination, args = click
-    event = new_event(
+    event = _event(
         EventType.CLICKED,
+        decoded,
         args,
-        decoded.kwargs,
-        datetime.now(timezone.utc),
-        decoded.issued_at,
-        decoded.expires_at,
+        token,
         ip,
         user_agent,
         referer,
-        token,
+        headers,
         destination=destination,
     )
     return destination, event

@@ -133,6 +133,8 @@ def test_the_event_of_a_3x_link_is_the_dataclass_made_the_usual_way() -> None:
         referer="r",
         token=old,
         legacy=True,
+        # Classified like any load; a 3.x link says no issue time, so no machine window.
+        classification=ptrack.Classification(ptrack.Kind.HUMAN, "no_machine_signal"),
     )
     assert ptrack.PixelEvent.from_dict(json.loads(json.dumps(event.to_dict()))) == event
     assert event.to_dict()["legacy"] is True
@@ -491,4 +493,21 @@ def test_a_background_recorder_gets_the_3x_event_through_a_task(client: Client) 
         ("newsletter",),
         {"user_id": 42},
         True,
+    )
+
+
+def test_a_3x_load_is_classified_without_the_machine_window() -> None:
+    # 3.x links carry no issue time: a browser's load is a person's, however soon it comes.
+    chrome = (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36"
+    )
+    with LEGACY:
+        browser = tracking.verify(token("newsletter"), user_agent=chrome)
+        mpp = tracking.verify(token("newsletter"), user_agent="Mozilla/5.0")
+    assert browser is not None
+    assert mpp is not None
+    assert browser.classification == ptrack.Classification(ptrack.Kind.HUMAN, "browser")
+    assert mpp.classification == ptrack.Classification(
+        ptrack.Kind.PRIVACY_PREFETCH, "apple_mpp_user_agent"
     )

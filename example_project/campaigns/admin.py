@@ -97,8 +97,18 @@ class DeliveryAdmin(_ReadOnlyAdmin):
 
 @admin.register(Open)
 class OpenAdmin(_ReadOnlyAdmin):
-    list_display = ("opened_at", "campaign", "recipient", "client", "ip", "link_issued_at")
-    list_filter = ("campaign",)
+    list_display = (
+        "opened_at",
+        "campaign",
+        "recipient",
+        "kind",
+        "reason",
+        "counts_as_open",
+        "client",
+        "ip",
+        "link_issued_at",
+    )
+    list_filter = ("campaign", "kind", "counts_as_open")
     list_select_related = ("campaign", "recipient")
     search_fields = ("recipient__email", "ip", "user_agent")
     date_hierarchy = "opened_at"
@@ -106,8 +116,18 @@ class OpenAdmin(_ReadOnlyAdmin):
 
 @admin.register(Click)
 class ClickAdmin(_ReadOnlyAdmin):
-    list_display = ("clicked_at", "campaign", "recipient", "link", "destination", "ip")
-    list_filter = ("campaign", "link")
+    list_display = (
+        "clicked_at",
+        "campaign",
+        "recipient",
+        "link",
+        "destination",
+        "kind",
+        "reason",
+        "by_person",
+        "ip",
+    )
+    list_filter = ("campaign", "link", "kind", "by_person")
     list_select_related = ("campaign", "recipient")
     search_fields = ("recipient__email", "destination", "ip")
     date_hierarchy = "clicked_at"

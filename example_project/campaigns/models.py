@@ -9,6 +9,15 @@ from django.utils import timezone
 
 from campaigns.useragents import describe_client
 
+# ptrack's kinds of load, as the dashboard names them.
+KINDS = [
+    ("human", "Person"),
+    ("mail_proxy", "Mail provider's proxy"),
+    ("privacy_prefetch", "Privacy pre-fetch"),
+    ("security_scanner", "Security scanner"),
+    ("bot", "Bot"),
+]
+
 
 class Recipient(models.Model):
     email = models.EmailField(unique=True)
@@ -93,6 +102,16 @@ class Open(models.Model):
         null=True, blank=True, help_text="When the pixel link was signed, i.e. the mail rendered."
     )
     link_expires_at = models.DateTimeField(null=True, blank=True)
+    # ptrack's classification of the load: who fetched the pixel, and the rule that said so.
+    kind = models.CharField(
+        max_length=20, blank=True, choices=KINDS, help_text="Empty: not classified."
+    )
+    reason = models.CharField(max_length=60, blank=True)
+    counts_as_open = models.BooleanField(
+        default=True,
+        help_text="A person opened the mail, directly or through their provider's proxy; "
+        "not a pre-fetch, a scanner or a bot.",
+    )
 
     class Meta:
         ordering = ("-opened_at", "-pk")
@@ -124,6 +143,14 @@ class Click(models.Model):
     user_agent = models.TextField(blank=True)
     link_issued_at = models.DateTimeField(
         null=True, blank=True, help_text="When the link was signed, i.e. the mail rendered."
+    )
+    # ptrack's classification of the click, as for opens: scanners follow links too.
+    kind = models.CharField(
+        max_length=20, blank=True, choices=KINDS, help_text="Empty: not classified."
+    )
+    reason = models.CharField(max_length=60, blank=True)
+    by_person = models.BooleanField(
+        default=True, help_text="A person clicked, not a pre-fetch, a scanner or a bot."
     )
 
     class Meta:

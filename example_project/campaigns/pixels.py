@@ -47,8 +47,15 @@ class EmailRecorder(ptrack.TrackingPixel):
                 recipient_id,
             )
             return
+        classification = event.classification  # None only if the classifier failed
+        kind = classification.kind.value if classification else ""
+        reason = classification.reason if classification else ""
+        by_person = classification.counts_as_open if classification else True
         if clicked:
             Click.objects.create(
+                kind=kind,
+                reason=reason,
+                by_person=by_person,
                 campaign_id=campaign_id,
                 recipient_id=recipient_id,
                 clicked_at=event.timestamp,
@@ -60,6 +67,9 @@ class EmailRecorder(ptrack.TrackingPixel):
             )
             return
         Open.objects.create(
+            kind=kind,
+            reason=reason,
+            counts_as_open=by_person,
             campaign_id=campaign_id,
             recipient_id=recipient_id,
             opened_at=event.timestamp,

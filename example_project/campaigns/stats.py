@@ -6,15 +6,29 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Max, Min, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
-from campaigns.models import Campaign, Click, Open
+import ptrack
+from campaigns.models import KINDS, Campaign, Click, Open
+
+
+@dataclass(frozen=True)
+class KindCount:
+    """The loads of one kind (ptrack's classification) and the recipients they were for."""
+
+    kind: str  # "human", "mail_proxy", ... ("" for loads the classifier could not judge)
+    label: str
+    counts_as_open: bool
+    loads: int
+    recipients: int
 
 
 @dataclass(frozen=True)
 class CampaignStats:
+    """A campaign's numbers. Opens are people's: machine loads are counted apart."""
+
     sent: int
     unique_opens: int
     total_opens: int
@@ -22,6 +36,9 @@ class CampaignStats:
     last_opened_at: datetime | None
     unique_clickers: int = 0
     total_clicks: int = 0
+    machine_opens: int = 0  # pre-fetches, scanners and bots: loads no person made
+    machine_clicks: int = 0  # links followed by scanners and bots, not counted as clicks
+    kinds: tuple[KindCount, ...] = ()
 
     @property
     def open_rate(self) -> float | None:
@@ -46,10 +63,15 @@ class CampaignStats:
 
 def campaign_stats(campaign: Campaign) -> CampaignStats:
     deliveries = campaign.deliveries.aggregate(sent=Count("pk"), first=Min("sent_at"))
-    opens = campaign.opens.aggregate(
+    opens = campaign.opens.filter(counts_as_open=True).aggregate(
         total=Count("pk"), unique=Count("recipient", distinct=True), last=Max("opened_at")
     )
-    clicks = campaign.clicks.aggregate(total=Count("pk"), unique=Count("recipient", distinct=True))
+    kinds = loads_by_kind(campaign)
+    clicks = campaign.clicks.aggregate(
+        total=Count("pk", filter=Q(by_person=True)),
+        unique=Count("recipient", distinct=True, filter=Q(by_person=True)),
+        machines=Count("pk", filter=Q(by_person=False)),
+    )
     return CampaignStats(
         sent=deliveries["sent"],
         unique_opens=opens["unique"],
@@ -58,6 +80,39 @@ def campaign_stats(campaign: Campaign) -> CampaignStats:
         last_opened_at=opens["last"],
         unique_clickers=clicks["unique"],
         total_clicks=clicks["total"],
+        machine_opens=sum(k.loads for k in kinds if not k.counts_as_open),
+        machine_clicks=clicks["machines"],
+        kinds=kinds,
+    )
+
+
+_LABELS = dict(KINDS)
+# The kinds a person's open has, as ptrack decides; "" (not classified) is kept as an open.
+_PEOPLE = frozenset(
+    {k.value for k in ptrack.Kind if ptrack.Classification(k, "").counts_as_open} | {""}
+)
+
+
+def loads_by_kind(campaign: Campaign) -> tuple[KindCount, ...]:
+    """Every kind of load in ptrack's order, with how many loads and recipients it had."""
+    rows = {
+        row["kind"]: row
+        for row in campaign.opens.values("kind").annotate(
+            loads=Count("pk"), recipients=Count("recipient", distinct=True)
+        )
+    }
+    kinds = [kind for kind, _label in KINDS]
+    if "" in rows:
+        kinds.append("")
+    return tuple(
+        KindCount(
+            kind=kind,
+            label=_LABELS.get(kind, "Not classified"),
+            counts_as_open=kind in _PEOPLE,
+            loads=rows[kind]["loads"] if kind in rows else 0,
+            recipients=rows[kind]["recipients"] if kind in rows else 0,
+        )
+        for kind in kinds
     )
 
 
@@ -70,9 +125,9 @@ class LinkClicks:
 
 
 def clicks_per_link(campaign: Campaign) -> list[LinkClicks]:
-    """Each link of the campaign's email that was clicked, most clicked first."""
+    """Each link of the campaign's email that people clicked, most clicked first."""
     rows = (
-        Click.objects.filter(campaign=campaign)
+        Click.objects.filter(campaign=campaign, by_person=True)
         .values("link", "destination")
         .annotate(clicks=Count("pk"), unique=Count("recipient", distinct=True))
         .order_by("-clicks", "link", "destination")
@@ -83,12 +138,13 @@ def clicks_per_link(campaign: Campaign) -> list[LinkClicks]:
 
 
 def with_stats(campaigns: QuerySet[Campaign]) -> QuerySet[Campaign]:
-    """Annotate each campaign with ``sent``, ``unique_opens`` and ``total_opens``."""
+    """Annotate each campaign with ``sent``, ``unique_opens`` and ``total_opens`` (people's)."""
+    people = Q(opens__counts_as_open=True)
     return campaigns.annotate(
         sent=Count("deliveries", distinct=True),
-        unique_opens=Count("opens__recipient", distinct=True),
-        total_opens=Count("opens", distinct=True),
-        last_opened_at=Max("opens__opened_at"),
+        unique_opens=Count("opens__recipient", distinct=True, filter=people),
+        total_opens=Count("opens", distinct=True, filter=people),
+        last_opened_at=Max("opens__opened_at", filter=people),
     )
 
 
@@ -190,7 +246,7 @@ def opens_chart(
     width: int = 760,
     height: int = 240,
 ) -> Chart | None:
-    """The opens-over-time chart from the first send until ``now``; None before sending.
+    """People's opens over time, from the first send until ``now``; None before sending.
 
     ``expires_at``, when the campaign's pixel links stop recording, is marked on it.
     """
@@ -206,7 +262,7 @@ def opens_chart(
     per_bucket = [0] * count
     first_opens = [0] * count  # recipients whose first open falls in the bucket
     seen: set[int] = set()
-    opens = Open.objects.filter(campaign=campaign).order_by("opened_at", "pk")
+    opens = Open.objects.filter(campaign=campaign, counts_as_open=True).order_by("opened_at", "pk")
     for opened_at, recipient_id in opens.values_list("opened_at", "recipient_id"):
         index = min(count - 1, max(0, int((opened_at - origin) / bucket)))
         per_bucket[index] += 1

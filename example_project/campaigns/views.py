@@ -54,7 +54,12 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     stats = campaign_stats(campaign)
     now = timezone.now()
     tracking = campaign.deliveries.aggregate(until=Max("tracking_expires_at"))["until"]
-    first_opens = campaign.opens.values("recipient").annotate(first=Min("pk")).values("first")
+    first_opens = (
+        campaign.opens.filter(counts_as_open=True)
+        .values("recipient")
+        .annotate(first=Min("pk"))
+        .values("first")
+    )
     context = {
         "campaign": campaign,
         "stats": stats,

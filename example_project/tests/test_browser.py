@@ -2,13 +2,18 @@
 
 Nothing is faked: the server is ``manage.py runserver`` in a subprocess on a
 loopback port, the mail goes through the Maildir backend, and Chromium
-loads each pixel from the URL in the mail and follows a link in it. Screenshots
+loads each pixel from the URL in the mail and follows a link in it. Before the
+person reads, machines fetch pixels as they do at delivery: Apple Mail Privacy
+Protection, and a security scanner that also follows a link, each with its own
+User-Agent, and the dashboard must tell them from the person. Screenshots
 of what a user sees go to ``artifacts/``; with MAILROOM_UPDATE_SCREENSHOT=1 (``make
 example-screenshot``) the dashboard's also replaces ``docs/dashboard.png``.
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import queue
 import re
@@ -20,6 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -44,6 +50,18 @@ COMMAND_TIMEOUT = 60  # seconds for each manage.py command
 START_ATTEMPTS = 5  # ports to try when another process takes one first
 # The dashboard polls every second; without polling it would never change, however long we wait.
 LIVE_TIMEOUT_MS = 20_000
+# settings_e2e's machine window: a browser's load sooner than this after the send is a
+# scanner's, so the person of the test reads once it has passed.
+MACHINE_WINDOW = 2.0
+# What Apple's Mail Privacy Protection proxies send: this User-Agent and nothing more
+# (ua-parser/uap-core#509).
+MPP_USER_AGENT = "Mozilla/5.0"
+# What Office 365's link scanning presented to gophish users (gophish/gophish#2446):
+# a Windows Chrome years older than any a supported Windows still runs.
+SCANNER_USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/80.0.3987.132 Safari/537.36"
+)
 
 pytestmark = pytest.mark.browser
 
@@ -128,14 +146,25 @@ def _stop(process: subprocess.Popen[str]) -> None:
         process.wait(timeout=10)
 
 
+@dataclass(frozen=True)
+class Served:
+    url: str  # the server's base URL
+    maildir: Path  # where the sent mail is
+    sent_by: float  # time.time() once the campaign was sent: every link was issued before
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The example project served on a loopback port, its campaign sent; its base URL."""
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The example project served on a loopback port, its campaign sent."""
     _require_chromium()
     state = tmp_path_factory.mktemp("e2e")
+    relay = state / "egress-ip-ranges.csv"
+    relay.write_text("# Apple's format: prefix,country,region,city,\n127.0.0.0/8,US,US-CA,,\n")
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_SETTINGS_MODULE": "tests.settings_e2e",
+        "MAILROOM_E2E_RELAY_FILE": str(relay),
+        "MAILROOM_E2E_MACHINE_WINDOW": str(MACHINE_WINDOW),
         "DJANGO_DEBUG": "1",  # runserver serves the static files
         "DATABASE_URL": f"sqlite:///{state / 'db.sqlite3'}",
         "MAILROOM_MAILDIR": str(state / "mail"),
@@ -171,7 +200,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         env["MAILROOM_SITE_URL"] = base
         manage(env, "create_demo_campaign", "--recipients", str(RECIPIENTS))
         manage(env, "send_campaign", "Spring product update")
-        yield base
+        yield Served(base, state / "mail", sent_by=time.time())
     finally:
         _stop(process)
         output.drain()
@@ -190,21 +219,47 @@ def manage(env: dict[str, str], *command: str) -> None:
     )
 
 
-def test_opening_an_email_shows_on_the_dashboard(server: str) -> None:
+def _tracked_urls(maildir: Path) -> dict[str, tuple[str, str]]:
+    """The pixel URL and the first link's click URL of each sent mail's HTML, by recipient."""
+    urls = {}
+    for path in [*maildir.glob("new/*"), *maildir.glob("cur/*")]:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        html = message.get_body(("html",)).get_content()  # type: ignore[attr-defined]
+        [pixel] = re.findall(r'<img src="([^"]+/ptrack/[^"]+)" width="1"', html)
+        first_link = re.findall(r'<a href="([^"]+/ptrack/c/[^"]+)"', html)[0]
+        urls[str(message["To"]).split("<")[-1].rstrip(">")] = (pixel, first_link)
+    return urls
+
+
+def _wait_until(moment: float) -> None:
+    """Let the wall clock pass ``moment``: the machine window is measured by it."""
+    while time.time() < moment:
+        time.sleep(moment - time.time())
+
+
+def test_opening_an_email_shows_on_the_dashboard(server: Served) -> None:
     from playwright.sync_api import expect, sync_playwright
 
+    base = server.url
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000
         )
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 860})
+            # The person reads in this Chromium, as a desktop Chrome would say it is: a
+            # headless browser's own User-Agent is a bot's.
+            probe = browser.new_page()
+            person_agent = probe.evaluate("navigator.userAgent").replace("HeadlessChrome", "Chrome")
+            probe.close()
+            context = browser.new_context(
+                viewport={"width": 1280, "height": 860}, user_agent=person_agent
+            )
             context.set_default_timeout(15_000)
 
             # The dashboard stays open in its own tab, as a user would leave it.
             dashboard = context.new_page()
-            dashboard.goto(f"{server}/campaigns/1/")
+            dashboard.goto(f"{base}/campaigns/1/")
             stat = {
                 name: dashboard.locator(f'[data-stat="{name}"] .value')
                 for name in (
@@ -212,16 +267,67 @@ def test_opening_an_email_shows_on_the_dashboard(server: str) -> None:
                     "unique-opens",
                     "total-opens",
                     "open-rate",
+                    "machine-opens",
                     "unique-clickers",
                     "total-clicks",
                     "click-rate",
                 )
             }
+            latest = dashboard.locator("#latest-opens tbody tr")
             expect(stat["sent"]).to_have_text(str(RECIPIENTS))
             expect(stat["unique-opens"]).to_have_text("0")
+            expect(stat["machine-opens"]).to_have_text("0")
 
+            # At delivery, before anyone reads: Apple's MPP proxy fetches the pixels of
+            # two recipients on Apple Mail, and a security scanner the pixel of a third
+            # and follows its first link, as link scanners do.
+            tracked = _tracked_urls(server.maildir)
+            assert len(tracked) == RECIPIENTS
+            mpp_for, scanned_for = sorted(tracked)[-2:], sorted(tracked)[0]
+            for address in mpp_for:
+                mpp = playwright.request.new_context(user_agent=MPP_USER_AGENT)
+                try:
+                    response = mpp.get(tracked[address][0])
+                    assert response.status == 200
+                    assert response.headers["content-type"] == "image/gif"
+                finally:
+                    mpp.dispose()
+            scanner = playwright.request.new_context(
+                user_agent=SCANNER_USER_AGENT, extra_http_headers={"Accept": "*/*"}
+            )
+            try:
+                pixel_url, link_url = tracked[scanned_for]
+                assert scanner.get(pixel_url).headers["content-type"] == "image/gif"
+                followed = scanner.get(link_url, max_redirects=0)
+                assert followed.status == 302
+                assert followed.headers["location"] == f"{base}/pages/spring/"
+            finally:
+                scanner.dispose()
+
+            # The dashboard counts them apart: no open, no open rate, each with its reason.
+            expect(stat["machine-opens"]).to_have_text("3", timeout=LIVE_TIMEOUT_MS)
+            expect(stat["unique-opens"]).to_have_text("0")
+            expect(stat["total-opens"]).to_have_text("0")
+            expect(stat["open-rate"]).to_have_text("0.0%")
+            kinds = dashboard.locator("#loads-by-kind tbody tr")
+            expect(kinds.locator("td.num:nth-child(3)")).to_have_text(["0", "0", "2", "1", "0"])
+            expect(latest).to_have_count(3)
+            expect(latest.locator("td:nth-child(3)")).to_have_text(
+                ["Security scanner stale_browser"] + ["Privacy pre-fetch apple_mpp_relay"] * 2,
+                use_inner_text=True,
+            )
+            expect(latest.locator(".tag.machine")).to_have_count(3)
+            # The scanner's click is no click-through either.
+            expect(stat["total-clicks"]).to_have_text("0")
+            expect(dashboard.locator('[data-stat="total-clicks"] .hint')).to_contain_text(
+                "1 by machines, not counted"
+            )
+            expect(stat["click-rate"]).to_have_text("0.0%")
+
+            # The person reads once the machine window has passed since the send.
+            _wait_until(server.sent_by + MACHINE_WINDOW)
             inbox = context.new_page()
-            inbox.goto(f"{server}/inbox/")
+            inbox.goto(f"{base}/inbox/")
             messages = inbox.locator(".mail-list a")
             expect(messages).to_have_count(RECIPIENTS)
             expect(inbox.locator(".mail-list a.unread")).to_have_count(RECIPIENTS)
@@ -229,7 +335,7 @@ def test_opening_an_email_shows_on_the_dashboard(server: str) -> None:
 
             messages.nth(0).click()
             pixel = inbox.frame_locator("iframe").locator('img[width="1"][height="1"]')
-            token_url = re.compile(re.escape(f"{server}/ptrack/") + r"[\w.\-]+/$")
+            token_url = re.compile(re.escape(f"{base}/ptrack/") + r"[\w.\-]+/$")
             expect(pixel).to_have_attribute("src", token_url)
             # Loaded for real: the browser fetched and decoded the 1x1 GIF.
             expect(pixel).to_have_js_property("complete", True)
@@ -238,8 +344,13 @@ def test_opening_an_email_shows_on_the_dashboard(server: str) -> None:
             # The dashboard tab updates itself (it polls every second): no reload.
             expect(stat["unique-opens"]).to_have_text("1", timeout=LIVE_TIMEOUT_MS)
             expect(stat["total-opens"]).to_have_text("1")
-            expect(dashboard.locator("#latest-opens tbody tr")).to_have_count(1)
-            expect(dashboard.locator("#latest-opens tbody tr")).to_contain_text("Headless Chrome")
+            expect(latest).to_have_count(4)
+            expect(latest.first).to_have_attribute("data-kind", "human")
+            expect(latest.first.locator("td:nth-child(3)")).to_have_text(
+                "Person browser", use_inner_text=True
+            )
+            expect(latest.first).to_contain_text("first open")
+            expect(latest.first).to_contain_text("Chrome")
             inbox.screenshot(path=ARTIFACTS / "email.png")
 
             # A few more opens, one of them a second look at the first email.
@@ -251,21 +362,23 @@ def test_opening_an_email_shows_on_the_dashboard(server: str) -> None:
             expect(inbox.locator(".mail-list a.unread")).to_have_count(RECIPIENTS - 3)
             expect(stat["total-opens"]).to_have_text("4")
             expect(stat["unique-opens"]).to_have_text("3")
-            expect(stat["open-rate"]).to_have_text("37.5%")
-            expect(dashboard.locator("#latest-opens tbody tr")).to_have_count(4)
+            expect(stat["open-rate"]).to_have_text("37.5%")  # people only: 3 of 8
+            expect(stat["machine-opens"]).to_have_text("3")
+            expect(kinds.locator("td.num:nth-child(3)")).to_have_text(["4", "0", "2", "1", "0"])
+            expect(latest).to_have_count(7)
             expect(dashboard.locator("svg.chart rect.bar")).not_to_have_count(0)
 
             # Following the email's button: a new tab lands on the site's page, through
             # ptrack's click URL, and the dashboard counts the click.
             expect(stat["click-rate"]).to_have_text("0.0%")
             button = inbox.frame_locator("iframe").get_by_role("link", name="See what's new")
-            click_url = re.compile(re.escape(f"{server}/ptrack/c/") + r"[\w.\-]+/$")
+            click_url = re.compile(re.escape(f"{base}/ptrack/c/") + r"[\w.\-]+/$")
             expect(button).to_have_attribute("href", click_url)
             with context.expect_page() as opened:
                 button.click()
             landing = opened.value
             landing.wait_for_load_state()
-            expect(landing).to_have_url(f"{server}/pages/spring/")
+            expect(landing).to_have_url(f"{base}/pages/spring/")
             expect(landing.locator("h1")).to_have_text("What's new in Mailroom this spring")
             landing.screenshot(path=ARTIFACTS / "landing.png")
             landing.close()
@@ -275,7 +388,7 @@ def test_opening_an_email_shows_on_the_dashboard(server: str) -> None:
             per_link = dashboard.locator("#clicks-per-link tbody tr")
             expect(per_link).to_have_count(1)
             expect(per_link).to_contain_text("button")
-            expect(per_link).to_contain_text(f"{server}/pages/spring/")
+            expect(per_link).to_contain_text(f"{base}/pages/spring/")
 
             dashboard.reload()
             expect(stat["total-opens"]).to_have_text("4")

@@ -43,6 +43,7 @@ def test_a_click_stores_one_click_and_lands_on_the_destination(
     assert stored.clicked_at == T0 + timedelta(minutes=7)
     assert stored.link_issued_at == T0
     assert (stored.ip, stored.user_agent) == ("203.0.113.9", CHROME)
+    assert (stored.kind, stored.reason, stored.by_person) == ("human", "browser", True)
     assert not Open.objects.exists()  # a click is no open
 
 
@@ -97,18 +98,30 @@ def test_dashboard_shows_clickers_rate_and_clicks_per_link(
     client: Client, make_campaign: Callable[..., Campaign], mailoutbox: list[mail.EmailMessage]
 ) -> None:
     campaign = make_campaign(recipients=4)
-    send_campaign(campaign)
-    # The first recipient clicks the button twice and the footer link once; the second, the button.
-    for message, link in (
-        (mailoutbox[0], "button"),
-        (mailoutbox[0], "button"),
-        (mailoutbox[0], "preferences"),
-        (mailoutbox[1], "button"),
-    ):
-        client.get(click_url(message, link))
+    with freeze_time(T0) as frozen:
+        send_campaign(campaign)
+        # Seconds after delivery, a scanner presenting a current browser and an HTTP
+        # library follow links of the third and fourth emails: no person's clicks.
+        frozen.move_to(T0 + timedelta(seconds=2))
+        client.get(click_url(mailoutbox[2], "button"), HTTP_USER_AGENT=CHROME)
+        client.get(click_url(mailoutbox[3], "preferences"), HTTP_USER_AGENT="curl/8.5.0")
+        # Later, the first recipient clicks the button twice and the footer link once;
+        # the second, the button.
+        frozen.move_to(T0 + timedelta(hours=1))
+        for message, link in (
+            (mailoutbox[0], "button"),
+            (mailoutbox[0], "button"),
+            (mailoutbox[0], "preferences"),
+            (mailoutbox[1], "button"),
+        ):
+            client.get(click_url(message, link), HTTP_USER_AGENT=CHROME)
 
+    assert sorted(Click.objects.filter(by_person=False).values_list("kind", "reason")) == [
+        ("bot", "http_library"),
+        ("security_scanner", "within_machine_window"),
+    ]
     stats = campaign_stats(campaign)
-    assert (stats.unique_clickers, stats.total_clicks) == (2, 4)
+    assert (stats.unique_clickers, stats.total_clicks, stats.machine_clicks) == (2, 4, 2)
     assert stats.click_rate_percent == "50.0%"
     assert clicks_per_link(campaign) == [
         LinkClicks("button", "https://mailroom.example/launch", 3, 2),
@@ -118,7 +131,12 @@ def test_dashboard_shows_clickers_rate_and_clicks_per_link(
     assert card(html, "unique-clickers") == "2"
     assert card(html, "total-clicks") == "4"
     assert card(html, "click-rate") == "50.0%"
-    rows = re.findall(r'<td class="num">(\d+)</td>\s*<td class="num">(\d+)</td>', html)
+    assert (
+        '4</div>\n    <div class="hint">on any link of the email; 2 by machines, not counted'
+        in html
+    )
+    per_link = html.partition('id="clicks-per-link"')[2]
+    rows = re.findall(r'<td class="num">(\d+)</td>\s*<td class="num">(\d+)</td>', per_link)
     assert rows == [("3", "2"), ("1", "1")]
     assert "<td><code>https://mailroom.example/launch</code></td>" in html
 

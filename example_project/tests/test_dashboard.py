@@ -9,14 +9,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from campaigns.models import Campaign, Open
 from campaigns.sending import send_campaign
-from campaigns.stats import campaign_stats, opens_chart
+from campaigns.stats import KindCount, campaign_stats, opens_chart
 from django.core import mail
-from django.test import Client
+from django.test import Client, override_settings
 from freezegun import freeze_time
 
 from tests.conftest import pixel_url
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
 
 
 def card(html: str, stat: str) -> str:
@@ -33,13 +34,25 @@ def card(html: str, stat: str) -> str:
 def four_sent_two_opened(
     client: Client, make_campaign: Callable[..., Campaign], mailoutbox: list[mail.EmailMessage]
 ) -> Campaign:
-    """Sent to four at T0; the first opens at +5 and +50 minutes, the second at +2 hours."""
+    """Sent to four at T0; the first opens at +5 and +50 minutes, the second at +2 hours.
+
+    Machines load pixels too, within seconds of the send: a scanner presenting a
+    current browser (the first mail), Apple's Mail Privacy Protection (the third)
+    and an HTTP library (the fourth). None of them is an open.
+    """
     campaign = make_campaign(recipients=4)
     with freeze_time(T0) as frozen:
         send_campaign(campaign)
-        for minutes, message in ((5, mailoutbox[0]), (50, mailoutbox[0]), (120, mailoutbox[1])):
-            frozen.move_to(T0 + timedelta(minutes=minutes))
-            client.get(pixel_url(message))
+        for seconds, message, user_agent in (
+            (2, mailoutbox[0], CHROME),
+            (3, mailoutbox[2], "Mozilla/5.0"),
+            (4, mailoutbox[3], "curl/8.5.0"),
+            (5 * 60, mailoutbox[0], CHROME),
+            (50 * 60, mailoutbox[0], CHROME),
+            (120 * 60, mailoutbox[1], CHROME),
+        ):
+            frozen.move_to(T0 + timedelta(seconds=seconds))
+            client.get(pixel_url(message), HTTP_USER_AGENT=user_agent)
     return campaign
 
 
@@ -51,6 +64,32 @@ def test_stats_count_sent_unique_and_total_opens(four_sent_two_opened: Campaign)
     assert stats.open_rate_percent == "50.0%"
     assert stats.first_sent_at == T0
     assert stats.last_opened_at == T0 + timedelta(hours=2)
+    assert stats.machine_opens == 3
+    assert [(k.kind, k.counts_as_open, k.loads, k.recipients) for k in stats.kinds] == [
+        ("human", True, 3, 2),
+        ("mail_proxy", True, 0, 0),
+        ("privacy_prefetch", False, 1, 1),
+        ("security_scanner", False, 1, 1),
+        ("bot", False, 1, 1),
+    ]
+
+
+def test_an_unclassified_load_counts_as_an_open(
+    client: Client, campaign: Campaign, mailoutbox: list[mail.EmailMessage]
+) -> None:
+    send_campaign(campaign)
+    with override_settings(PTRACK_CLASSIFIER="tests.test_dashboard.failing_classifier"):
+        client.get(pixel_url(mailoutbox[0]), HTTP_USER_AGENT="curl/8.5.0")
+
+    [stored] = Open.objects.all()
+    assert (stored.kind, stored.reason, stored.counts_as_open) == ("", "", True)
+    stats = campaign_stats(campaign)
+    assert (stats.unique_opens, stats.machine_opens) == (1, 0)
+    assert stats.kinds[-1] == KindCount("", "Not classified", True, 1, 1)
+
+
+def failing_classifier(*args: object, **kwargs: object) -> None:
+    raise RuntimeError("a site's classifier with a bug")
 
 
 def test_dashboard_shows_the_counts(client: Client, four_sent_two_opened: Campaign) -> None:
@@ -63,10 +102,42 @@ def test_dashboard_shows_the_counts(client: Client, four_sent_two_opened: Campai
     assert card(html, "unique-opens") == "2"
     assert card(html, "total-opens") == "3"
     assert card(html, "open-rate") == "50.0%"
-    # The latest opens: the first recipient's second open is marked as such.
-    assert html.count("<tr>\n        <td>Person ") == 3
-    assert html.count('<span class="tag first">first open</span>') == 2
-    assert html.count('<span class="tag">again</span>') == 1
+    assert card(html, "machine-opens") == "3"
+    # Loads per kind, people's and machines'.
+    by_kind = html.partition('id="loads-by-kind"')[2].partition("</table>")[0]
+    assert re.findall(
+        r'<tr data-kind="(\w+)"[^>]*>\s*<td><span class="kind \w+">([^<]+)</span></td>\s*'
+        r'<td>(yes|no)</td>\s*<td class="num">(\d+)</td>',
+        by_kind,
+    ) == [
+        ("human", "Person", "yes", "3"),
+        ("mail_proxy", "Mail provider&#x27;s proxy", "yes", "0"),
+        ("privacy_prefetch", "Privacy pre-fetch", "no", "1"),
+        ("security_scanner", "Security scanner", "no", "1"),
+        ("bot", "Bot", "no", "1"),
+    ]
+    # The latest opens, newest first, each with who loaded it and the rule that said so;
+    # the first recipient's second open is marked as such, machines' loads as machines'.
+    latest = html.partition('id="latest-opens"')[2].partition("</table>")[0]
+    assert re.findall(r'<tr data-kind="(\w+)">', latest) == [
+        "human",
+        "human",
+        "human",
+        "bot",
+        "privacy_prefetch",
+        "security_scanner",
+    ]
+    assert re.findall(r'<code class="reason">(\w+)</code>', latest) == [
+        "browser",
+        "browser",
+        "browser",
+        "http_library",
+        "apple_mpp_user_agent",
+        "within_machine_window",
+    ]
+    assert latest.count('<span class="tag first">first open</span>') == 2
+    assert latest.count('<span class="tag">again</span>') == 1
+    assert latest.count('<span class="tag machine">machine</span>') == 3
     assert "Tracking with no time limit" in html
 
 
@@ -183,7 +254,7 @@ def test_admin_lists_opens(admin_client: Client, four_sent_two_opened: Campaign)
     response = admin_client.get("/admin/campaigns/open/")
 
     assert response.status_code == 200
-    assert response.content.decode().count('class="field-client"') == 3
+    assert response.content.decode().count('class="field-client"') == 6
     assert admin_client.get("/admin/campaigns/open/add/").status_code == 403
 
 

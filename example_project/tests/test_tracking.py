@@ -52,6 +52,8 @@ def test_loading_the_pixel_stores_one_open(
     assert stored.link_issued_at == datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
     assert stored.link_expires_at is None
     assert stored.delay == timedelta(minutes=42, seconds=10)
+    # ptrack's classification: a current browser, long after the send, is a person.
+    assert (stored.kind, stored.reason, stored.counts_as_open) == ("human", "browser", True)
 
 
 def test_each_load_is_an_open(client: Client, sent: list[mail.EmailMessage]) -> None:

@@ -1,0 +1,437 @@
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import override_settings
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ptrack
+from ptrack import Classification, Kind, classify
+from ptrack.classifier import active_rules, get_classifier, rules
+
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+GMAIL = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"
+OUTLOOK = (
+    "Microsoft Office/16.0 (Microsoft Outlook 16.0.12329; Pro), "
+    "Mozilla/4.0 (compatible; ms-office; MSOffice 16)"
+)
+DATA = Path(__file__).parent / "data"
+RELAY = str(DATA / "private-relay-sample.csv")
+
+
+def verdict(
+    ua: str, headers: dict[str, str] | None = None, ip: str | None = None, **kw: Any
+) -> tuple[str, str]:
+    result = classify(ua, headers or {}, ip, **kw)
+    return result.kind.value, result.reason
+
+
+def test_result_is_immutable_and_counts_people_and_their_proxies_as_opens() -> None:
+    result = classify(GMAIL, {}, None)
+    assert result == Classification(Kind.MAIL_PROXY, "gmail_image_proxy")
+    assert result.counts_as_open
+    assert classify(CHROME, {}, None).counts_as_open
+    assert not classify("curl/8.5.0", {}, None).counts_as_open
+    with pytest.raises(AttributeError):
+        result.kind = Kind.BOT  # type: ignore[misc]
+    assert {k.value for k in Kind} == {
+        "human",
+        "mail_proxy",
+        "privacy_prefetch",
+        "security_scanner",
+        "bot",
+    }
+    assert Kind.BOT == "bot"
+    assert str(Kind.BOT) == "bot"
+
+
+def test_round_trip_through_a_dict() -> None:
+    result = classify("Mozilla/5.0", {}, None)
+    assert result.to_dict() == {"kind": "privacy_prefetch", "reason": "apple_mpp_user_agent"}
+    assert Classification.from_dict(result.to_dict()) == result
+
+
+@pytest.mark.parametrize(
+    ("ua", "expected"),
+    [
+        (GMAIL, ("mail_proxy", "gmail_image_proxy")),
+        (
+            "YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html",
+            ("mail_proxy", "yahoo_mail_proxy"),
+        ),
+        ("Chrome Privacy Preserving Prefetch Proxy", ("privacy_prefetch", "chrome_prefetch_proxy")),
+        ("Barracuda Sentinel (EE)", ("security_scanner", "scanner_user_agent")),
+        (
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+            ("bot", "crawler"),
+        ),
+        ("python-requests/2.31.0", ("bot", "http_library")),
+        ("Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)", ("bot", "crawler")),
+        (
+            "Mozilla/5.0 (Windows NT 6.1; WOW64) SkypeUriPreview Preview/0.5",
+            ("bot", "link_preview"),
+        ),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0.0.0 Safari/537.36",
+            ("bot", "headless_browser"),
+        ),
+        (
+            "Mozilla/5.0 (compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)",
+            ("bot", "monitor"),
+        ),
+        ("SomeTool 1.0 (contact ops@example.org)", ("bot", "crawler")),
+        ("", ("bot", "no_user_agent")),
+        ("   ", ("bot", "no_user_agent")),
+        (OUTLOOK, ("human", "mail_client")),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_3 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+            ("human", "mail_client"),
+        ),
+        (CHROME, ("human", "browser")),
+        ("Barca/2.8.4400", ("human", "mail_client")),
+        ("SomethingNew/1.0", ("human", "no_machine_signal")),
+        # A Cubot phone is a person, whatever its name ends in.
+        (
+            "Mozilla/5.0 (Linux; Android 13; CUBOT P80) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+            ("human", "browser"),
+        ),
+        # Users of Instagram's and Ecosia's apps carry an "@" that is no address.
+        (
+            "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36 (Ecosia android@131.0)",
+            ("human", "browser"),
+        ),
+    ],
+)
+def test_user_agent_rules(ua: str, expected: tuple[str, str]) -> None:
+    assert verdict(ua) == expected
+
+
+def test_a_mail_proxy_wins_over_any_bot_marker_in_the_same_user_agent() -> None:
+    assert verdict(GMAIL + " crawler +http://x") == ("mail_proxy", "gmail_image_proxy")
+
+
+@pytest.mark.parametrize(
+    "ua",
+    [
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/96.0.4664.110 Safari/537.36",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:100.0) Gecko/20100101 Firefox/100.0",
+        "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1; SV1)",
+    ],
+)
+def test_stale_desktop_builds_are_scanners(ua: str) -> None:
+    assert verdict(ua) == ("security_scanner", "stale_browser")
+
+
+@pytest.mark.parametrize(
+    "ua",
+    [
+        # Last builds for Windows 7 and for old macOS: still people.
+        "Mozilla/5.0 (Windows NT 6.1; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/109.0.0.0 Safari/537.36",
+        "Mozilla/5.0 (Windows NT 6.1; Win64; x64; rv:115.0) Gecko/20100101 Firefox/115.0",
+        # Mail clients embed old engines; an old Android WebView is a phone.
+        "Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/51.0.2704.103 Safari/537.36 Mailbird/2.4.30.0/",
+        "Mozilla/5.0 (Linux; Android 10; LIO-AL00; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/78.0.3904.108 Mobile Safari/537.36",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Evernote/10.8.5 Chrome/87.0.4280.88 Electron/11.1.1 Safari/537.36",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+    ],
+)
+def test_current_builds_mail_clients_and_phones_are_not_stale(ua: str) -> None:
+    assert verdict(ua)[0] == "human"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Purpose": "prefetch"},
+        {"sec-purpose": "prefetch;prerender"},
+        {"PURPOSE": "Prefetch"},
+        {"X-Moz": "prefetch"},
+        {"X-Purpose": "preview"},
+    ],
+)
+def test_prefetch_headers_in_any_case(headers: dict[str, str]) -> None:
+    assert verdict(CHROME, headers) == ("privacy_prefetch", "prefetch_header")
+
+
+def test_unrelated_headers_change_nothing() -> None:
+    assert verdict(CHROME, {"Accept": "image/*", "Sec-Purpose": ""}) == ("human", "browser")
+
+
+@pytest.mark.parametrize(("method", "reason"), [("HEAD", "head_request"), ("POST", "not_get")])
+def test_anything_but_get_is_a_bot(method: str, reason: str) -> None:
+    assert verdict(CHROME, method=method) == ("bot", reason)
+
+
+@override_settings(PTRACK_MACHINE_WINDOW=10)
+def test_a_browser_within_the_machine_window_is_a_scanner_and_a_mail_client_is_not() -> None:
+    assert verdict(CHROME, seconds_since_issued=3) == ("security_scanner", "within_machine_window")
+    assert verdict(CHROME, seconds_since_issued=10) == ("human", "browser")
+    assert verdict(CHROME, seconds_since_issued=None) == ("human", "browser")
+    assert verdict(OUTLOOK, seconds_since_issued=1) == ("human", "mail_client")
+    assert verdict(GMAIL, seconds_since_issued=1) == ("mail_proxy", "gmail_image_proxy")
+    # The rule judges browsers only: an unknown client may be a mail app.
+    assert verdict("SomethingNew/1.0", seconds_since_issued=1) == ("human", "no_machine_signal")
+
+
+@override_settings(PTRACK_MACHINE_WINDOW=0)
+def test_a_zero_window_turns_the_timing_rule_off() -> None:
+    assert verdict(CHROME, seconds_since_issued=0.5) == ("human", "browser")
+
+
+@pytest.mark.parametrize(
+    ("ip", "label"),
+    [
+        ("40.92.4.17", "microsoft_eop"),
+        ("104.47.58.100", "microsoft_eop"),
+        ("2a01:111:f403:c200::5", "microsoft_eop"),
+        ("::ffff:40.107.22.93", "microsoft_eop"),
+        ("209.222.82.44", "barracuda_egd"),
+    ],
+)
+def test_shipped_gateway_networks_are_scanners_whatever_the_user_agent(ip: str, label: str) -> None:
+    assert verdict(CHROME, ip=ip) == ("security_scanner", label)
+    assert verdict(OUTLOOK, ip=ip) == ("security_scanner", label)
+
+
+@pytest.mark.parametrize("ip", ["40.94.89.23", "2a01:111:f404::1", "not-an-ip", "", "1.2.3"])
+def test_addresses_outside_the_lists_or_unparseable_decide_nothing(ip: str) -> None:
+    assert verdict(CHROME, ip=ip) == ("human", "browser")
+
+
+def test_without_a_relay_list_mpp_is_told_by_its_user_agent_alone() -> None:
+    assert verdict("Mozilla/5.0", ip="172.224.226.5") == (
+        "privacy_prefetch",
+        "apple_mpp_user_agent",
+    )
+
+
+@override_settings(PTRACK_PRIVATE_RELAY_FILE=RELAY)
+def test_mpp_is_told_by_its_bare_user_agent_and_confirmed_by_the_relay_list() -> None:
+    assert verdict("Mozilla/5.0", ip="172.224.226.5") == ("privacy_prefetch", "apple_mpp_relay")
+    assert verdict("Mozilla/5.0", ip="198.51.100.1") == ("privacy_prefetch", "apple_mpp_user_agent")
+    assert verdict("Mozilla/5.0", ip=None) == ("privacy_prefetch", "apple_mpp_user_agent")
+    # A person browsing through Private Relay in Safari is a person.
+    safari = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15"
+    assert verdict(safari, ip="172.224.226.5") == ("human", "browser")
+
+
+@override_settings(
+    PTRACK_EXTRA_NETWORKS=[
+        ("40.92.0.0/24", "human", "our_own_relay"),
+        ("203.0.113.0/24", "security_scanner", "our_gateway"),
+    ],
+    PTRACK_EXTRA_RULES=[(r"AcmeLinkCheck/\d", "bot", "acme_link_checker")],
+)
+def test_site_rules_and_networks_come_first() -> None:
+    assert verdict(CHROME, ip="203.0.113.50") == ("security_scanner", "our_gateway")
+    assert verdict(CHROME, ip="40.92.0.9") == ("human", "our_own_relay")
+    assert verdict(CHROME, ip="40.92.1.9") == ("security_scanner", "microsoft_eop")
+    assert verdict("acmelinkcheck/2 " + GMAIL) == ("bot", "acme_link_checker")
+
+
+@override_settings(
+    PTRACK_EXTRA_NETWORKS=[("nonsense", "bot", "x")],
+    PTRACK_EXTRA_RULES=[("(", "bot", "x")],
+    PTRACK_MACHINE_WINDOW="10",
+)
+def test_rejected_site_settings_are_logged_and_left_out(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="ptrack"):
+        assert verdict(CHROME, ip="1.2.3.4", seconds_since_issued=1) == ("human", "browser")
+    assert "PTRACK_EXTRA_NETWORKS ignored" in caplog.text
+    assert "PTRACK_EXTRA_RULES ignored" in caplog.text
+
+
+def test_a_user_agent_is_analysed_once_and_the_memory_stays_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("ptrack.classifier._MEMO_SIZE", 3)
+    current = active_rules()
+    current._memo.clear()
+    for n in range(3):
+        classify(f"Agent/{n}", {}, None)
+    assert len(current._memo) == 3
+    classify("Agent/0", {}, None)
+    assert len(current._memo) == 3
+    classify("Agent/99", {}, None)
+    assert list(current._memo) == ["Agent/99"]
+
+
+def test_the_rules_are_rebuilt_when_settings_change() -> None:
+    before = active_rules()
+    with override_settings(PTRACK_MACHINE_WINDOW=30):
+        assert active_rules() is not before
+        assert active_rules().machine_window == 30
+
+
+def test_the_classifier_setting_names_a_replacement() -> None:
+    assert get_classifier() is ptrack.classifier.classify
+    with override_settings(PTRACK_CLASSIFIER="tests.test_classifier.always_bot"):
+        assert get_classifier() is always_bot
+
+
+def always_bot(user_agent: str, headers: Any, ip: str | None, **kwargs: Any) -> Classification:
+    return Classification(Kind.BOT, "always")
+
+
+class TestPrivateRelayFile:
+    def test_a_missing_file_is_logged_once_and_matches_nothing(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("ptrack.classifier._PRIVATE_RELAY_RECHECK_SECONDS", 0)
+        missing = str(tmp_path / "absent.csv")
+        with (
+            override_settings(PTRACK_PRIVATE_RELAY_FILE=missing),
+            caplog.at_level(logging.WARNING, "ptrack"),
+        ):
+            assert verdict("Mozilla/5.0", ip="172.224.226.5")[1] == "apple_mpp_user_agent"
+            assert verdict("Mozilla/5.0", ip="172.224.226.5")[1] == "apple_mpp_user_agent"
+        assert caplog.text.count("PTRACK_PRIVATE_RELAY_FILE") == 1
+        assert repr(missing) in caplog.text
+
+    def test_a_refreshed_file_is_picked_up_and_a_broken_one_keeps_the_last_good_list(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("ptrack.classifier._PRIVATE_RELAY_RECHECK_SECONDS", 0)
+        path = tmp_path / "egress.csv"
+        path.write_text("192.0.2.0/24,US,US-CA,Los Angeles,\n")
+        with override_settings(PTRACK_PRIVATE_RELAY_FILE=str(path)):
+            assert verdict("Mozilla/5.0", ip="192.0.2.9")[1] == "apple_mpp_relay"
+            path.write_text("198.51.100.0/24,US,US-CA,Los Angeles,\n")
+            os.utime(path, ns=(1, 2_000_000_000))
+            assert verdict("Mozilla/5.0", ip="192.0.2.9")[1] == "apple_mpp_user_agent"
+            assert verdict("Mozilla/5.0", ip="198.51.100.7")[1] == "apple_mpp_relay"
+            path.write_text("garbage\n")
+            os.utime(path, ns=(1, 3_000_000_000))
+            with caplog.at_level(logging.WARNING, "ptrack"):
+                assert verdict("Mozilla/5.0", ip="198.51.100.7")[1] == "apple_mpp_relay"
+            assert "'garbage' is not an IP network prefix" in caplog.text
+
+    def test_the_file_is_read_again_only_after_the_recheck_interval(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        path = tmp_path / "egress.csv"
+        path.write_text("192.0.2.0/24,,,,\n")
+        with override_settings(PTRACK_PRIVATE_RELAY_FILE=str(path)):
+            assert verdict("Mozilla/5.0", ip="192.0.2.9")[1] == "apple_mpp_relay"
+            path.unlink()
+            assert verdict("Mozilla/5.0", ip="192.0.2.9")[1] == "apple_mpp_relay"
+
+
+def test_rule_families_name_their_markers() -> None:
+    assert rules.family("x googleimageproxy y") == ("mail_proxy", "gmail_image_proxy")
+    assert rules.family("mozilla/5.0 (cubot note 30)") is None
+    assert rules.MAIL_CLIENT.find("thunderbird/115") == "mail_client"
+    assert rules.MAIL_CLIENT.find("chrome/131") is None
+
+
+def test_hostile_user_agents_cost_time_in_proportion_to_their_length() -> None:
+    # Quadratic backtracking would take minutes on these; linear work is instant.
+    for ua in ("a" * 20000 + "@" + "b" * 20000, ("a@" * 10000), "x." * 20000 + "@"):
+        assert classify(ua, {}, None).kind in (Kind.BOT, Kind.HUMAN)
+
+
+def test_every_shipped_network_names_a_kind() -> None:
+    from ptrack.classifier import KINDS, vendor_networks
+
+    assert {kind for kind, _ in vendor_networks()._entries} <= KINDS
+
+
+# family() skips the parts of a browser's User-Agent that cannot hold a marker.
+# Its answer must be the one a scan of the whole string gives.
+
+_MARKERS = list(rules._RANK)
+
+
+def _whole_scan_family(ua: str) -> tuple[str, str] | None:
+    """family() as a plain scan of the whole string, without skipping anything."""
+    text = ua.replace("cubot", "") if "cubot" in ua else ua
+    best, marker = len(rules.FAMILIES), ""
+    match = rules._ANY.search(text)
+    while match is not None:
+        rank = rules._RANK[match.group()]
+        if rank < best:
+            best, marker = rank, match.group()
+            if rank == 0:
+                break
+        match = rules._ANY.search(text, match.end())
+    if best < len(rules.FAMILIES):
+        name, markers = rules.FAMILIES[best]
+        return name, markers.reasons[marker]
+    if "@" in text and rules._EMAIL.search(text):
+        return "bot", "crawler"
+    return None
+
+
+def _overlaps(marker: str, fragment: str) -> bool:
+    """Whether an occurrence of ``marker`` can share a character with one of ``fragment``."""
+    if marker in fragment or fragment in marker:
+        return True
+    return any(
+        marker[-k:] == fragment[:k] or marker[:k] == fragment[-k:]
+        for k in range(1, min(len(marker), len(fragment)))
+    )
+
+
+@pytest.mark.parametrize("fragment", rules.BROWSER_FRAGMENTS)
+def test_no_marker_can_overlap_a_skipped_fragment(fragment: str) -> None:
+    assert rules._BLANK not in "".join(_MARKERS)
+    assert [m for m in _MARKERS if _overlaps(m, fragment)] == []
+
+
+@pytest.mark.parametrize("platform", rules.BROWSER_PLATFORMS)
+def test_no_marker_can_start_in_a_skipped_prefix(platform: str) -> None:
+    # The scan starts after the prefix: a marker may end before it, never begin in it.
+    head = rules.BROWSER_PREFIX + platform
+    assert [
+        m
+        for m in _MARKERS
+        if m in head or any(head[-k:] == m[:k] for k in range(1, min(len(m), len(head)) + 1))
+    ] == []
+
+
+def test_skipping_fragments_changes_no_answer_on_the_labelled_set() -> None:
+    from bench.score_classifier import load_shapes
+
+    for shape in load_shapes():
+        ua = shape.user_agent.strip().lower()
+        assert rules.family(ua) == _whole_scan_family(ua), ua
+
+
+_PIECES = [
+    rules.BROWSER_PREFIX,
+    *rules.BROWSER_PLATFORMS,
+    *rules.BROWSER_FRAGMENTS,
+    *_MARKERS,
+    "cubot",
+    "@x.io",
+    " ",
+    "(",
+    ")",
+    ";",
+    "/",
+]
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(_PIECES),
+            st.text(alphabet="abcdeghiklmnoprstuwxy0123456789 ()/;.-@+!%:_", max_size=4),
+        ),
+        max_size=12,
+    )
+)
+@settings(max_examples=600, deadline=None)
+def test_skipping_fragments_changes_no_answer_on_any_string(pieces: list[str]) -> None:
+    ua = "".join(pieces)
+    assert rules.family(ua) == _whole_scan_family(ua)
+    browser = rules.BROWSER_PREFIX + ua
+    assert rules.family(browser) == _whole_scan_family(browser)

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import pytest
+
+from ptrack.classifier import load_private_relay, vendor_networks
+from ptrack.classifier.networks import (
+    Network,
+    NetworkSet,
+    parse_address,
+    parse_egress_csv,
+    parse_network_lines,
+)
+
+
+def net(prefix: str, kind: str = "bot", label: str = "x") -> Network:
+    return Network.parse(prefix, kind, label, source="test")
+
+
+def test_lookup_finds_the_holding_network_in_both_families() -> None:
+    networks = NetworkSet(
+        [
+            net("192.0.2.0/24", label="a"),
+            net("2001:db8::/32", label="b"),
+            net("2001:db8:1::5/128", label="c"),
+        ]
+    )
+    assert networks.lookup("192.0.2.255") == ("bot", "a")
+    assert networks.lookup("192.0.3.0") is None
+    assert networks.lookup("2001:db8:ffff::1") == ("bot", "b")
+    assert networks.lookup("2001:db8:1::5") == ("bot", "c")
+    assert networks.lookup("2001:db8:1::6") == ("bot", "b")
+    assert networks.lookup("::ffff:192.0.2.1") == ("bot", "a")
+    assert networks.lookup("fe80::1%eth0") is None
+    assert networks.lookup(None) is None
+    assert "192.0.2.7" in networks
+    assert 42 not in networks
+
+
+def test_the_earlier_entry_wins_where_entries_overlap() -> None:
+    networks = NetworkSet(
+        [
+            net("10.0.0.0/24", label="narrow"),
+            net("10.0.0.0/8", label="wide"),
+            net("10.0.0.128/25", label="inner"),
+        ]
+    )
+    assert networks.lookup("10.0.0.200") == ("bot", "narrow")
+    assert networks.lookup("10.0.1.1") == ("bot", "wide")
+    assert networks.lookup("10.255.255.255") == ("bot", "wide")
+
+
+def test_adjacent_ranges_of_one_label_are_kept_as_one() -> None:
+    networks = NetworkSet([net("10.0.0.0/25"), net("10.0.0.128/25"), net("10.0.1.0/24", label="y")])
+    assert len(networks) == 2
+    assert networks.lookup("10.0.0.130") == ("bot", "x")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("192.0.2.1", (4, 0xC0000201)),
+        ("::1", (6, 1)),
+        ("::ffff:0.0.0.1", (4, 1)),
+        ("x", None),
+        ("1.2.3", None),
+    ],
+)
+def test_parse_address(text: str, expected: tuple[int, int] | None) -> None:
+    assert parse_address(text) == expected
+
+
+def test_network_lines_and_their_errors() -> None:
+    lines = ["# comment", "", "192.0.2.0/24 bot example  # trailing", "2001:db8::/32 human other"]
+    assert [(str(n), n.kind, n.label) for n in parse_network_lines(lines, source="f")] == [
+        ("192.0.2.0/24", "bot", "example"),
+        ("2001:db8::/32", "human", "other"),
+    ]
+    with pytest.raises(
+        ValueError, match=r"f, line 1: expected '<prefix> <kind> <label>', not '192.0.2.0/24 bot'"
+    ):
+        list(parse_network_lines(["192.0.2.0/24 bot"], source="f"))
+    with pytest.raises(ValueError, match=r"f, line 1: '300.0.0.0/8' is not an IP network prefix"):
+        list(parse_network_lines(["300.0.0.0/8 bot x"], source="f"))
+
+
+def test_egress_csv_takes_the_first_column() -> None:
+    lines = [
+        "172.224.226.0/27,US,US-CA,Los Angeles,",
+        "",
+        "# note",
+        "2a02:26f7:b3c0:4000::/64,CA,CA-QC,Montreal,",
+    ]
+    networks = list(parse_egress_csv(lines, kind="privacy_prefetch", label="relay"))
+    assert [str(n) for n in networks] == ["172.224.226.0/27", "2a02:26f7:b3c0:4000::/64"]
+    with pytest.raises(ValueError, match="egress list, line 2"):
+        list(parse_egress_csv(["172.224.226.0/27,US,,,", "city,US,,,"], kind="bot", label="x"))
+
+
+def test_the_shipped_vendor_list_parses_and_names_its_vendors() -> None:
+    labels = {vendor_networks().lookup(ip) for ip in ("40.92.0.1", "52.100.0.1", "209.222.82.1")}
+    assert labels == {("security_scanner", "microsoft_eop"), ("security_scanner", "barracuda_egd")}
+
+
+def test_load_private_relay(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "egress.csv"
+    path.write_text("172.224.226.0/27,US,US-CA,Los Angeles,\n")
+    assert load_private_relay(str(path)).lookup("172.224.226.31") == (
+        "privacy_prefetch",
+        "icloud_private_relay",
+    )
+
+
+def test_too_many_distinct_labels_are_refused() -> None:
+    with pytest.raises(ValueError, match="65535"):
+        NetworkSet(net(f"10.{i // 256}.{i % 256}.0/24", label=str(i)) for i in range(65536))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("192.0.2.77/24", "192.0.2.0/24"),
+        ("192.0.2.77", "192.0.2.77/32"),
+        ("2001:db8::1/32", "2001:db8::/32"),
+        ("0.0.0.0/0", "0.0.0.0/0"),
+    ],
+)
+def test_network_parse_drops_host_bits(text: str, expected: str) -> None:
+    assert str(Network.parse(text, "bot", "x", source="s")) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["192.0.2.0/33", "192.0.2.0/", "192.0.2.0/+8", "2001:db8::/129", "x/8", "192.0.2.0/a"]
+)
+def test_network_parse_refuses(text: str) -> None:
+    with pytest.raises(ValueError, match="is not an IP network prefix"):
+        Network.parse(text, "bot", "x", source="s")

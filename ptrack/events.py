@@ -41,6 +41,7 @@ class PixelEvent:
     token: str = ""  # the token from the URL, enough to replay the event
     legacy: bool = False  # True when the link was made by django-ptrack 3.x (issued_at is None)
     destination: str = ""  # where a click link sends its reader; "" for loads
+    link_name: str = ""  # which link of its email was clicked (name or position); "" if untold
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "args", tuple(self.args))
@@ -80,7 +81,9 @@ _set_event_type, _set_args, _set_kwargs, _set_timestamp, _set_issued_at = (
 _set_expires_at, _set_ip, _set_user_agent, _set_referer, _set_token = (
     _slot[name] for name in ("expires_at", "ip", "user_agent", "referer", "token")
 )
-_set_legacy, _set_destination = (_slot[name] for name in ("legacy", "destination"))
+_set_legacy, _set_destination, _set_link_name = (
+    _slot[name] for name in ("legacy", "destination", "link_name")
+)
 
 
 def new_event(
@@ -96,6 +99,7 @@ def new_event(
     token: str,
     legacy: bool = False,
     destination: str = "",
+    link_name: str = "",
 ) -> PixelEvent:
     """``PixelEvent(event_type=event_type, ...)``, made faster."""
     event = _new(PixelEvent)
@@ -111,4 +115,5 @@ def new_event(
     _set_token(event, token)
     _set_legacy(event, legacy)
     _set_destination(event, destination)
+    _set_link_name(event, link_name)
     return event

@@ -72,17 +72,25 @@ def build_url(args: Sequence[Any], kwargs: Mapping[str, Any], *, expires: Expiry
 
 
 def build_link(
-    destination: str, args: Sequence[Any], kwargs: Mapping[str, Any], *, expires: Expiry = None
+    destination: str,
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    *,
+    expires: Expiry = None,
+    name: str = "",
 ) -> str:
     """The absolute click URL that records a click and redirects to ``destination``.
 
     ``destination`` must be an absolute http(s) URL without credentials,
     control characters or spaces, at most ``PTRACK_MAX_URL_LENGTH`` long;
     anything else raises ``InvalidDestination``. ``expires`` ends the recording,
-    not the link: an expired link still redirects.
+    not the link: an expired link still redirects. ``name`` says which link of
+    its email this is; the click event carries it as ``link_name``.
     """
     clicks.check_destination(destination, _url_settings()[1])
-    return _build(CLICK_URL_NAME, clicks.click_args(destination, args), kwargs, expires)
+    if not isinstance(name, str):
+        raise PixelValueError(f"name={name!r} should be a str, the link's name in its email.")
+    return _build(CLICK_URL_NAME, clicks.click_args(destination, args, name), kwargs, expires)
 
 
 def _build(name: str, args: Sequence[Any], kwargs: Mapping[str, Any], expires: Expiry) -> str:
@@ -187,9 +195,12 @@ class Pixel:
     def img(self, *, expires: Expiry = None) -> SafeString:
         return build_img(self.args, self.kwargs, expires=expires)
 
-    def link(self, destination: str, *, expires: Expiry = None) -> str:
-        """The click URL that records a click with this data, then goes to ``destination``."""
-        return build_link(destination, self.args, self.kwargs, expires=expires)
+    def link(self, destination: str, *, expires: Expiry = None, name: str = "") -> str:
+        """The click URL that records a click with this data, then goes to ``destination``.
+
+        ``name`` tells reports which link of the email it was (``PixelEvent.link_name``).
+        """
+        return build_link(destination, self.args, self.kwargs, expires=expires, name=name)
 
     def __html__(self) -> SafeString:
         return self.img()

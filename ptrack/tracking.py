@@ -161,7 +161,7 @@ def verify_click(
     if click is None:
         logger.debug("Ignored a token that is no click link: %r", token[:_LOGGED_TOKEN_LENGTH])
         return None, None
-    destination, args = click
+    destination, link_name, args = click
     event = new_event(
         EventType.CLICKED,
         args,
@@ -174,6 +174,7 @@ def verify_click(
         referer,
         token,
         destination=destination,
+        link_name=link_name,
     )
     return destination, event
 

@@ -25,6 +25,7 @@ DEFAULT_RECORDER_TIMEOUT: float | None = None
 DEFAULT_BATCH_SIZE = 1
 DEFAULT_BATCH_SECONDS = 0.1
 DEFAULT_CLICK_FALLBACK_URL: str | None = None
+DEFAULT_EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
 _UNSET: Any = object()
 _T = TypeVar("_T")
@@ -118,6 +119,11 @@ class Settings:
     def CLICK_FALLBACK_URL(self) -> str | None:
         """Where a click link that does not verify redirects; ``None`` answers 404."""
         return getattr(settings, "PTRACK_CLICK_FALLBACK_URL", DEFAULT_CLICK_FALLBACK_URL)
+
+    @property
+    def EMAIL_BACKEND(self) -> str:
+        """The backend that ``ptrack.mail.TrackingEmailBackend`` hands tracked mail to."""
+        return getattr(settings, "PTRACK_EMAIL_BACKEND", None) or DEFAULT_EMAIL_BACKEND
 
     @property
     def ENCODER(self) -> str:

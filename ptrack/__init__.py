@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 
 from ptrack.encoders import Encoder, FernetEncoder, SignedEncoder, get_encoder, set_encoder
 from ptrack.events import EventType, PixelEvent
+from ptrack.instrument import instrument_html
 from ptrack.links import Pixel, build_img, build_link, build_url
+from ptrack.mail import TrackingEmailBackend, instrument_message, track_message
 from ptrack.registry import PixelTracker, TrackingPixel, tracker
 
 __all__ = [
@@ -19,11 +21,15 @@ __all__ = [
     "PixelEvent",
     "PixelTracker",
     "SignedEncoder",
+    "TrackingEmailBackend",
     "TrackingPixel",
     "build_img",
     "build_link",
     "build_url",
+    "instrument_html",
+    "instrument_message",
     "ptrack_encoder",
+    "track_message",
     "tracker",
 ]
 

@@ -146,8 +146,7 @@ def instrument_html(
         else:
             html_end = start
 
-    parts: list[str] = []
-    done = 0
+    edits: list[tuple[int, int, str]] = []  # (start, end, replacement), in document order
     if track_clicks:
         position = 0
         for link in links:
@@ -160,16 +159,18 @@ def instrument_html(
                 logger.warning("Left a link untracked: %s", e)
                 continue
             position += 1
-            parts += (html_text[done : link.start], _attribute_value(url, link.quote))
-            done = link.end
+            edits.append((link.start, link.end, _attribute_value(url, link.quote)))
     if track_opens and not has_pixel:
         at = body_end if body_end >= 0 else html_end if html_end >= 0 else len(html_text)
-        if at < done:  # pragma: no cover - a </body> cannot lie inside an href value
-            raise AssertionError(at)
-        parts += (html_text[done:at], str(pixel.img(expires=expires)))
-        done = at
-    if not parts:
+        edits.append((at, at, str(pixel.img(expires=expires))))
+        edits.sort(key=lambda edit: edit[0])
+    if not edits:
         return html_text
+    parts: list[str] = []
+    done = 0
+    for start, end, replacement in edits:
+        parts += (html_text[done:start], replacement)
+        done = end
     parts.append(html_text[done:])
     return "".join(parts)
 

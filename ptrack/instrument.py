@@ -129,9 +129,7 @@ def instrument_html(
         raise TypeError(
             f"instrument_html() takes a ptrack.Pixel(...) with the recipient's data, not {pixel!r}."
         )
-    app_url = conf.APP_URL.rstrip("/")
-    click_prefix = app_url + path_around_token(CLICK_URL_NAME)[0]
-    pixel_prefix = app_url + path_around_token(PIXEL_URL_NAME)[0]
+    click_prefix, pixel_prefix = url_prefixes()
 
     links: list[_Link] = []
     body_end = html_end = -1
@@ -150,7 +148,7 @@ def instrument_html(
     if track_clicks:
         position = 0
         for link in links:
-            if not _trackable(link.destination, click_prefix):
+            if not trackable(link.destination, click_prefix):
                 continue
             name = link.name or str(position + 1)
             try:
@@ -268,7 +266,17 @@ def _unescape_attribute(value: str) -> str:
     return _CHARREF.sub(replace, value)
 
 
-def _trackable(destination: str, click_prefix: str) -> bool:
+def url_prefixes() -> tuple[str, str]:
+    """How this site's click URLs and pixel URLs begin."""
+    app_url = conf.APP_URL.rstrip("/")
+    return (
+        app_url + path_around_token(CLICK_URL_NAME)[0],
+        app_url + path_around_token(PIXEL_URL_NAME)[0],
+    )
+
+
+def trackable(destination: str, click_prefix: str) -> bool:
+    """Whether a link to ``destination`` is to become a click link (if it can)."""
     lowered = destination[:8].lower()
     if not lowered.startswith(("http://", "https://")):
         return False  # mailto:, tel:, #anchors, relative URLs, javascript:, ...

@@ -102,7 +102,8 @@ class PtrackExtension(Extension):
 
 
 def _source(token: Any) -> str:
-    return str(token.value)
+    """The argument as written in the template, as the Django tags quote it."""
+    return repr(token.value) if token.type == "string" else str(token.value)
 
 
 # The name Jinja2's own extensions use: extensions=["ptrack.jinja2.ptrack"].

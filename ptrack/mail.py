@@ -21,7 +21,7 @@ from django.utils.module_loading import import_string
 
 from ptrack.conf import conf
 from ptrack.exceptions import InvalidDestination
-from ptrack.instrument import instrument_html, logger
+from ptrack.instrument import instrument_html, logger, trackable, url_prefixes
 from ptrack.links import Expiry, Pixel
 
 # The message attribute that carries a message's tracking.
@@ -128,9 +128,11 @@ def instrument_text(text: str, pixel: Pixel, *, expires: Expiry = None) -> str:
     """``text`` with each http(s) URL replaced by a click link named "text-1", "text-2", ...
 
     A URL ends at whitespace, a quote or an angle bracket; punctuation after it
-    (a full stop, a closing parenthesis) stays outside the link.
+    (a full stop, a closing parenthesis) stays outside the link. URLs with
+    template placeholders and ptrack links are left alone, as in HTML.
     """
     position = 0
+    click_prefix = url_prefixes()[0]
 
     def replace(match: re.Match[str]) -> str:
         nonlocal position
@@ -138,6 +140,8 @@ def instrument_text(text: str, pixel: Pixel, *, expires: Expiry = None) -> str:
         kept = url.rstrip(_TRAILING)
         if ")" in url[len(kept) :] and "(" in kept:  # https://en.wikipedia.org/wiki/Foo_(bar)
             kept = url[: len(kept) + 1]
+        if not trackable(kept, click_prefix):
+            return url
         try:
             link = pixel.link(kept, expires=expires, name=f"text-{position + 1}")
         except InvalidDestination as e:

@@ -19,7 +19,14 @@ from typing import NamedTuple
 
 from ptrack.conf import conf
 from ptrack.exceptions import InvalidDestination
-from ptrack.links import CLICK_URL_NAME, PIXEL_URL_NAME, Expiry, Pixel, path_around_token
+from ptrack.links import (
+    CLICK_URL_NAME,
+    PIXEL_URL_NAME,
+    Expiry,
+    Pixel,
+    link_maker,
+    path_around_token,
+)
 
 logger = logging.getLogger("ptrack")
 
@@ -36,7 +43,12 @@ _ATTRIBUTE = (
     r"[^\t\n\f\r />][^\t\n\f\r />=]*"
     r"(?:[\t\n\f\r ]*=[\t\n\f\r ]*(?:\"[^\"]*\"?|'[^']*'?|[^\t\n\f\r >]*))?"
 )
-_TAG_REST = rf"[^\t\n\f\r />]*(?:[\t\n\f\r /]+|{_ATTRIBUTE})*>?"
+# The rest of a tag that does not matter, up to its ">": one pass over runs of
+# characters other than "=" and ">", and "=" with the value it introduces. This
+# is the standard's tokenizer except for an attribute whose name begins with
+# "=" and a quote ('<p ="x>y">'), which nobody writes; the tags that matter
+# are read attribute by attribute (_ATTRIBUTES).
+_TAG_REST = r"""[^=>]*(?:=[\t\n\f\r ]*(?:"[^"]*"?|'[^']*'?|[^\t\n\f\r >]*)[^=>]*)*>?"""
 # Start tags that matter: links, VML shapes, elements whose content is raw text,
 # and (when looking for an existing pixel) images; end tags: </body>, </html>.
 _WANTED = r"a|script|style|textarea|title|xmp|iframe|noembed|noframes|plaintext"
@@ -49,9 +61,10 @@ def _scanner(wanted: str) -> re.Pattern[str]:
 
     Skipped: text, comments, the opener and closer of Outlook's conditional
     comments (whose content Outlook renders, so it is scanned as markup),
-    doctypes, processing instructions and all other tags. The skipping part is
-    wrapped in a lookahead and a backreference, an atomic group that Python
-    3.10 lacks, so that no input can make the regex backtrack through it.
+    doctypes, processing instructions and all other tags. Every "<" starts
+    either a skipped construct or one that matters, and the match of the
+    latter is optional, so the regex never fails and never backtracks: its
+    time is linear in the document, whatever the document.
     """
     boring = (
         r"!--\[if[^\]>]{0,200}\]>"
@@ -63,9 +76,9 @@ def _scanner(wanted: str) -> re.Pattern[str]:
         r"|(?![A-Za-z!?/])"
     )
     return re.compile(
-        rf"(?=(?P<skip>(?:[^<]+|<(?:{boring}))*))(?P=skip)"
-        r"<(?P<end>/)?(?P<name>[A-Za-z][^\t\n\f\r />]*)"
-        rf"(?P<attrs>(?:[\t\n\f\r /]+|{_ATTRIBUTE})*)(?P<close>>)?",
+        rf"(?:[^<]+|<(?:{boring}))*"
+        r"(?:<(?P<end>/)?(?P<name>[A-Za-z][^\t\n\f\r />]*)"
+        rf"(?P<attrs>(?:[\t\n\f\r /]+|{_ATTRIBUTE})*)(?P<close>>)?)?",
         re.DOTALL,
     )
 
@@ -145,14 +158,14 @@ def instrument_html(
             html_end = start
 
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement), in document order
-    if track_clicks:
+    if track_clicks and links:
+        make_link = link_maker(pixel.args, pixel.kwargs, expires=expires)
         position = 0
         for link in links:
             if not trackable(link.destination, click_prefix):
                 continue
-            name = link.name or str(position + 1)
             try:
-                url = pixel.link(link.destination, expires=expires, name=name)
+                url = make_link(link.destination, link.name or str(position + 1))
             except InvalidDestination as e:
                 logger.warning("Left a link untracked: %s", e)
                 continue
@@ -205,14 +218,11 @@ def _scan(text: str, pixel_prefix: str) -> Iterator[tuple[str, int, _Link | None
 def _attributes(match: re.Match[str]) -> dict[str, tuple[int, int]]:
     """Each attribute's lowercased name and the span of its raw value; the first one wins."""
     found: dict[str, tuple[int, int]] = {}
-    offset = match.start("attrs")
-    for attribute in _ATTRIBUTES.finditer(match["attrs"]):
-        key = attribute["name"].lower()
+    text = match.string
+    for attribute in _ATTRIBUTES.finditer(text, match.start("attrs"), match.end("attrs")):
+        key = attribute[1].lower()
         if key not in found:
-            if attribute["value"] is None:
-                found[key] = (-1, -1)
-            else:
-                found[key] = (offset + attribute.start("value"), offset + attribute.end("value"))
+            found[key] = attribute.span(2)  # (-1, -1) for an attribute without a value
     return found
 
 
@@ -244,7 +254,8 @@ def _value(text: str, span: tuple[int, int]) -> str:
 
 
 def _url(text: str, span: tuple[int, int]) -> str:
-    return _URL_NEWLINES.sub("", _value(text, span).strip(_URL_STRIP))
+    url = _value(text, span).strip(_URL_STRIP)
+    return _URL_NEWLINES.sub("", url) if _URL_NEWLINES.search(url) else url
 
 
 def _unescape_attribute(value: str) -> str:
@@ -254,16 +265,20 @@ def _unescape_attribute(value: str) -> str:
     letter or digit stays as written: ``?a=1&copy=2`` keeps ``&copy``.
     """
 
-    def replace(match: re.Match[str]) -> str:
-        ref = match[1]
-        if ref[0] == "#":
-            return html.unescape(match[0])
-        # With its ";", or one of the legacy names written without it.
-        if ref in _ENTITIES and (ref.endswith(";") or value[match.end() : match.end() + 1] != "="):
-            return _ENTITIES[ref]
-        return match[0]
+    return _CHARREF.sub(_decode_reference, value)
 
-    return _CHARREF.sub(replace, value)
+
+def _decode_reference(match: re.Match[str]) -> str:
+    ref = match[1]
+    if ref == "amp;":
+        return "&"
+    if ref[0] == "#":
+        return html.unescape(match[0])
+    # With its ";", or one of the legacy names written without it.
+    end = match.end()
+    if ref in _ENTITIES and (ref.endswith(";") or match.string[end : end + 1] != "="):
+        return _ENTITIES[ref]
+    return match[0]
 
 
 def url_prefixes() -> tuple[str, str]:

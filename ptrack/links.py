@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -93,15 +93,49 @@ def build_link(
     return _build(CLICK_URL_NAME, clicks.click_args(destination, args, name), kwargs, expires)
 
 
+def link_maker(
+    args: Sequence[Any], kwargs: Mapping[str, Any], *, expires: Expiry = None
+) -> Callable[[str, str], str]:
+    """``build_link`` for many destinations with the same data, e.g. every link of an email.
+
+    Returns ``make(destination, name)``. The settings, the URLconf and the
+    expiry are read once, here, instead of once per link.
+    """
+    app_url, max_url_length = _url_settings()
+    _require(app_url)
+    max_age = _max_age(expires)
+    head, tail = path_around_token(CLICK_URL_NAME)
+    plain = _MARKER not in head + tail
+
+    def make(destination: str, name: str) -> str:
+        clicks.check_destination(destination, max_url_length)
+        click = clicks.click_args(destination, args, name)
+        token = encoders.encode(click, kwargs, max_age=max_age)
+        if plain and _PLAIN_TOKEN.fullmatch(token):
+            path = head + token + tail
+        else:
+            path = _reverse(token, CLICK_URL_NAME)
+        return _checked(app_url + path, max_url_length, CLICK_URL_NAME)
+
+    return make
+
+
 def _build(name: str, args: Sequence[Any], kwargs: Mapping[str, Any], expires: Expiry) -> str:
     app_url, max_url_length = _url_settings()
+    _require(app_url)
+    token = encoders.encode(args, kwargs, max_age=_max_age(expires))
+    return _checked(app_url + _path(token, name), max_url_length, name)
+
+
+def _require(app_url: str) -> None:
     if not app_url:
         raise ImproperlyConfigured(
             "PTRACK_APP_URL is not set; set it to the absolute base URL of the site "
             "serving the pixels, e.g. 'https://track.example.com'."
         )
-    token = encoders.encode(args, kwargs, max_age=_max_age(expires))
-    url = app_url + _path(token, name)
+
+
+def _checked(url: str, max_url_length: int, name: str) -> str:
     if len(url) > max_url_length:
         kind = "click" if name == CLICK_URL_NAME else "pixel"
         raise PixelURLTooLong(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,13 @@ PIXEL = ptrack.Pixel("campaign", campaign_id=7, recipient_id=42)
 # A click link made here (the transactional template holds an older one, left alone).
 CLICK_URL = re.compile(r"https://track\.example\.com/ptrack/c/(?!already\.)([A-Za-z0-9_.\-]+)/")
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def _frozen() -> Iterator[None]:
+    """One signing second for the whole test: a pixel made twice is the same pixel."""
+    with freeze_time(T0):
+        yield
 
 
 def clicks_in(html: str) -> list[tuple[str, str]]:

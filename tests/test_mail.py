@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -12,17 +13,26 @@ from django.core.checks import Error
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.test import override_settings
+from freezegun import freeze_time
 
 import ptrack
 from ptrack import checks, tracking
 from ptrack.mail import Tracking, TrackingEmailBackend, instrument_text, track_message
 
 PIXEL = ptrack.Pixel("campaign", campaign_id=7)
+T0 = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
 CLICK_URL = re.compile(r"https://track\.example\.com/ptrack/c/([A-Za-z0-9_.\-]+)/")
 HTML = '<html><body><p>Hi</p><a href="https://e.example/offer">Offer</a></body></html>'
 TEXT = "Hi,\n\nOur offer: https://e.example/offer.\n\nUnsubscribe: https://e.example/unsub\n"
 LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
 TRACKING = "ptrack.mail.TrackingEmailBackend"
+
+
+@pytest.fixture(autouse=True)
+def _frozen() -> Iterator[None]:
+    """One signing second for the whole test: a pixel made twice is the same pixel."""
+    with freeze_time(T0):
+        yield
 
 
 def clicks_in(text: str) -> list[tuple[str, str]]:

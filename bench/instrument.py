@@ -27,57 +27,20 @@ OUT = Path(__file__).resolve().parent / "results-instrument.json"
 CLICK_BASE = "https://track.example.com/c/"
 OPEN_BASE = "https://track.example.com/o/"
 
-_HEAD = """<!doctype html>
-<html lang="en" xmlns="http://www.w3.org/1999/xhtml" xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office">
-<head>
-<title>Spring sale</title>
-<!--[if !mso]><!--><meta http-equiv="X-UA-Compatible" content="IE=edge"><!--<![endif]-->
-<meta http-equiv="Content-Type" content="text/html; charset=UTF-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style type="text/css">
-#outlook a { padding:0; } body { margin:0;padding:0; } table, td { border-collapse:collapse; }
-img { border:0;height:auto;line-height:100%;outline:none;text-decoration:none; }
-@media only screen and (min-width:480px) { .mj-column-per-50 { width:50% !important; } }
-</style>
-<!--[if mso]><noscript><xml><o:OfficeDocumentSettings><o:PixelsPerInch>96</o:PixelsPerInch></o:OfficeDocumentSettings></xml></noscript><![endif]-->
-</head>
-<body style="word-spacing:normal;background-color:#f4f4f4;">
-<div style="display:none;font-size:1px;max-height:0;overflow:hidden;">Up to 50&nbsp;% off &mdash; this weekend only</div>
-<div style="background-color:#f4f4f4;">
-<!--[if mso | IE]><table align="center" border="0" cellpadding="0" cellspacing="0" style="width:600px;" width="600"><tr><td><![endif]-->
-<p style="font:14px Helvetica,Arial,sans-serif;">Questions? <a href="mailto:help@shop.example.com">Write to us</a>.</p>
-"""
-_PRODUCT = """<div style="margin:0px auto;max-width:600px;"><table align="center" border="0" cellpadding="0" cellspacing="0" role="presentation" style="width:100%;"><tbody><tr>
-<td style="direction:ltr;font-size:0px;padding:20px 0;text-align:center;">
-<!--[if mso | IE]><table role="presentation" border="0" cellpadding="0" cellspacing="0"><tr><td style="vertical-align:top;width:300px;"><![endif]-->
-<div class="mj-column-per-50 mj-outlook-group-fix" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;">
-<table border="0" cellpadding="0" cellspacing="0" role="presentation" style="vertical-align:top;" width="100%"><tbody>
-<tr><td align="center" style="font-size:0px;padding:10px 25px;word-break:break-word;"><img alt="Product {i}" src="https://cdn.example.com/products/{i}/hero@2x.jpg" style="border:0;display:block;outline:none;text-decoration:none;height:auto;width:100%;font-size:13px;" width="250" height="auto"></td></tr>
-<tr><td align="left" style="font-size:0px;padding:10px 25px;word-break:break-word;"><div style="font-family:Ubuntu, Helvetica, Arial, sans-serif;font-size:15px;line-height:1.5;text-align:left;color:#333333;">Product {i}: a lovely thing, now &euro;{price} instead of &euro;{old}. Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.</div></td></tr>
-<tr><td align="center" style="font-size:0px;padding:10px 25px;"><a href="https://shop.example.com/products/{i}?utm_source=newsletter&amp;utm_medium=email&amp;utm_campaign=spring-sale&amp;utm_content=product-{i}" style="display:inline-block;background:#d62828;color:#ffffff;font-family:Ubuntu, Helvetica, Arial, sans-serif;font-size:13px;line-height:120%;margin:0;text-decoration:none;padding:10px 25px;border-radius:3px;" target="_blank">Shop product {i}</a></td></tr>
-</tbody></table></div>
-<!--[if mso | IE]></td></tr></table><![endif]-->
-</td></tr></tbody></table></div>
-"""
-_FILLER = (
-    '<div style="font-family:Ubuntu, Helvetica, Arial, sans-serif;font-size:11px;'
-    'line-height:1.4;color:#999999;padding:0 25px;">Terms apply. Prices include VAT. '
-    "Offer valid while stocks last. Lorem ipsum dolor sit amet, consectetur adipiscing "
-    "elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua.</div>\n"
-)
-_TAIL = """<!--[if mso | IE]></td></tr></table><![endif]-->
-</div>
-</body>
-</html>
-"""
+_PARTS = Path(__file__).resolve().parent / "templates" / "instrument"
+
+
+def _part(name: str) -> str:
+    return (_PARTS / f"{name}.html").read_text(encoding="utf-8")
 
 
 def email(links: int = LINKS, size: int = SIZE) -> str:
     """A marketing email of about ``size`` characters with ``links`` trackable links."""
-    products = "".join(_PRODUCT.format(i=i, price=19 + i, old=29 + i) for i in range(1, links + 1))
-    html = _HEAD + products + _TAIL
-    fillers = max(0, (size - len(html)) // len(_FILLER) + 1)
-    return _HEAD + products + _FILLER * fillers + _TAIL
+    head, product, filler, tail = (_part(name) for name in ("head", "product", "filler", "tail"))
+    products = "".join(product.format(i=i, price=19 + i, old=29 + i) for i in range(1, links + 1))
+    html = head + products + tail
+    fillers = max(0, (size - len(html)) // len(filler) + 1)
+    return head + products + filler * fillers + tail
 
 
 def _per_email(func: Callable[[], Any], count: int) -> float:

@@ -14,10 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +67,8 @@ def measure(rounds: int, count: int) -> dict[str, Any]:
     from ptrack.instrument import url_prefixes
 
     html = email()
-    metadata = {"campaign_id": 42, "recipient_id": 123456}
-    pixel = ptrack.Pixel("campaign", **metadata)
+    data = {"campaign_id": 42, "recipient_id": 123456}
+    pixel = ptrack.Pixel("campaign", **data)
     plain = pytracking.Configuration(
         base_open_tracking_url=OPEN_BASE, base_click_tracking_url=CLICK_BASE
     )
@@ -77,8 +79,8 @@ def measure(rounds: int, count: int) -> dict[str, Any]:
     )
     cases: dict[str, Callable[[], str]] = {
         "ptrack": lambda: ptrack.instrument_html(html, pixel),
-        "pytracking": lambda: adapt_html(html, metadata, configuration=plain),
-        "pytracking-fernet": lambda: adapt_html(html, metadata, configuration=encrypted),
+        "pytracking": lambda: adapt_html(html, data, configuration=plain),
+        "pytracking-fernet": lambda: adapt_html(html, data, configuration=encrypted),
     }
     click_prefix = url_prefixes()[0]
     links = {
@@ -86,12 +88,21 @@ def measure(rounds: int, count: int) -> dict[str, Any]:
         "pytracking": cases["pytracking"]().count('href="' + CLICK_BASE),
         "pytracking-fernet": cases["pytracking-fernet"]().count('href="' + CLICK_BASE),
     }
+    load_before = os.getloadavg()[0]
     times: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(rounds):
         for name, func in cases.items():  # alternating, so drift hits every case alike
             times[name].append(_per_email(func, count))
     medians = {name: statistics.median(values) for name, values in times.items()}
+    versions = {
+        package: metadata.version(package)
+        for package in ("django", "itsdangerous", "lxml", "pytracking", "cryptography")
+    }
     return {
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "versions": versions,
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         "email_bytes": len(html.encode()),
         "links_in_email": LINKS,
         "links_rewritten": links,

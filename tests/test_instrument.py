@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -471,3 +472,42 @@ def test_any_input_keeps_every_byte_but_hrefs_and_the_pixel(source: str) -> None
         instrument_html(source, PIXEL, track_clicks=False).replace(str(PIXEL.img()), "", 1)
         == source
     )
+
+
+def test_attributes_without_values_and_named_references() -> None:
+    source = (
+        '<a href="https:&sol;&sol;e.example/&quot;q" data-ptrack data-ptrack-name>x</a>'
+        '<a href=https://f.example/ data-ptrack-name=" ">y</a>'
+    )
+    result = instrument_html(source, PIXEL, track_opens=False)
+    assert clicks_in(result) == [('https://e.example/"q', "1"), ("https://f.example/", "2")]
+
+
+@override_settings(PTRACK_APP_URL="https://track.example.com/?a=1&b=2")
+def test_an_unquoted_href_is_quoted_when_the_click_url_needs_it() -> None:
+    result = instrument_html("<a href=https://e.example/>x</a>", PIXEL, track_opens=False)
+    assert result.startswith('<a href="https://track.example.com/?a=1&amp;b=2/ptrack/c/')
+    assert result.endswith('/">x</a>')
+
+
+class _SpacedEncoder:
+    """Tokens with a space, which reverse() percent-encodes."""
+
+    @staticmethod
+    def encrypt(*args: Any, **kwargs: Any) -> str:
+        return "t " + json.dumps([args, kwargs]).encode().hex()
+
+    @staticmethod
+    def decrypt(token: str) -> tuple[Any, Any]:
+        args, kwargs = json.loads(bytes.fromhex(token[2:]))
+        return args, kwargs
+
+
+def test_a_token_that_needs_quoting_is_reversed(client: Client, recorded: Recorded) -> None:
+    ptrack.ptrack_encoder = _SpacedEncoder
+    result = instrument_html('<a href="https://e.example/">x</a>', PIXEL, track_opens=False)
+    url = re.search(r'href="([^"]+)"', result)
+    assert url is not None
+    assert url[1].startswith("https://track.example.com/ptrack/c/t%20")
+    response = client.get(urlsplit(url[1]).path)
+    assert response["Location"] == "https://e.example/"

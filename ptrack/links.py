@@ -108,7 +108,15 @@ def link_maker(
     plain = _MARKER not in head + tail
 
     def make(destination: str, name: str) -> str:
-        clicks.check_destination(destination, max_url_length)
+        # A campaign's emails share their links: each destination is checked
+        # once per process (the click endpoint's cache), and again only to say
+        # what is wrong with it.
+        if (
+            type(destination) is not str
+            or len(destination) > max_url_length
+            or not clicks._sound(destination)
+        ):
+            clicks.check_destination(destination, max_url_length)
         click = clicks.click_args(destination, args, name)
         token = encoders.encode(click, kwargs, max_age=max_age)
         if plain and _PLAIN_TOKEN.fullmatch(token):

@@ -145,17 +145,15 @@ def instrument_html(
     click_prefix, pixel_prefix = url_prefixes()
 
     links: list[_Link] = []
-    body_end = html_end = -1
+    ends = {"body": -1, "html": -1, "plaintext": -1}  # where the last of each tag starts
     has_pixel = False
-    for kind, start, value in _scan(html_text, pixel_prefix):
-        if kind == "link":
-            links.append(value)  # type: ignore[arg-type]
+    for kind, start, link in _scan(html_text, pixel_prefix):
+        if link is not None:
+            links.append(link)
         elif kind == "pixel":
             has_pixel = True
-        elif kind == "body":
-            body_end = start
         else:
-            html_end = start
+            ends[kind] = start
 
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement), in document order
     if track_clicks and links:
@@ -172,7 +170,8 @@ def instrument_html(
             position += 1
             edits.append((link.start, link.end, _attribute_value(url, link.quote)))
     if track_opens and not has_pixel:
-        at = body_end if body_end >= 0 else html_end if html_end >= 0 else len(html_text)
+        # Before </body>, else </html>, else <plaintext> (after which all is text), else last.
+        at = next((at for at in ends.values() if at >= 0), len(html_text))
         edits.append((at, at, str(pixel.img(expires=expires))))
         edits.sort(key=lambda edit: edit[0])
     if not edits:
@@ -205,8 +204,9 @@ def _scan(text: str, pixel_prefix: str) -> Iterator[tuple[str, int, _Link | None
         elif lowered == "img":
             src = _attributes(match).get("src")
             if src is not None and _url(text, src).startswith(pixel_prefix):
-                yield "pixel", match.start("end") - 1, None
+                yield "pixel", match.start("name") - 1, None
         elif lowered == "plaintext":
+            yield lowered, match.start("name") - 1, None  # the rest is text
             return
         else:
             end = _RAW_END[lowered].search(text, pos)

@@ -284,6 +284,8 @@ def test_the_last_body_end_tag_wins_then_html_then_the_end() -> None:
     assert instrument_html("<p></body>x</BODY >", PIXEL) == f"<p></body>x{img}</BODY >"
     assert instrument_html("<p>x</HTML>", PIXEL) == f"<p>x{img}</HTML>"
     assert instrument_html("<p>x", PIXEL) == f"<p>x{img}"
+    # After <plaintext> everything is text, even </body>: the pixel goes before it.
+    assert instrument_html("<p>x<PLAINTEXT></body>", PIXEL) == f"<p>x{img}<PLAINTEXT></body>"
     assert instrument_html("", PIXEL) == img
     after = instrument_html('</body><a href="https://e.example/">x</a>', PIXEL)
     assert after.startswith(img + '</body><a href="https://track.example.com/ptrack/c/')

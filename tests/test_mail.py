@@ -284,3 +284,12 @@ def test_e041_email_backend_that_is_the_tracking_backend() -> None:
     [error] = _email_checks()
     assert error.id == "ptrack.E041"
     assert "hand every message to itself" in error.msg
+
+
+def test_the_email_api_is_imported_on_first_use_from_ptrack() -> None:
+    from ptrack import mail as mail_module
+
+    assert ptrack.track_message is mail_module.track_message
+    assert ptrack.TrackingEmailBackend is TrackingEmailBackend
+    with pytest.raises(AttributeError, match="module 'ptrack' has no attribute 'nope'"):
+        ptrack.nope  # type: ignore[attr-defined]  # noqa: B018

@@ -162,10 +162,13 @@ class TrackingEmailBackend(BaseEmailBackend):
     Every other message passes through untouched.
     """
 
-    def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
-        super().__init__(fail_silently=fail_silently)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # What this backend is built with (fail_silently, host, ..., a mailer's
+        # OPTIONS and alias on Django 6.1+) is meant for the backend it wraps.
+        alias = {"alias": kwargs["alias"]} if "alias" in kwargs else {}
+        super().__init__(**alias)
         backend_class = import_string(conf.EMAIL_BACKEND)
-        self.backend: BaseEmailBackend = backend_class(fail_silently=fail_silently, **kwargs)
+        self.backend: BaseEmailBackend = backend_class(*args, **kwargs)
 
     def open(self) -> bool | None:
         return self.backend.open()

@@ -7,10 +7,11 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+import django
 import pytest
 from django.core import mail
 from django.core.checks import Error
-from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.test import override_settings
 from freezegun import freeze_time
@@ -26,6 +27,15 @@ HTML = '<html><body><p>Hi</p><a href="https://e.example/offer">Offer</a></body><
 TEXT = "Hi,\n\nOur offer: https://e.example/offer.\n\nUnsubscribe: https://e.example/unsub\n"
 LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
 TRACKING = "ptrack.mail.TrackingEmailBackend"
+
+
+def tracking_in_front_of(path: str) -> override_settings:
+    """The tracking backend as the default one, wrapping ``path`` (MAILERS on Django 6.1+)."""
+    if django.VERSION >= (6, 1):
+        return override_settings(
+            MAILERS={"default": {"BACKEND": TRACKING}}, PTRACK_EMAIL_BACKEND=path
+        )
+    return override_settings(EMAIL_BACKEND=TRACKING, PTRACK_EMAIL_BACKEND=path)
 
 
 @pytest.fixture(autouse=True)
@@ -150,7 +160,7 @@ def test_urls_in_plain_text(text: str, links: list[str]) -> None:
 # --- track_message and the backend ---
 
 
-@override_settings(EMAIL_BACKEND=TRACKING, PTRACK_EMAIL_BACKEND=LOCMEM)
+@tracking_in_front_of(LOCMEM)
 def test_the_backend_sends_a_tracked_copy_of_a_marked_message() -> None:
     message = track_message(campaign_mail(), PIXEL, text=True)
 
@@ -166,7 +176,7 @@ def test_the_backend_sends_a_tracked_copy_of_a_marked_message() -> None:
     assert message.body == TEXT
 
 
-@override_settings(EMAIL_BACKEND=TRACKING, PTRACK_EMAIL_BACKEND=LOCMEM)
+@tracking_in_front_of(LOCMEM)
 def test_unmarked_messages_pass_through_untouched() -> None:
     message = campaign_mail()
     mail.send_mail("Hello", "Plain https://e.example/", "a@example.com", ["b@example.com"])
@@ -178,7 +188,7 @@ def test_unmarked_messages_pass_through_untouched() -> None:
 
 @override_settings(PTRACK_EMAIL_BACKEND=LOCMEM)
 def test_a_pixel_on_the_message_is_enough_and_anything_else_is_refused() -> None:
-    connection = get_connection(TRACKING)
+    connection = TrackingEmailBackend()
     message = campaign_mail()
     message.ptrack = PIXEL  # type: ignore[attr-defined]
     connection.send_messages([message])
@@ -193,7 +203,7 @@ def test_a_pixel_on_the_message_is_enough_and_anything_else_is_refused() -> None
 def test_track_message_options_reach_the_backend() -> None:
     message = track_message(campaign_mail(), PIXEL, opens=False, clicks=True)
     assert message.ptrack == Tracking(PIXEL, opens=False)  # type: ignore[attr-defined]
-    get_connection(TRACKING).send_messages([message])
+    TrackingEmailBackend().send_messages([message])
     assert "<img" not in html_of(mail.outbox[0])
     assert mail.outbox[0].body == TEXT
 
@@ -203,8 +213,9 @@ class RecordingBackend(BaseEmailBackend):
 
     instances: list[RecordingBackend] = []  # noqa: RUF012
 
-    def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
-        super().__init__(fail_silently=fail_silently)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+        self.args = args
         self.kwargs = kwargs
         self.calls: list[Any] = []
         RecordingBackend.instances.append(self)
@@ -224,12 +235,10 @@ class RecordingBackend(BaseEmailBackend):
 @override_settings(PTRACK_EMAIL_BACKEND="tests.test_mail.RecordingBackend")
 def test_the_wrapped_backend_gets_the_arguments_and_the_calls() -> None:
     RecordingBackend.instances.clear()
-    with get_connection(TRACKING, fail_silently=True, host="smtp.example.com") as connection:
-        assert isinstance(connection, TrackingEmailBackend)
+    with TrackingEmailBackend(True, host="smtp.example.com") as connection:
         assert connection.send_messages([track_message(campaign_mail(), PIXEL)]) == 1
     [inner] = RecordingBackend.instances
-    assert inner.fail_silently is True
-    assert inner.kwargs == {"host": "smtp.example.com"}
+    assert (inner.args, inner.kwargs) == ((True,), {"host": "smtp.example.com"})
     assert inner.calls[0] == "open"
     assert inner.calls[2] == "close"
     [sent] = inner.calls[1]
@@ -239,7 +248,14 @@ def test_the_wrapped_backend_gets_the_arguments_and_the_calls() -> None:
 def test_by_default_the_backend_wraps_smtp() -> None:
     from django.core.mail.backends.smtp import EmailBackend
 
-    connection = get_connection(TRACKING, host="smtp.example.com", port=2525)
+    options = {"host": "smtp.example.com", "port": 2525}
+    if django.VERSION >= (6, 1):  # backends are built by mail.mailers, with an alias
+        from django.core.mail import mailers  # type: ignore[attr-defined]
+
+        with override_settings(MAILERS={"default": {"BACKEND": TRACKING, "OPTIONS": options}}):
+            connection = mailers["default"]
+    else:
+        connection = TrackingEmailBackend(**options)
     assert isinstance(connection, TrackingEmailBackend)
     assert isinstance(connection.backend, EmailBackend)
     assert (connection.backend.host, connection.backend.port) == ("smtp.example.com", 2525)
@@ -293,3 +309,19 @@ def test_the_email_api_is_imported_on_first_use_from_ptrack() -> None:
     assert ptrack.TrackingEmailBackend is TrackingEmailBackend
     with pytest.raises(AttributeError, match="module 'ptrack' has no attribute 'nope'"):
         ptrack.nope  # type: ignore[attr-defined]  # noqa: B018
+
+
+@pytest.mark.skipif(django.VERSION < (6, 1), reason="MAILERS came with Django 6.1")
+@override_settings(
+    MAILERS={"default": {"BACKEND": TRACKING, "OPTIONS": {"host": "smtp.example.com"}}},
+    PTRACK_EMAIL_BACKEND="tests.test_mail.RecordingBackend",
+)
+def test_a_mailer_s_options_and_alias_reach_the_wrapped_backend() -> None:
+    from django.core.mail import mailers  # type: ignore[attr-defined]
+
+    RecordingBackend.instances.clear()
+    connection = mailers["default"]
+    assert isinstance(connection, TrackingEmailBackend)
+    assert connection.alias == "default"
+    [inner] = RecordingBackend.instances
+    assert inner.kwargs == {"alias": "default", "host": "smtp.example.com"}

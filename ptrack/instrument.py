@@ -299,8 +299,6 @@ def trackable(destination: str, click_prefix: str) -> bool:
 
 
 def _attribute_value(url: str, quote: str) -> str:
-    if quote:
-        return quote + html.escape(url, quote=True) + quote
-    if _UNQUOTED_OK.fullmatch(url):
-        return url
-    return '"' + html.escape(url, quote=True) + '"'
+    if _UNQUOTED_OK.fullmatch(url):  # the usual click URL: nothing to escape
+        return quote + url + quote
+    return (quote or '"') + html.escape(url, quote=True) + (quote or '"')

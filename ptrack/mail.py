@@ -28,7 +28,7 @@ from ptrack.links import Expiry, Pixel
 ATTRIBUTE = "ptrack"
 # A URL in plain text; the punctuation that usually follows one is not part of it.
 _TEXT_URL = re.compile(r"(?<![\w/.:])https?://[^\s<>\"'`]+", re.IGNORECASE)
-_TRAILING = ".,;:!?)]}'\"*_"
+_TRAILING = ".,;:!?)]}'\"*"
 
 _M = TypeVar("_M", bound=EmailMessage)
 

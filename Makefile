@@ -33,7 +33,7 @@ test-matrix: $(VENV)/.installed
 ## --- benchmark targets (owned by bench/) ---
 BENCH_INSTALLED := $(VENV)/.bench-installed
 
-.PHONY: bench bench-quick bench-wrk bench-background bench-redis bench-classifier
+.PHONY: bench bench-quick bench-wrk bench-background bench-redis bench-classifier bench-instrument
 
 # The servers and tools of dependency group "bench", on top of dev.
 $(BENCH_INSTALLED): $(VENV)/.installed pyproject.toml
@@ -53,6 +53,11 @@ bench-wrk:
 ## Benchmark tokens and the endpoint (gunicorn, uvicorn, wrk on 127.0.0.1): table + bench/results.json.
 bench: $(BENCH_INSTALLED) bench-wrk
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.instrument
+
+## Only the instrument_html case: a 100 KB email with 50 links, ptrack vs pytracking (bench/results-instrument.json).
+bench-instrument: $(BENCH_INSTALLED)
+	$(BIN)/python -m bench.instrument
 
 ## The same in one short round, to try it out (about two minutes; numbers are rough).
 bench-quick: $(BENCH_INSTALLED) bench-wrk

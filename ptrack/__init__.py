@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import types
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ptrack.classifier import Classification, Kind, classify
 from ptrack.encoders import Encoder, FernetEncoder, SignedEncoder, get_encoder, set_encoder
@@ -22,20 +23,42 @@ __all__ = [
     "PixelEvent",
     "PixelTracker",
     "SignedEncoder",
+    "TrackingEmailBackend",
     "TrackingPixel",
     "build_img",
     "build_link",
     "build_url",
     "classify",
+    "instrument_html",
+    "instrument_message",
     "ptrack_encoder",
+    "track_message",
     "tracker",
 ]
 
 if TYPE_CHECKING:
+    from ptrack.instrument import instrument_html
+    from ptrack.mail import TrackingEmailBackend, instrument_message, track_message
+
     # The encoder in force, as in django-ptrack 3.x: ptrack.ptrack_encoder.encrypt(...).
     # An encoder assigned here is used by the tag and the view instead of
     # PTRACK_ENCODER; assigning None (set_encoder(None) in typed code) restores it.
     ptrack_encoder: type[Encoder]
+
+
+# Imported on first use: a pixel server need not load the HTML tokenizer or Django's mail.
+_LAZY = {
+    "instrument_html": "ptrack.instrument",
+    "instrument_message": "ptrack.mail",
+    "track_message": "ptrack.mail",
+    "TrackingEmailBackend": "ptrack.mail",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'ptrack' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)
 
 
 class _PtrackModule(types.ModuleType):

@@ -71,9 +71,14 @@ def check_destination(url: Any, max_length: int | None) -> str:
     return url  # type: ignore[no-any-return]
 
 
-def click_args(destination: str, args: Sequence[Any]) -> list[Any]:
-    """The positional arguments a click token carries: the mark, then the link's own."""
-    return [[MARK, destination], *args]
+def click_args(destination: str, args: Sequence[Any], name: str = "") -> list[Any]:
+    """The positional arguments a click token carries: the mark, then the link's own.
+
+    ``name`` says which link of its email this is; it travels in the mark so
+    that the link's own arguments keep every name free.
+    """
+    mark = [MARK, destination, name] if name else [MARK, destination]
+    return [mark, *args]
 
 
 def is_click(args: Sequence[Any]) -> bool:
@@ -81,14 +86,17 @@ def is_click(args: Sequence[Any]) -> bool:
     return bool(args) and type(args[0]) is list and args[0][:1] == [MARK]
 
 
-def split(args: Sequence[Any]) -> tuple[str, tuple[Any, ...]] | None:
-    """The destination and the link's own arguments, or None if not a sound click."""
+def split(args: Sequence[Any]) -> tuple[str, str, tuple[Any, ...]] | None:
+    """The destination, link name and the link's own arguments, or None if not a sound click."""
     if not is_click(args):
         return None
     mark = args[0]
-    if len(mark) != 2 or type(mark[1]) is not str or not _sound(mark[1]):
+    if not 2 <= len(mark) <= 3 or type(mark[1]) is not str or not _sound(mark[1]):
         return None
-    return mark[1], tuple(args[1:])
+    name = mark[2] if len(mark) == 3 else ""
+    if type(name) is not str:
+        return None
+    return mark[1], name, tuple(args[1:])
 
 
 @functools.lru_cache(maxsize=1024)

@@ -31,6 +31,7 @@ DEFAULT_MACHINE_WINDOW = 10.0
 DEFAULT_CLASSIFIER = "ptrack.classifier.classify"
 DEFAULT_PRIVATE_RELAY_URL = "https://mask-api.icloud.com/egress-ip-ranges.csv"
 DEFAULT_CLICK_FALLBACK_URL: str | None = None
+DEFAULT_EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
 _UNSET: Any = object()
 _T = TypeVar("_T")
@@ -167,6 +168,11 @@ class Settings:
     def CLICK_FALLBACK_URL(self) -> str | None:
         """Where a click link that does not verify redirects; ``None`` answers 404."""
         return getattr(settings, "PTRACK_CLICK_FALLBACK_URL", DEFAULT_CLICK_FALLBACK_URL)
+
+    @property
+    def EMAIL_BACKEND(self) -> str:
+        """The backend that ``ptrack.mail.TrackingEmailBackend`` hands tracked mail to."""
+        return getattr(settings, "PTRACK_EMAIL_BACKEND", None) or DEFAULT_EMAIL_BACKEND
 
     @property
     def ENCODER(self) -> str:

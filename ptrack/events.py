@@ -43,6 +43,7 @@ class PixelEvent:
     token: str = ""  # the token from the URL, enough to replay the event
     legacy: bool = False  # True when the link was made by django-ptrack 3.x (issued_at is None)
     destination: str = ""  # where a click link sends its reader; "" for loads
+    link_name: str = ""  # which link of its email was clicked (name or position); "" if untold
     classification: Classification | None = None  # who loaded it; None if not classified
 
     def __post_init__(self) -> None:
@@ -88,7 +89,9 @@ _set_expires_at, _set_ip, _set_user_agent, _set_referer, _set_token = (
     _slot[name] for name in ("expires_at", "ip", "user_agent", "referer", "token")
 )
 _set_classification = _slot["classification"]
-_set_legacy, _set_destination = (_slot[name] for name in ("legacy", "destination"))
+_set_legacy, _set_destination, _set_link_name = (
+    _slot[name] for name in ("legacy", "destination", "link_name")
+)
 
 
 def new_event(
@@ -104,6 +107,7 @@ def new_event(
     token: str,
     legacy: bool = False,
     destination: str = "",
+    link_name: str = "",
     classification: Classification | None = None,
 ) -> PixelEvent:
     """``PixelEvent(event_type=event_type, ...)``, made faster."""
@@ -120,5 +124,6 @@ def new_event(
     _set_token(event, token)
     _set_legacy(event, legacy)
     _set_destination(event, destination)
+    _set_link_name(event, link_name)
     _set_classification(event, classification)
     return event

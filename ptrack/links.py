@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -72,28 +72,78 @@ def build_url(args: Sequence[Any], kwargs: Mapping[str, Any], *, expires: Expiry
 
 
 def build_link(
-    destination: str, args: Sequence[Any], kwargs: Mapping[str, Any], *, expires: Expiry = None
+    destination: str,
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    *,
+    expires: Expiry = None,
+    name: str = "",
 ) -> str:
     """The absolute click URL that records a click and redirects to ``destination``.
 
     ``destination`` must be an absolute http(s) URL without credentials,
     control characters or spaces, at most ``PTRACK_MAX_URL_LENGTH`` long;
     anything else raises ``InvalidDestination``. ``expires`` ends the recording,
-    not the link: an expired link still redirects.
+    not the link: an expired link still redirects. ``name`` says which link of
+    its email this is; the click event carries it as ``link_name``.
     """
     clicks.check_destination(destination, _url_settings()[1])
-    return _build(CLICK_URL_NAME, clicks.click_args(destination, args), kwargs, expires)
+    if not isinstance(name, str):
+        raise PixelValueError(f"name={name!r} should be a str, the link's name in its email.")
+    return _build(CLICK_URL_NAME, clicks.click_args(destination, args, name), kwargs, expires)
+
+
+def link_maker(
+    args: Sequence[Any], kwargs: Mapping[str, Any], *, expires: Expiry = None
+) -> Callable[[str, str], str]:
+    """``build_link`` for many destinations with the same data, e.g. every link of an email.
+
+    Returns ``make(destination, name)``. The settings, the URLconf and the
+    expiry are read once, here, instead of once per link.
+    """
+    app_url, max_url_length = _url_settings()
+    _require(app_url)
+    max_age = _max_age(expires)
+    head, tail = path_around_token(CLICK_URL_NAME)
+    plain = _MARKER not in head + tail
+
+    def make(destination: str, name: str) -> str:
+        # A campaign's emails share their links: each destination is checked
+        # once per process (the click endpoint's cache), and again only to say
+        # what is wrong with it.
+        if (
+            type(destination) is not str
+            or len(destination) > max_url_length
+            or not clicks._sound(destination)
+        ):
+            clicks.check_destination(destination, max_url_length)
+        click = clicks.click_args(destination, args, name)
+        token = encoders.encode(click, kwargs, max_age=max_age)
+        if plain and _PLAIN_TOKEN.fullmatch(token):
+            path = head + token + tail
+        else:
+            path = _reverse(token, CLICK_URL_NAME)
+        return _checked(app_url + path, max_url_length, CLICK_URL_NAME)
+
+    return make
 
 
 def _build(name: str, args: Sequence[Any], kwargs: Mapping[str, Any], expires: Expiry) -> str:
     app_url, max_url_length = _url_settings()
+    _require(app_url)
+    token = encoders.encode(args, kwargs, max_age=_max_age(expires))
+    return _checked(app_url + _path(token, name), max_url_length, name)
+
+
+def _require(app_url: str) -> None:
     if not app_url:
         raise ImproperlyConfigured(
             "PTRACK_APP_URL is not set; set it to the absolute base URL of the site "
             "serving the pixels, e.g. 'https://track.example.com'."
         )
-    token = encoders.encode(args, kwargs, max_age=_max_age(expires))
-    url = app_url + _path(token, name)
+
+
+def _checked(url: str, max_url_length: int, name: str) -> str:
     if len(url) > max_url_length:
         kind = "click" if name == CLICK_URL_NAME else "pixel"
         raise PixelURLTooLong(
@@ -187,9 +237,12 @@ class Pixel:
     def img(self, *, expires: Expiry = None) -> SafeString:
         return build_img(self.args, self.kwargs, expires=expires)
 
-    def link(self, destination: str, *, expires: Expiry = None) -> str:
-        """The click URL that records a click with this data, then goes to ``destination``."""
-        return build_link(destination, self.args, self.kwargs, expires=expires)
+    def link(self, destination: str, *, expires: Expiry = None, name: str = "") -> str:
+        """The click URL that records a click with this data, then goes to ``destination``.
+
+        ``name`` tells reports which link of the email it was (``PixelEvent.link_name``).
+        """
+        return build_link(destination, self.args, self.kwargs, expires=expires, name=name)
 
     def __html__(self) -> SafeString:
         return self.img()

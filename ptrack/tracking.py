@@ -170,6 +170,7 @@ def _event(
     *,
     from_3x: bool = False,
     destination: str = "",
+    link_name: str = "",
 ) -> PixelEvent:
     """The event of a verified load or click, classified once from the request's context.
 
@@ -194,6 +195,7 @@ def _event(
         token,
         legacy=from_3x,
         destination=destination,
+        link_name=link_name,
         classification=classification,
     )
 
@@ -287,7 +289,7 @@ def verify_click(
     if click is None:
         logger.debug("Ignored a token that is no click link: %r", token[:_LOGGED_TOKEN_LENGTH])
         return None, None
-    destination, args = click
+    destination, link_name, args = click
     event = _event(
         EventType.CLICKED,
         decoded,
@@ -298,6 +300,7 @@ def verify_click(
         referer,
         headers,
         destination=destination,
+        link_name=link_name,
     )
     return destination, event
 

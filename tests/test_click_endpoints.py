@@ -338,7 +338,10 @@ HOSTILE: list[Any] = [
     pytest.param(lambda: {"path": signed_click_path([[clicks.MARK]])}, id="mark-without-url"),
     pytest.param(lambda: {"path": signed_click_path([[clicks.MARK, 7]])}, id="mark-with-number"),
     pytest.param(
-        lambda: {"path": signed_click_path([[clicks.MARK, EVIL, "x"]])}, id="mark-with-extra"
+        lambda: {"path": signed_click_path([[clicks.MARK, EVIL, "x", "y"]])}, id="mark-with-extra"
+    ),
+    pytest.param(
+        lambda: {"path": signed_click_path([[clicks.MARK, EVIL, 7]])}, id="mark-with-number-name"
     ),
     pytest.param(lambda: {"path": signed_click_path([clicks.MARK, EVIL])}, id="mark-not-in-a-list"),
     *(

@@ -1,6 +1,6 @@
 """Security properties of pixel tokens: exact round trips, no forgery, no crossing.
 
-Each test states one guarantee of the README's security model; hypothesis
+Each test states one guarantee of the security model (docs/security.md); hypothesis
 searches for a counterexample where a table could not list them all.
 """
 

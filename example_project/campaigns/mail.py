@@ -26,16 +26,23 @@ from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 
 MAILDIR_BACKEND = "campaigns.mail.MaildirBackend"
+TRACKING_BACKEND = "ptrack.mail.TrackingEmailBackend"
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
 
 def configured_backend() -> str:
-    """The dotted path of the default mail backend."""
+    """The dotted path of the backend that delivers the mail.
+
+    Behind ptrack's tracking backend, that is the one it wraps (PTRACK_EMAIL_BACKEND).
+    """
     mailers = getattr(settings, "MAILERS", None)  # Django 6.1+
     if mailers is None:
-        return str(settings.EMAIL_BACKEND)
-    return str(
-        mailers.get("default", {}).get("BACKEND", "django.core.mail.backends.smtp.EmailBackend")
-    )
+        backend = str(settings.EMAIL_BACKEND)
+    else:
+        backend = str(mailers.get("default", {}).get("BACKEND", SMTP_BACKEND))
+    if backend == TRACKING_BACKEND:
+        return str(getattr(settings, "PTRACK_EMAIL_BACKEND", None) or SMTP_BACKEND)
+    return backend
 
 
 def default_mailer() -> BaseEmailBackend:

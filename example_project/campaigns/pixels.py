@@ -17,8 +17,10 @@ from campaigns.models import Click, Delivery, Open
 
 logger = logging.getLogger(__name__)
 
-# The first argument of the campaign email's pixel and links:
-# {% ptrack 'open' ... %} and {% ptrack_link url 'click' ... %}.
+# The first argument of the campaign email's pixel and links: the one pixel the
+# tracking backend instruments the email with (campaigns/sending.py), or in the
+# tagged templates {% ptrack 'open' ... %} and {% ptrack_link url 'click' ... %}.
+EMAIL = "email"
 OPEN = "open"
 CLICK = "click"
 
@@ -34,7 +36,7 @@ class EmailRecorder(ptrack.TrackingPixel):
 
     def record_event(self, event: ptrack.PixelEvent) -> None:
         clicked = event.event_type == ptrack.EventType.CLICKED
-        if event.args != ((CLICK,) if clicked else (OPEN,)):
+        if event.args not in ((EMAIL,), (CLICK,) if clicked else (OPEN,)):
             return  # another pixel or link of the site, not a campaign email's
         campaign_id = event.kwargs.get("campaign_id")
         recipient_id = event.kwargs.get("recipient_id")
@@ -59,7 +61,9 @@ class EmailRecorder(ptrack.TrackingPixel):
                 campaign_id=campaign_id,
                 recipient_id=recipient_id,
                 clicked_at=event.timestamp,
-                link=event.kwargs.get("link", ""),
+                # The tagged templates name the link in its data; the tracking
+                # backend takes the link's data-ptrack-name (or its position).
+                link=event.kwargs.get("link") or event.link_name,
                 destination=event.destination,
                 ip=event.ip,
                 user_agent=event.user_agent,

@@ -14,8 +14,10 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+import ptrack
 from campaigns.mail import default_mailer
 from campaigns.models import Campaign, Delivery, Recipient
+from campaigns.pixels import EMAIL
 
 Progress = Callable[[int, int], None]  # (emails sent so far, emails to send)
 
@@ -28,12 +30,22 @@ class SendReport:
 
 
 def render_email(
-    campaign: Campaign, recipient: Recipient, *, tracking_expires_at: datetime | None
+    campaign: Campaign,
+    recipient: Recipient,
+    *,
+    tracking_expires_at: datetime | None,
+    tagged: bool | None = None,
 ) -> EmailMultiAlternatives:
-    """The campaign's email to one recipient: plain text, with the HTML (and pixel) beside it.
+    """The campaign's email to one recipient: plain text, with the HTML beside it.
 
-    Its links are ptrack click links: each click is recorded, then redirected.
+    The templates are plain: the message carries the recipient's ptrack pixel,
+    and ptrack's tracking backend adds the open pixel and turns every link into
+    a click link when it sends the message. With ``tagged`` (by default
+    ``MAILROOM_TAGGED_TEMPLATES``) the templates place them by hand instead.
     """
+    if tagged is None:
+        tagged = settings.MAILROOM_TAGGED_TEMPLATES
+    templates = "campaigns/email/campaign_tagged" if tagged else "campaigns/email/campaign"
     context = {
         "campaign": campaign,
         "recipient": recipient,
@@ -44,14 +56,16 @@ def render_email(
     }
     message = EmailMultiAlternatives(
         subject=campaign.subject,
-        body=render_to_string("campaigns/email/campaign.txt", context),
+        body=render_to_string(f"{templates}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[str(recipient)],
         headers={"Message-ID": make_msgid(domain="mailroom.example")},
     )
-    message.attach_alternative(
-        render_to_string("campaigns/email/campaign.html", context), "text/html"
-    )
+    message.attach_alternative(render_to_string(f"{templates}.html", context), "text/html")
+    if not tagged:
+        pixel = ptrack.Pixel(EMAIL, campaign_id=campaign.pk, recipient_id=recipient.pk)
+        # An expired link still takes the reader to the page, unrecorded.
+        ptrack.track_message(message, pixel, expires=tracking_expires_at, text=True)
     return message
 
 

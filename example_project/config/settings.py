@@ -117,16 +117,21 @@ _smtp = {
     "use_ssl": _env_bool("EMAIL_USE_SSL", False),
     "timeout": 30,
 }
+# Every message goes through ptrack's tracking backend: it instruments the campaign
+# emails (they carry ptrack data, see campaigns/sending.py) and hands every message
+# to the backend above, which delivers it.
+_TRACKING_BACKEND = "ptrack.mail.TrackingEmailBackend"
+PTRACK_EMAIL_BACKEND = _email_backend
 if django.VERSION >= (6, 1):
     # Django 6.1 replaced the EMAIL_* settings with MAILERS.
     MAILERS = {
         "default": {
-            "BACKEND": _email_backend,
+            "BACKEND": _TRACKING_BACKEND,
             "OPTIONS": _smtp if _email_backend == _SMTP_BACKEND else {},
         }
     }
 else:
-    EMAIL_BACKEND = _email_backend
+    EMAIL_BACKEND = _TRACKING_BACKEND
     EMAIL_HOST = _smtp["host"]
     EMAIL_PORT = _smtp["port"]
     EMAIL_HOST_USER = _smtp["username"]
@@ -134,6 +139,10 @@ else:
     EMAIL_USE_TLS = _smtp["use_tls"]
     EMAIL_USE_SSL = _smtp["use_ssl"]
     EMAIL_TIMEOUT = _smtp["timeout"]
+# The campaign email's templates are plain HTML and text that the tracking backend
+# instruments; MAILROOM_TAGGED_TEMPLATES=1 uses instead the templates that place the
+# pixel and each click link by hand with {% ptrack %} and {% ptrack_link %}.
+MAILROOM_TAGGED_TEMPLATES = _env_bool("MAILROOM_TAGGED_TEMPLATES", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Mailroom <news@mailroom.example>")
 
 # ptrack. PTRACK_APP_URL is where mail clients fetch the pixels: this site in

@@ -21,17 +21,27 @@ PIXEL_IMG = re.compile(
 )
 
 
+TRACKING_BACKEND = "ptrack.mail.TrackingEmailBackend"
+LOCMEM_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
 def mail_backend(path: str) -> override_settings:
-    """Settings that make ``path`` the default mail backend (MAILERS on Django 6.1+)."""
+    """Settings that make ``path`` deliver the mail behind ptrack's tracking backend,
+    as the project's settings do (MAILERS on Django 6.1+)."""
     if django.VERSION >= (6, 1):
-        return override_settings(MAILERS={"default": {"BACKEND": path}})
-    return override_settings(EMAIL_BACKEND=path)
+        return override_settings(
+            MAILERS={"default": {"BACKEND": TRACKING_BACKEND}}, PTRACK_EMAIL_BACKEND=path
+        )
+    return override_settings(EMAIL_BACKEND=TRACKING_BACKEND, PTRACK_EMAIL_BACKEND=path)
 
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path) -> Iterator[None]:
     """Stable pixel URLs and a private mail sink, whatever the environment says."""
-    with override_settings(PTRACK_APP_URL=APP_URL, MAILROOM_MAILDIR=tmp_path / "mail"):
+    with (
+        override_settings(PTRACK_APP_URL=APP_URL, MAILROOM_MAILDIR=tmp_path / "mail"),
+        mail_backend(LOCMEM_BACKEND),  # mail.outbox, through the tracking backend
+    ):
         yield
 
 
@@ -55,7 +65,7 @@ def links_of(message: mail.EmailMessage) -> list[tuple[str, str]]:
         token = match["url"].rstrip("/").rpartition("/")[2]
         _destination, event = ptrack.tracking.verify_click(token)
         assert event is not None
-        links.append((event.kwargs["link"], match["url"]))
+        links.append((event.kwargs.get("link") or event.link_name, match["url"]))
     return links
 
 

@@ -1,7 +1,7 @@
 """The PTRACK_APP_URL split: mail rendered by the app deployment, pixels served by the tracker.
 
 ``config.settings_tracker`` is the tracker's settings module; these tests use
-its real values, so they prove the settings the README documents.
+its real values, so they prove the settings the docs document.
 """
 
 from __future__ import annotations

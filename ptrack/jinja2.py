@@ -1,0 +1,110 @@
+"""``{% ptrack %}``, ``{% ptrack_url %}`` and ``{% ptrack_link %}`` for Jinja2.
+
+Add ``"ptrack.jinja2.PtrackExtension"`` to the environment's extensions. The
+tags take what the Django tags take::
+
+    {% ptrack arg ... key=value ... [expires EXPIRY] [as var] %}
+    {% ptrack_url arg ... key=value ... [expires EXPIRY] [as var] %}
+    {% ptrack_link DESTINATION arg ... key=value ... [expires EXPIRY] [as var] %}
+
+Arguments may be separated by commas, and must be where two string literals
+meet: Jinja2 joins ``'a' 'b'`` into one string.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import nodes
+from jinja2.ext import Extension
+from jinja2.parser import Parser
+from markupsafe import Markup
+
+from ptrack.links import Expiry, build_img, build_link, build_url
+
+_NEEDS_DESTINATION = "ptrack_link"
+
+
+class PtrackExtension(Extension):
+    """The three ptrack tags, thin wrappers over ``ptrack.links`` like the Django tags."""
+
+    tags = {"ptrack", "ptrack_url", "ptrack_link"}  # noqa: RUF012 - Jinja2's own class attribute
+
+    def parse(self, parser: Parser) -> nodes.Node:
+        token = next(parser.stream)
+        tag, lineno = token.value, token.lineno
+        args: list[nodes.Expr] = []
+        kwargs: dict[str, nodes.Expr] = {}
+        expires: nodes.Expr = nodes.Const(None)
+        target: str | None = None
+        stream = parser.stream
+        while stream.current.type != "block_end":
+            if stream.skip_if("comma"):
+                continue
+            current = stream.current
+            if current.test("name:as") and stream.look().type == "name":
+                next(stream)
+                target = next(stream).value
+                if stream.current.type != "block_end":
+                    parser.fail(f"'{tag}' takes 'as' and a name at its end.", lineno)
+                break
+            if current.test("name:expires") and stream.look().type not in (
+                "assign",
+                "comma",
+                "block_end",
+            ):
+                next(stream)
+                expires = parser.parse_expression()
+                continue
+            if current.type == "name" and stream.look().type == "assign":
+                key = next(stream).value
+                next(stream)
+                if key in kwargs:
+                    parser.fail(f"'{tag}' received keyword argument {key!r} twice.", lineno)
+                kwargs[key] = parser.parse_expression()
+                continue
+            if kwargs:
+                parser.fail(
+                    f"'{tag}' received positional argument {_source(current)!r} after "
+                    f"keyword arguments.",
+                    lineno,
+                )
+            if current.type == "string" and stream.look().type == "string":
+                parser.fail(
+                    f"'{tag}' received two string literals in a row; separate them with a "
+                    f"comma (Jinja2 would join them into one).",
+                    lineno,
+                )
+            args.append(parser.parse_expression())
+        if tag == _NEEDS_DESTINATION and not args:
+            parser.fail(f"'{tag}' needs the destination URL as its first argument.", lineno)
+        call = self.call_method(
+            "_build",
+            [
+                nodes.Const(tag),
+                nodes.List(args),
+                nodes.Dict([nodes.Pair(nodes.Const(k), v) for k, v in kwargs.items()]),
+                expires,
+            ],
+            lineno=lineno,
+        )
+        if target is not None:
+            return nodes.Assign(nodes.Name(target, "store"), call, lineno=lineno)
+        return nodes.Output([call], lineno=lineno)
+
+    @staticmethod
+    def _build(tag: str, args: list[Any], kwargs: dict[str, Any], expires: Expiry) -> str:
+        if tag == "ptrack":
+            return Markup(build_img(args, kwargs, expires=expires))
+        if tag == "ptrack_url":
+            return build_url(args, kwargs, expires=expires)
+        return build_link(args[0], args[1:], kwargs, expires=expires)
+
+
+def _source(token: Any) -> str:
+    """The argument as written in the template, as the Django tags quote it."""
+    return repr(token.value) if token.type == "string" else str(token.value)
+
+
+# The name Jinja2's own extensions use: extensions=["ptrack.jinja2.ptrack"].
+ptrack = PtrackExtension

@@ -1,0 +1,197 @@
+"""Tracking Django email messages: instrument one now, or mark it and let the
+tracking email backend instrument it on its way out.
+
+A message is marked by its ``ptrack`` attribute (``track_message()`` sets it);
+``TrackingEmailBackend`` wraps the backend named by ``PTRACK_EMAIL_BACKEND``
+and hands it an instrumented copy of each marked message and every other
+message untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.core.mail import EmailMessage
+from django.core.mail.backends.base import BaseEmailBackend
+from django.utils.module_loading import import_string
+
+from ptrack.conf import conf
+from ptrack.exceptions import InvalidDestination
+from ptrack.instrument import instrument_html, logger, trackable, url_prefixes
+from ptrack.links import Expiry, Pixel
+
+# The message attribute that carries a message's tracking.
+ATTRIBUTE = "ptrack"
+# A URL in plain text; the punctuation that usually follows one is not part of it.
+_TEXT_URL = re.compile(r"(?<![\w/.:])https?://[^\s<>\"'`]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}'\"*"
+
+_M = TypeVar("_M", bound=EmailMessage)
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """How a message is to be tracked: the recipient's pixel and the options."""
+
+    pixel: Pixel  # the data every click and open of this message records
+    expires: Expiry = None  # when the pixel and links stop recording; None = PTRACK_MAX_AGE
+    text: bool = False  # also turn the plain-text part's links into click links
+    opens: bool = True  # add the open pixel to the HTML
+    clicks: bool = True  # turn the HTML's links into click links
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.pixel, Pixel):
+            raise TypeError(
+                f"A message is tracked with a ptrack.Pixel(...) carrying the recipient's "
+                f"data, not {self.pixel!r}."
+            )
+
+
+def track_message(
+    message: _M,
+    pixel: Pixel,
+    *,
+    expires: Expiry = None,
+    text: bool = False,
+    opens: bool = True,
+    clicks: bool = True,
+) -> _M:
+    """Mark ``message`` for ``TrackingEmailBackend``, which instruments it when sent.
+
+    Returns the message. Nothing in it changes until then, so a message sent
+    through another backend goes out as it is.
+    """
+    tracking = Tracking(pixel, expires=expires, text=text, opens=opens, clicks=clicks)
+    setattr(message, ATTRIBUTE, tracking)
+    return message
+
+
+def instrument_message(
+    message: EmailMessage,
+    pixel: Pixel,
+    *,
+    expires: Expiry = None,
+    text: bool = False,
+    opens: bool = True,
+    clicks: bool = True,
+) -> None:
+    """Instrument ``message`` in place, now: every HTML part as ``instrument_html()`` does.
+
+    The HTML parts are an ``EmailMultiAlternatives``' ``text/html``
+    alternatives and an HTML body (``content_subtype = "html"``). Plain-text
+    parts keep their links unless ``text=True``. Attachments are not touched.
+    """
+    tracking = Tracking(pixel, expires=expires, text=text, opens=opens, clicks=clicks)
+    _instrument(message, tracking)
+
+
+def _instrument(message: EmailMessage, tracking: Tracking) -> None:
+    message.body = _part(message.body, message.content_subtype == "html", tracking, "body")
+    alternatives = getattr(message, "alternatives", None)
+    if alternatives:
+        instrumented = []
+        for alternative in alternatives:
+            content, mimetype = alternative
+            html = mimetype == "text/html"
+            if html or mimetype == "text/plain":
+                content = _part(content, html, tracking, f"{mimetype} alternative")
+                replace = getattr(alternative, "_replace", None)  # Django 5.2+: a named tuple
+                alternative = replace(content=content) if replace else (content, mimetype)
+            instrumented.append(alternative)
+        message.alternatives = instrumented  # type: ignore[attr-defined]
+
+
+def _part(content: Any, html: bool, tracking: Tracking, what: str) -> Any:
+    if not html and not tracking.text:
+        return content
+    if not isinstance(content, str):
+        raise TypeError(
+            f"ptrack cannot track the message's {what}: it is a {type(content).__name__}, "
+            f"not a str; attach the rendered template as text."
+        )
+    if html:
+        return instrument_html(
+            content,
+            tracking.pixel,
+            expires=tracking.expires,
+            track_clicks=tracking.clicks,
+            track_opens=tracking.opens,
+        )
+    return instrument_text(content, tracking.pixel, expires=tracking.expires)
+
+
+def instrument_text(text: str, pixel: Pixel, *, expires: Expiry = None) -> str:
+    """``text`` with each http(s) URL replaced by a click link named "text-1", "text-2", ...
+
+    A URL ends at whitespace, a quote or an angle bracket; punctuation after it
+    (a full stop, a closing parenthesis) stays outside the link. URLs with
+    template placeholders and ptrack links are left alone, as in HTML.
+    """
+    position = 0
+    click_prefix = url_prefixes()[0]
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal position
+        url = match[0]
+        kept = url.rstrip(_TRAILING)
+        if ")" in url[len(kept) :] and "(" in kept:  # https://en.wikipedia.org/wiki/Foo_(bar)
+            kept = url[: len(kept) + 1]
+        if not trackable(kept, click_prefix):
+            return url
+        try:
+            link = pixel.link(kept, expires=expires, name=f"text-{position + 1}")
+        except InvalidDestination as e:
+            logger.warning("Left a link untracked: %s", e)
+            return url
+        position += 1
+        return link + url[len(kept) :]
+
+    return _TEXT_URL.sub(replace, text)
+
+
+class TrackingEmailBackend(BaseEmailBackend):
+    """An email backend that tracks each marked message, then sends it with another backend.
+
+    The other backend is ``PTRACK_EMAIL_BACKEND`` (SMTP by default), built with
+    the arguments this one gets. A message is marked by ``track_message()``;
+    the backend sends an instrumented copy and leaves the original as it was.
+    Every other message passes through untouched.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # What this backend is built with (fail_silently, host, ..., a mailer's
+        # OPTIONS and alias on Django 6.1+) is meant for the backend it wraps.
+        alias = {"alias": kwargs["alias"]} if "alias" in kwargs else {}
+        super().__init__(**alias)
+        backend_class = import_string(conf.EMAIL_BACKEND)
+        self.backend: BaseEmailBackend = backend_class(*args, **kwargs)
+
+    def open(self) -> bool | None:
+        return self.backend.open()
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        return self.backend.send_messages([tracked(message) for message in email_messages])
+
+
+def tracked(message: _M) -> _M:
+    """``message`` itself if it is not marked for tracking, else an instrumented copy."""
+    tracking = getattr(message, ATTRIBUTE, None)
+    if tracking is None:
+        return message
+    if isinstance(tracking, Pixel):
+        tracking = Tracking(tracking)
+    elif not isinstance(tracking, Tracking):
+        raise TypeError(
+            f"message.{ATTRIBUTE} should be set by ptrack.mail.track_message(), "
+            f"not be {tracking!r}."
+        )
+    instrumented = copy.copy(message)
+    _instrument(instrumented, tracking)
+    return instrumented

@@ -13,6 +13,7 @@ from __future__ import annotations
 from doctest import ELLIPSIS, NORMALIZE_WHITESPACE
 from typing import Any
 
+import django
 import pytest
 from django.template import Context, Template
 from django.test import override_settings
@@ -25,6 +26,8 @@ from sybil.parsers.myst import (
 )
 
 from ptrack import tracker
+
+_LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
 
 
 def _render_template(example: Example) -> None:
@@ -42,8 +45,10 @@ def _setup(namespace: dict[str, Any]) -> None:
     namespace.update(INSTALLED_APPS=[], CACHES={}, MIDDLEWARE=[])
     namespace["_registered_before"] = {type(recorder) for recorder in tracker.recorders}
     # Mail the examples send stays in django.core.mail.outbox.
-    namespace["_mail"] = override_settings(
-        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"
+    namespace["_mail"] = (
+        override_settings(MAILERS={"default": {"BACKEND": _LOCMEM}})
+        if django.VERSION >= (6, 1)
+        else override_settings(EMAIL_BACKEND=_LOCMEM)
     )
     namespace["_mail"].enable()
 

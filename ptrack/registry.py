@@ -24,7 +24,7 @@ from django.db import close_old_connections
 from django.utils.module_loading import autodiscover_modules
 
 from ptrack import batches, lanes
-from ptrack.classifier import KINDS
+from ptrack.classifier import KINDS, admitted
 from ptrack.conf import conf
 from ptrack.events import EventType, PixelEvent
 from ptrack.exceptions import PtrackRegistrationError
@@ -84,8 +84,7 @@ class _Entry:
 
 
 def _takes(entry: _Entry, event: PixelEvent) -> bool:
-    kinds = entry.recorder.kinds
-    return kinds is None or event.classification is None or event.classification.kind in kinds
+    return admitted(entry.recorder.kinds, event.classification)
 
 
 def _entry(recorder: TrackingPixel) -> _Entry:

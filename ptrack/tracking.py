@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any, TypedDict
 
 from ptrack import clicks, encoders, legacy
-from ptrack.classifier import KINDS, Classification, Kind, get_classifier
+from ptrack.classifier import KINDS, Classification, Kind, admitted, get_classifier
 from ptrack.conf import cached, conf
 from ptrack.events import EventType, PixelEvent, new_event
 from ptrack.exceptions import ExpiredToken, InvalidToken
@@ -123,8 +123,7 @@ async def atrack(
 def _reaches_recorders(event: PixelEvent, headers: Mapping[str, str] | None) -> bool:
     if headers and conf.HONOR_OPT_OUT and opted_out(headers):
         return False
-    kinds = _record_kinds()
-    return kinds is None or event.classification is None or event.classification.kind in kinds
+    return admitted(_record_kinds(), event.classification)
 
 
 @cached

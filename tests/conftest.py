@@ -35,6 +35,21 @@ def recorded() -> Iterator[Recorded]:
     ptrack.tracker.unregister(TestRecorder)
 
 
+@pytest.fixture
+def register() -> Iterator[Any]:
+    """Registers recorder classes for the test's duration: ``register(cls)``."""
+    registered: list[type[ptrack.TrackingPixel]] = []
+
+    def add(cls: type[ptrack.TrackingPixel]) -> type[ptrack.TrackingPixel]:
+        ptrack.tracker.register(cls)
+        registered.append(cls)
+        return cls
+
+    yield add
+    for cls in registered:
+        ptrack.tracker.unregister(cls)
+
+
 @pytest.fixture(autouse=True)
 def _isolate() -> Iterator[None]:
     pixels.calls.clear()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,20 +28,6 @@ CHROME = (
 )
 GMAIL = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"
 ISSUED = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def register() -> Iterator[Any]:
-    registered: list[type[ptrack.TrackingPixel]] = []
-
-    def add(cls: type[ptrack.TrackingPixel]) -> type[ptrack.TrackingPixel]:
-        ptrack.tracker.register(cls)
-        registered.append(cls)
-        return cls
-
-    yield add
-    for cls in registered:
-        ptrack.tracker.unregister(cls)
 
 
 def get(client: Client, ua: str, name: str = "n", **extra: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,20 +19,6 @@ from tests.test_dispatch import DUMMY, IMMEDIATE, SHARED, Seen, aget, dummy_resu
 
 DEST = "https://www.example.com/welcome"
 BOTH = frozenset({EventType.LOADED, EventType.CLICKED})
-
-
-@pytest.fixture
-def register() -> Iterator[Any]:
-    registered: list[type[ptrack.TrackingPixel]] = []
-
-    def add(cls: type[ptrack.TrackingPixel]) -> type[ptrack.TrackingPixel]:
-        ptrack.tracker.register(cls)
-        registered.append(cls)
-        return cls
-
-    yield add
-    for cls in registered:
-        ptrack.tracker.unregister(cls)
 
 
 def click_path(*args: Any, **kwargs: Any) -> str:

@@ -48,20 +48,6 @@ class Seen:
         self.threads.append(threading.current_thread().name)
 
 
-@pytest.fixture
-def register() -> Iterator[Any]:
-    registered: list[type[ptrack.TrackingPixel]] = []
-
-    def add(cls: type[ptrack.TrackingPixel]) -> type[ptrack.TrackingPixel]:
-        ptrack.tracker.register(cls)
-        registered.append(cls)
-        return cls
-
-    yield add
-    for cls in registered:
-        ptrack.tracker.unregister(cls)
-
-
 def aget(path: str) -> Any:
     """One GET through Django's ASGI handler."""
 

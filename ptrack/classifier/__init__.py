@@ -13,7 +13,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from importlib import resources
@@ -74,6 +74,12 @@ class Classification:
     def from_dict(cls, data: Mapping[str, Any]) -> Classification:
         """The classification ``to_dict()`` gave."""
         return cls(Kind(data["kind"]), str(data["reason"]))
+
+
+def admitted(kinds: Collection[str] | None, classification: Classification | None) -> bool:
+    """Whether a filter on ``kinds`` (``None``: every kind) lets an event so classified
+    through; an event the classifier could not judge always passes."""
+    return kinds is None or classification is None or classification.kind in kinds
 
 
 class Classifier(Protocol):

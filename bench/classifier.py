@@ -28,11 +28,12 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from bench.score_classifier import RELAY_SAMPLE, Shape, load_shapes
+from ptrack.classifier import Classification, Kind
 
 BATCH = 200
 
@@ -195,3 +196,18 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+_CONSTANT = Classification(Kind.HUMAN, "constant")
+
+
+def constant(
+    user_agent: str,
+    headers: Mapping[str, str],
+    ip: str | None,
+    *,
+    method: str = "GET",
+    seconds_since_issued: float | None = None,
+) -> Classification:
+    """A ``PTRACK_CLASSIFIER`` that looks at nothing: the endpoint's cost without classifying."""
+    return _CONSTANT

@@ -219,6 +219,7 @@ class Server:
     middleware: bool
     signals: bool = True  # the WSGI fast path's request_signals
     recorder: str = "count"  # bench/pixels.py's BENCH_RECORDER
+    classifier: bool = True  # False: PTRACK_CLASSIFIER answers a constant, for its cost
     env: dict[str, str] = field(default_factory=dict)  # e.g. the task backend's
     port: int = 0
     counter: Path = Path(os.devnull)
@@ -232,9 +233,10 @@ class Server:
         suffix = "" if self.app == "raw" else ("+mw" if self.middleware else "-mw")
         recorder = "" if self.recorder == "count" else f",{self.recorder}"
         tasks = f"-{self.env['BENCH_TASKS']}" if "BENCH_TASKS" in self.env else ""
+        classifier = "" if self.classifier else ",constant-classifier"
         return (
             f"{self.kind}:{self.app}{suffix}{'' if self.signals else ',no-signals'}"
-            f"{recorder}{tasks}"
+            f"{recorder}{tasks}{classifier}"
         )
 
 
@@ -255,6 +257,8 @@ PAIRS = {
         ("fast path, no request signals", "raw callable"),
         ("click view", "bare 302 view"),
         ("click fast path", "raw 302 callable"),
+        ("view", "view, constant classifier"),
+        ("fast path", "fast path, constant classifier"),
     ],
     "uvicorn": [
         ("view", "bare view"),
@@ -263,6 +267,8 @@ PAIRS = {
         ("fast path, async recorder", "raw callable"),
         ("click view", "bare 302 view"),
         ("click fast path", "raw 302 callable"),
+        ("view", "view, constant classifier"),
+        ("fast path", "fast path, constant classifier"),
     ],
 }
 LATENCY_PAIRS = [("view", "bare view"), ("fast path", "raw callable")]
@@ -285,6 +291,7 @@ def start(server: Server, workdir: Path, workers: int) -> None:
         "BENCH_COUNTER": str(server.counter),
         "BENCH_SIGNALS": "1" if server.signals else "0",
         "BENCH_RECORDER": server.recorder,
+        "BENCH_CLASSIFIER": "1" if server.classifier else "0",
         "PYTHONPATH": str(ROOT),
         **server.env,
     }
@@ -352,12 +359,20 @@ def worker_rss(server: Server) -> dict[int, int]:
     return rss
 
 
-def wrk(target: Target, paths_file: Path, connections: int, seconds: int) -> dict[str, Any]:
+def wrk(
+    target: Target,
+    paths_file: Path,
+    connections: int,
+    seconds: int,
+    headers_file: Path | None = None,
+) -> dict[str, Any]:
     url = f"http://127.0.0.1:{target.server.port}"
     cmd = [
         "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
         "-s", str(BENCH / "wrk.lua"), url, "--", str(paths_file),
     ]  # fmt: skip
+    if headers_file is not None:
+        cmd.append(str(headers_file))
     before = counted(target.server.counter)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=True)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -372,6 +387,44 @@ def wrk(target: Target, paths_file: Path, connections: int, seconds: int) -> dic
         # wrk stops counting with up to `connections` requests still being answered.
         result["lost"] = max(0, ok - calls)
     return result
+
+
+# Sent with every image request a mail client or browser makes, beside its User-Agent.
+IMAGE_REQUEST_HEADERS = {
+    "Accept": "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",
+    "Accept-Encoding": "gzip, deflate, br",
+    "Accept-Language": "en-US,en;q=0.9",
+}
+
+
+def write_header_sets(path: Path) -> dict[str, Any]:
+    """Write one header set per labelled request shape in tests/data, for wrk to cycle.
+
+    Real loads carry a User-Agent and the headers the classifier reads; loads
+    without them would leave the classifier nothing to do. Every case, the bare
+    ones too, gets the same sets, so both sides of a ratio parse the same headers.
+    The client address stays 127.0.0.1: the network lists are searched all the same.
+    """
+    from bench.score_classifier import load_shapes
+
+    sets, skipped, user_agents = [], 0, set()
+    for shape in load_shapes():
+        headers = dict(IMAGE_REQUEST_HEADERS)
+        if shape.user_agent:
+            headers["User-Agent"] = shape.user_agent
+        headers.update(shape.headers)
+        lines = [f"{name}: {value}" for name, value in headers.items()]
+        if not all(line.isascii() and line.isprintable() for line in lines):
+            skipped += 1  # wrk would send the bytes; keep the load to what every server parses
+            continue
+        sets.append("".join(f"{line}\n" for line in lines) + "\n")
+        user_agents.add(shape.user_agent)
+    path.write_text("".join(sets))
+    return {
+        "count": len(sets),
+        "skipped_not_printable_ascii": skipped,
+        "distinct_user_agents": len(user_agents),
+    }
 
 
 def http_bench(
@@ -393,6 +446,13 @@ def http_bench(
         paths[prefix] = workdir / f"{name}.paths"
         paths[prefix].write_text("".join(f"{prefix}{token}/\n" for token in prefix_tokens))
 
+    headers_file = workdir / "headers"
+    results: dict[str, Any] = {
+        "workers_per_server": workers,
+        "workdir": str(workdir),
+        "header_sets": write_header_sets(headers_file),
+    }
+
     servers: list[Server] = []
     targets: dict[str, list[Target]] = {}
     for kind in ("gunicorn", "uvicorn"):
@@ -400,7 +460,9 @@ def http_bench(
         nomw = Server(kind, "django", False)
         fast = Server(kind, "fast", True)
         raw = Server(kind, "raw", False)
-        servers += [mw, nomw, fast, raw]
+        mw_constant = Server(kind, "django", True, classifier=False)
+        fast_constant = Server(kind, "fast", True, classifier=False)
+        servers += [mw, nomw, fast, raw, mw_constant, fast_constant]
         targets[kind] = [
             Target("view", mw, "/ptrack/", True),
             Target("bare view", mw, "/bare/", False),
@@ -412,6 +474,8 @@ def http_bench(
             Target("bare 302 view", mw, "/bare302/", False),
             Target("click fast path", fast, "/ptrack/c/", True),
             Target("raw 302 callable", raw, "/bare302/", False),
+            Target("view, constant classifier", mw_constant, "/ptrack/", True),
+            Target("fast path, constant classifier", fast_constant, "/ptrack/", True),
         ]
         if kind == "gunicorn":  # the ASGI fast path sends no request signals anyway
             quiet = Server(kind, "fast", True, signals=False)
@@ -421,7 +485,6 @@ def http_bench(
             awaited = Server(kind, "fast", True, recorder="async")
             servers.append(awaited)
             targets[kind].append(Target("fast path, async recorder", awaited, "/ptrack/", True))
-    results: dict[str, Any] = {"workers_per_server": workers, "workdir": str(workdir)}
     try:
         for server in servers:
             start(server, workdir, workers)
@@ -429,7 +492,7 @@ def http_bench(
             wait_ready(server)
         everything = [t for kind in targets for t in targets[kind]]
         for target in everything:  # warm-up: imports, caches, connections
-            wrk(target, paths[target.path_prefix], 16, 1)
+            wrk(target, paths[target.path_prefix], 16, 1, headers_file)
         for server in servers:
             server.rss_before = worker_rss(server)
         runs: dict[str, list[dict[str, Any]]] = {}
@@ -448,7 +511,9 @@ def http_bench(
                     result = {}
                     for label in order:
                         target = by_label[kind][label]
-                        result[label] = wrk(target, paths[target.path_prefix], 64, seconds)
+                        result[label] = wrk(
+                            target, paths[target.path_prefix], 64, seconds, headers_file
+                        )
                         runs.setdefault(f"{kind}: {label}", []).append(result[label])
                     for metric, suffix in (("rps", "rps"), ("p99_us", "p99, 64 conn")):
                         paired.setdefault(f"{kind}: {a} / {b} ({suffix})", []).append(
@@ -459,7 +524,7 @@ def http_bench(
                     for label in order:
                         target = by_label[kind][label]
                         latency_runs.setdefault(f"{kind}: {label}", []).append(
-                            wrk(target, paths[target.path_prefix], 4, latency_seconds)
+                            wrk(target, paths[target.path_prefix], 4, latency_seconds, headers_file)
                         )
             if round_ == 0:  # growth after the first round would be a leak, not warm-up
                 for server in servers:
@@ -1181,6 +1246,16 @@ def markdown(results: dict[str, Any]) -> str:
         (
             "fast path with an async recorder / raw callable, req/s",
             "fast path, async recorder / raw callable (rps)",
+            "",
+        ),
+        (
+            "view / the same view with a constant classifier, req/s",
+            "view / view, constant classifier (rps)",
+            "",
+        ),
+        (
+            "fast path / the same fast path with a constant classifier, req/s",
+            "fast path / fast path, constant classifier (rps)",
             "",
         ),
         ("fast path / bare view, req/s", "fast path / bare view (rps)", ""),

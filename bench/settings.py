@@ -1,6 +1,7 @@
 """A small project with Django's startproject settings, served by the benchmark.
 
 ``BENCH_MIDDLEWARE=0`` drops the middleware, for the no-middleware case.
+``BENCH_CLASSIFIER=0`` replaces the classifier with one answering a constant.
 ``BENCH_TASKS`` picks the task backend of background recorders: ``rq`` (RQ on
 Redis at 127.0.0.1, port ``BENCH_REDIS_PORT``, database ``BENCH_REDIS_DB``,
 with django-rq's default connection, a new one per enqueue), ``rq-pooled`` (the
@@ -50,6 +51,9 @@ TEMPLATES = [
 LOGGING_CONFIG = None
 
 PTRACK_APP_URL = "https://track.example.com"
+# BENCH_CLASSIFIER=0 swaps ptrack.classify for a constant, to measure what classifying costs.
+if os.environ.get("BENCH_CLASSIFIER", "1") == "0":
+    PTRACK_CLASSIFIER = "bench.classifier.constant"
 # BENCH_BATCH_SIZE gathers background events into tasks of that many.
 PTRACK_BATCH_SIZE = int(os.environ.get("BENCH_BATCH_SIZE", "1"))
 

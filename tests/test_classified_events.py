@@ -197,6 +197,18 @@ def test_anonymized_addresses_reach_recorders_after_classification(
     )
 
 
+def test_a_load_from_a_gateways_published_range_is_that_gateway_whatever_it_claims(
+    client: Client, recorded: Recorded
+) -> None:
+    outlook = "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)"
+    get(client, outlook, REMOTE_ADDR="170.10.129.124")
+    get(client, outlook, REMOTE_ADDR="170.10.130.1")
+    assert [e.classification for e in recorded.events] == [
+        Classification(Kind.SECURITY_SCANNER, "mimecast"),
+        Classification(Kind.HUMAN, "mail_client"),
+    ]
+
+
 def broken_classifier(*args: Any, **kwargs: Any) -> Classification:
     raise RuntimeError("classifier bug")
 

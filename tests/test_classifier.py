@@ -194,14 +194,36 @@ def test_a_zero_window_turns_the_timing_rule_off() -> None:
         ("2a01:111:f403:c200::5", "microsoft_eop"),
         ("::ffff:40.107.22.93", "microsoft_eop"),
         ("209.222.82.44", "barracuda_egd"),
+        # Edges of the Mimecast blocks, and hosts seen delivering mail from them.
+        ("170.10.129.0", "mimecast"),
+        ("170.10.129.124", "mimecast"),
+        ("170.10.133.255", "mimecast"),
+        ("185.58.85.151", "mimecast"),
+        ("::ffff:185.58.86.255", "mimecast"),
     ],
 )
 def test_shipped_gateway_networks_are_scanners_whatever_the_user_agent(ip: str, label: str) -> None:
-    assert verdict(CHROME, ip=ip) == ("security_scanner", label)
-    assert verdict(OUTLOOK, ip=ip) == ("security_scanner", label)
+    for user_agent in (CHROME, OUTLOOK, "curl/8.5.0", ""):
+        assert verdict(user_agent, ip=ip) == ("security_scanner", label)
 
 
-@pytest.mark.parametrize("ip", ["40.94.89.23", "2a01:111:f404::1", "not-an-ip", "", "1.2.3"])
+@pytest.mark.parametrize(
+    "ip",
+    [
+        "40.94.89.23",
+        "2a01:111:f404::1",
+        # One address either side of each Mimecast block.
+        "170.10.128.255",
+        "170.10.130.0",
+        "170.10.132.255",
+        "170.10.134.0",
+        "185.58.84.255",
+        "185.58.87.0",
+        "not-an-ip",
+        "",
+        "1.2.3",
+    ],
+)
 def test_addresses_outside_the_lists_or_unparseable_decide_nothing(ip: str) -> None:
     assert verdict(CHROME, ip=ip) == ("human", "browser")
 

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+from importlib import resources
+
 import pytest
 
 from ptrack.classifier import load_private_relay, vendor_networks
@@ -97,8 +100,56 @@ def test_egress_csv_takes_the_first_column() -> None:
 
 
 def test_the_shipped_vendor_list_parses_and_names_its_vendors() -> None:
-    labels = {vendor_networks().lookup(ip) for ip in ("40.92.0.1", "52.100.0.1", "209.222.82.1")}
-    assert labels == {("security_scanner", "microsoft_eop"), ("security_scanner", "barracuda_egd")}
+    ips = ("40.92.0.1", "52.100.0.1", "209.222.82.1", "170.10.133.1", "185.58.85.1")
+    labels = {vendor_networks().lookup(ip) for ip in ips}
+    assert labels == {
+        ("security_scanner", "microsoft_eop"),
+        ("security_scanner", "barracuda_egd"),
+        ("security_scanner", "mimecast"),
+    }
+
+
+def _shipped_blocks() -> list[list[str]]:
+    """The vendor list as blocks of lines separated by blank lines."""
+    text = resources.files("ptrack.classifier").joinpath("data/vendor-networks.txt").read_text()
+    blocks: list[list[str]] = [[]]
+    for line in text.splitlines():
+        if line.strip():
+            blocks[-1].append(line)
+        elif blocks[-1]:
+            blocks.append([])
+    return [block for block in blocks if block]
+
+
+def test_every_shipped_entry_is_a_prefix_a_known_kind_and_a_label() -> None:
+    from ptrack.classifier import KINDS
+
+    entries = [line for block in _shipped_blocks() for line in block if not line.startswith("#")]
+    assert len(entries) >= 21
+    for line in entries:
+        prefix, kind, label = line.split()  # no trailing comment, nothing missing
+        assert str(Network.parse(prefix, kind, label, source="test")) == prefix
+        assert kind in KINDS
+        assert label.isidentifier(), line
+        assert label.islower(), line
+
+
+def test_every_block_of_shipped_entries_names_its_source_and_one_vendor() -> None:
+    blocks = [b for b in _shipped_blocks() if any(not line.startswith("#") for line in b)]
+    assert len(blocks) >= 3
+    for block in blocks:
+        comment = " ".join(line for line in block if line.startswith("#"))
+        assert "Source:" in comment, block[0]
+        assert re.search(r"read \d{4}-\d{2}-\d{2}", comment), block[0]
+        assert len({line.split()[2] for line in block if not line.startswith("#")}) == 1
+
+
+def test_shipped_entries_do_not_overlap() -> None:
+    text = resources.files("ptrack.classifier").joinpath("data/vendor-networks.txt").read_text()
+    entries = list(parse_network_lines(text.splitlines(), source="vendor-networks.txt"))
+    for i, a in enumerate(entries):
+        for b in entries[i + 1 :]:
+            assert a.version != b.version or a.last < b.first or b.last < a.first, (a, b)
 
 
 def test_load_private_relay(tmp_path: object) -> None:

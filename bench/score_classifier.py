@@ -23,6 +23,8 @@ SHAPES = DATA / "request_shapes.jsonl"
 RELAY_SAMPLE = DATA / "private-relay-sample.csv"
 KINDS = ("human", "mail_proxy", "privacy_prefetch", "security_scanner", "bot")
 OPEN_KINDS = frozenset({"human", "mail_proxy"})
+# "tuning": rows the rules were written against; "holdout": chosen by a fixed stride after.
+SPLITS = ("tuning", "holdout")
 DEFAULT_CLASSIFIERS = ("ptrack.classifier.classify", "bench.score_classifier.naive_regex")
 
 
@@ -46,6 +48,8 @@ def load_shapes(path: Path = SHAPES) -> list[Shape]:
             row = json.loads(line)
             if row["kind"] not in KINDS or not row.get("source"):
                 raise ValueError(f"{path}, line {number}: needs a kind of {KINDS} and a source")
+            if row.get("split", "tuning") not in SPLITS:
+                raise ValueError(f"{path}, line {number}: split {row['split']!r} not in {SPLITS}")
             shapes.append(Shape(**row))
     return shapes
 

@@ -237,6 +237,66 @@ def holdout_rows(dd_bots: list[str], phones: list[str], seen: set[str]) -> Itera
         )
 
 
+# Split "holdout2": drawn after the first held-out split was spent on motivating rules, and
+# before any rule changed. From each upstream list, the rows not already in the set, in file
+# order and without repeats, then every STRIDE-th from OFFSET; strides were set from the pool
+# sizes alone, for about 70 rows.
+HOLDOUT2_STRIDES = {
+    "bots.yml": (11, 50),
+    "crawler-user-agents.json": (17, 230),
+    "crawlers.yml": (9, 70),
+    "smartphone.yml": (13, 48),
+    "desktop.yml": (6, 56),
+    "browsers.yml": (21, 80),
+}
+# pim.yml's mail-capable suites left out of the first rows (SeaMonkey and its Debian
+# rebuild Iceape carry a mail client); the other unused rows are not mail clients.
+PIM_SUITES = ("Iceape", "SeaMonkey")
+STALE_DESKTOP_HELD = (
+    "A desktop build older than any a supported system still runs, a person's browser when "
+    "collected; scanners present such stale builds today (gophish#2446)."
+)
+
+
+def _stale_desktop(ua: str) -> bool:
+    """The set's standing labelling rule: such a browser row is debatable, not plainly human."""
+    if not any(system in ua for system in ("Windows", "Macintosh", "X11")):
+        return False
+    if "Android" in ua or "Mobile" in ua:
+        return False
+    for pattern, oldest in ((r"Chrome/(\d+)", 109), (r"Firefox/(\d+)", 115)):
+        match = re.search(pattern, ua)
+        if match:
+            return int(match.group(1)) < oldest
+    return "MSIE " in ua
+
+
+def _unused(user_agents: Iterable[str], taken: set[str]) -> list[str]:
+    """``user_agents`` in order, without repeats or any already in ``taken``."""
+    return [ua for ua in dict.fromkeys(user_agents) if ua not in taken]
+
+
+def holdout2_rows(
+    lists: Mapping[str, tuple[str, list[str]]], pim: list[str], taken: set[str]
+) -> Iterator[dict[str, Any]]:
+    """Split "holdout2": ``lists`` maps a file name to (its source label, its User-Agents)."""
+    for name, (offset, stride) in HOLDOUT2_STRIDES.items():
+        label, user_agents = lists[name]
+        kind = "human" if name in ("smartphone.yml", "desktop.yml", "browsers.yml") else "bot"
+        source = (
+            f"{label} (held out 2: unused rows, number {offset + 1} and every {stride}th after)"
+        )
+        picked = _unused(user_agents, taken)[offset::stride]
+        taken.update(picked)
+        for ua in picked:
+            debatable = STALE_DESKTOP_HELD if kind == "human" and _stale_desktop(ua) else ""
+            yield row(kind, ua, source, seconds=1800, debatable=debatable, split="holdout2")
+    for ua in _unused(pim, taken):
+        if any(suite in ua for suite in PIM_SUITES):
+            source = f"{DD} Tests/Parser/Client/fixtures/pim.yml (mail suite, held out 2)"
+            yield row("human", ua, source, seconds=1800, split="holdout2")
+
+
 # --- the whole set ---------------------------------------------------------------------------
 
 
@@ -249,6 +309,7 @@ def build(root: Path) -> list[dict[str, Any]]:
     pim = fixture_user_agents(text(DEVICE_DETECTOR, "Tests/Parser/Client/fixtures/pim.yml"))
     dd_bots = fixture_user_agents(text(DEVICE_DETECTOR, "Tests/fixtures/bots.yml"))
     phones = fixture_user_agents(text(DEVICE_DETECTOR, "Tests/fixtures/smartphone.yml"))
+    desktops = fixture_user_agents(text(DEVICE_DETECTOR, "Tests/fixtures/desktop.yml"))
     cua = json.loads(text(CRAWLER_USER_AGENTS, "crawler-user-agents.json"))
     browsers = isbot_groups(text(ISBOT, "fixtures/browsers.yml"))
     crawlers = isbot_groups(text(ISBOT, "fixtures/crawlers.yml"))
@@ -265,6 +326,25 @@ def build(root: Path) -> list[dict[str, Any]]:
         *hand_bot_rows(),
     ]
     rows.extend(holdout_rows(dd_bots, phones, seen))
+    lists = {
+        "bots.yml": (f"{DD} Tests/fixtures/bots.yml", dd_bots),
+        "crawler-user-agents.json": (
+            f"{CRAWLER_USER_AGENTS.repo} crawler-user-agents.json",
+            [ua for entry in cua for ua in entry.get("instances", [])],
+        ),
+        "crawlers.yml": (
+            f"{ISBOT.repo} fixtures/crawlers.yml",
+            [ua for group in crawlers.values() for ua in group],
+        ),
+        "smartphone.yml": (f"{DD} Tests/fixtures/smartphone.yml", phones),
+        "desktop.yml": (f"{DD} Tests/fixtures/desktop.yml", desktops),
+        "browsers.yml": (
+            f"{ISBOT.repo} fixtures/browsers.yml",
+            [ua for group in browsers.values() for ua in group],
+        ),
+    }
+    taken = {shape["user_agent"] for shape in rows}
+    rows.extend(holdout2_rows(lists, pim, taken))
     return rows
 
 

@@ -139,6 +139,11 @@ def test_agents_that_name_no_device_are_bots(ua: str, reason: str) -> None:
         ("The Bat! 4.0.0.22", "mail_client"),
         ("eMClient/9.3.6041.0", "mail_client"),
         ("WindowsMail/17.5.9600.22013", "mail_client"),
+        # A mail suite on an old engine is its user's client, not a scanner's disguise.
+        (
+            "Mozilla/5.0 (X11; Linux x86_64; rv:10.0.12) Gecko/20130823 Firefox/10.0.11esrpre Iceape/2.7.12",
+            "mail_client",
+        ),
         # Apple Mail's own fetch, and browsers whose compatible form names their system.
         ("Mail/1816 CFNetwork/673.0.3 Darwin/13.0.0 (x86_64) (Macmini5%2C1)", "no_machine_signal"),
         ("Mozilla/3.0 (compatible; NetPositive/2.2.1; BeOS)", "no_machine_signal"),

@@ -235,6 +235,7 @@ MAIL_CLIENT: Final = Markers(
             "navermailapp",
             "mailapp/",
             "seamonkey",
+            "iceape",  # SeaMonkey as Debian built it
             "spicebird",
             "barca/",
             "barcapro/",

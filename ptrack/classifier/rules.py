@@ -2,8 +2,8 @@
 
 Each family is one regular expression over the lower-cased User-Agent whose
 named groups are the rule names reported as a classification's ``reason``.
-The sources behind each family are listed in the README's "Truthful opens"
-section; the comments here say only what a rule must not catch.
+The sources behind each family are listed in docs/truthful-opens.md; the
+comments here say mostly what a rule must not catch.
 """
 
 from __future__ import annotations
@@ -370,18 +370,20 @@ def stale_desktop_browser(ua: str) -> bool:
 
 
 # What is left once browsers and known mail clients are told apart: agents that say
-# nothing of a device a person reads mail on. isbot's two structural patterns (its
-# src/patterns.json) and its ".com" one, and the crawler convention "Mozilla/5.0
-# (compatible; Name/1.0; +url)" without the URL. Mail clients that send no more than a
-# name and version (Barca, The Bat!, eM Client, Windows Mail) match the first, which is
-# why MAIL_CLIENT is consulted before these: an unknown one would be taken for a bot.
+# nothing of a device a person reads mail on. isbot's lone-product and ".com" patterns
+# (its src/patterns.json), and the crawler convention "Mozilla/5.0 (compatible; Name/1.0;
+# +url)" taken more widely than isbot's "(compatible; Name/1.0)": any such comment that
+# names no engine and no system. Mail clients that send no more than a name and version
+# (Barca, The Bat!, eM Client, Windows Mail) match the first, which is why MAIL_CLIENT is
+# consulted before these: an unknown one would be taken for a bot.
 _LONE_PRODUCT: Final = re.compile(
     r"^[\w \.\-\(?:\):%]+"  # a name (isbot's character class, as it has it)
     r"(?:/v?\d+(?:\.\d+)?(?:\.\d{1,10})*?)?(?:,|$)"  # and at most a version
 )
 _COMMENT_ONLY: Final = re.compile(r"mozilla/[\d.]+ \([^()]*\)")
 _WEBSITE: Final = re.compile(r"\.com\b")
-# A browser's engine, and the systems a browser's or an app's User-Agent names.
+# A browser's engine, and the systems that the browsers and apps in device-detector's and
+# isbot's fixtures name (Amiga, BeOS and Inferno browsers use the compatible form too).
 ENGINES: Final = ("applewebkit", "gecko", "trident", "msie", "khtml", "presto", "konqueror")
 SYSTEMS: Final = (
     "windows", "win9", "win32", "win64", "wince", "mac", "darwin", "linux", "x11", "android",

@@ -23,6 +23,12 @@ SHAPES = DATA / "request_shapes.jsonl"
 RELAY_SAMPLE = DATA / "private-relay-sample.csv"
 KINDS = ("human", "mail_proxy", "privacy_prefetch", "security_scanner", "bot")
 OPEN_KINDS = frozenset({"human", "mail_proxy"})
+# What each split is, as the report prints it.
+SPLITS = {
+    "tuning": "the rows the first rules were written against",
+    "holdout": "chosen by a fixed stride after the first rules; its misses motivated later rules",
+    "holdout2": "a fresh stride, drawn before any rule its predecessor motivated",
+}
 DEFAULT_CLASSIFIERS = ("ptrack.classifier.classify", "bench.score_classifier.naive_regex")
 
 
@@ -36,7 +42,7 @@ class Shape:
     seconds_since_issued: float | None
     source: str
     debatable: str = ""
-    split: str = "tuning"  # "holdout": chosen by a fixed stride after the rules were written
+    split: str = "tuning"  # one of SPLITS
 
 
 def load_shapes(path: Path = SHAPES) -> list[Shape]:
@@ -46,6 +52,9 @@ def load_shapes(path: Path = SHAPES) -> list[Shape]:
             row = json.loads(line)
             if row["kind"] not in KINDS or not row.get("source"):
                 raise ValueError(f"{path}, line {number}: needs a kind of {KINDS} and a source")
+            if row.get("split", "tuning") not in SPLITS:
+                split = row["split"]
+                raise ValueError(f"{path}, line {number}: split {split!r} not in {list(SPLITS)}")
             shapes.append(Shape(**row))
     return shapes
 
@@ -182,9 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(shapes)} rows: {len(clear)} scored ({counts}), {len(debatable)} debatable\n")
     scores = {path: score(import_string(path), clear) for path in args.classifiers}
     print(table(scores))
-    held = [s for s in clear if s.split == "holdout"]
-    print(f"\nHeld-out rows only ({len(held)}, never used to write the rules):\n")
-    print(table({path: score(import_string(path), held) for path in args.classifiers}))
+    for split, meaning in SPLITS.items():
+        rows = [s for s in clear if s.split == split]
+        print(f"\nSplit {split!r} only ({len(rows)} rows: {meaning}):\n")
+        print(table({path: score(import_string(path), rows) for path in args.classifiers}))
     for path in args.classifiers:
         apart = score(import_string(path), debatable)
         print(f"\n{path}: debatable rows, {apart.correct}/{apart.total} as labelled")

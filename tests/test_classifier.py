@@ -97,7 +97,8 @@ def test_round_trip_through_a_dict() -> None:
         ),
         (CHROME, ("human", "browser")),
         ("Barca/2.8.4400", ("human", "mail_client")),
-        ("SomethingNew/1.0", ("human", "no_machine_signal")),
+        # An unknown app naming the device it runs on may be a mail client.
+        ("SomethingNew/1.0 (Android 14; Pixel 8)", ("human", "no_machine_signal")),
         # A Cubot phone is a person, whatever its name ends in.
         (
             "Mozilla/5.0 (Linux; Android 13; CUBOT P80) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
@@ -112,6 +113,56 @@ def test_round_trip_through_a_dict() -> None:
 )
 def test_user_agent_rules(ua: str, expected: tuple[str, str]) -> None:
     assert verdict(ua) == expected
+
+
+@pytest.mark.parametrize(
+    ("ua", "reason"),
+    [
+        ("Zeus", "lone_product"),
+        ("Scooter/3.3", "lone_product"),
+        ("Jesus Christ of Nazareth is LORD", "lone_product"),
+        ("Mozilla/5.0 (compatible; tracemyfile/1.0)", "no_platform"),
+        ("Mozilla/5.0 (Exchange check)", "no_platform"),
+        ("Mozilla/5.0 (compatible; Detectify)", "no_platform"),
+        ("acme.sectigo.com/v2/EV", "names_website"),
+    ],
+)
+def test_agents_that_name_no_device_are_bots(ua: str, reason: str) -> None:
+    assert verdict(ua) == ("bot", reason)
+
+
+@pytest.mark.parametrize(
+    ("ua", "reason"),
+    [
+        # Mail clients that send a name and a version and nothing more are known first.
+        ("Barca/2.8.4400", "mail_client"),
+        ("The Bat! 4.0.0.22", "mail_client"),
+        ("eMClient/9.3.6041.0", "mail_client"),
+        ("WindowsMail/17.5.9600.22013", "mail_client"),
+        # A mail suite on an old engine is its user's client, not a scanner's disguise.
+        (
+            "Mozilla/5.0 (X11; Linux x86_64; rv:10.0.12) Gecko/20130823 Firefox/10.0.11esrpre Iceape/2.7.12",
+            "mail_client",
+        ),
+        # Apple Mail's own fetch, and browsers whose compatible form names their system.
+        ("Mail/1816 CFNetwork/673.0.3 Darwin/13.0.0 (x86_64) (Macmini5%2C1)", "no_machine_signal"),
+        ("Mozilla/3.0 (compatible; NetPositive/2.2.1; BeOS)", "no_machine_signal"),
+        ("Mozilla/4.0 (compatible; MSIE 5.0; Mac_PowerPC)", "no_machine_signal"),
+        (
+            "Mozilla/5.0 (compatible; Konqueror/4.4; Linux) KHTML/4.4.5 (like Gecko)",
+            "no_machine_signal",
+        ),
+        # isbot's version pattern stops at long build numbers and suffixes, as browsers send.
+        ("MozacFetch/49.0.20200702190156", "no_machine_signal"),
+        ("GoogleApp/14.35.18.28.arm64", "no_machine_signal"),
+    ],
+)
+def test_mail_clients_and_browsers_that_name_their_system_are_people(ua: str, reason: str) -> None:
+    assert verdict(ua) == ("human", reason)
+
+
+def test_the_bare_mpp_user_agent_is_no_lone_product() -> None:
+    assert verdict("Mozilla/5.0") == ("privacy_prefetch", "apple_mpp_user_agent")
 
 
 def test_a_mail_proxy_wins_over_any_bot_marker_in_the_same_user_agent() -> None:
@@ -178,7 +229,10 @@ def test_a_browser_within_the_machine_window_is_a_scanner_and_a_mail_client_is_n
     assert verdict(OUTLOOK, seconds_since_issued=1) == ("human", "mail_client")
     assert verdict(GMAIL, seconds_since_issued=1) == ("mail_proxy", "gmail_image_proxy")
     # The rule judges browsers only: an unknown client may be a mail app.
-    assert verdict("SomethingNew/1.0", seconds_since_issued=1) == ("human", "no_machine_signal")
+    assert verdict("SomethingNew/1.0 (Android 14; Pixel 8)", seconds_since_issued=1) == (
+        "human",
+        "no_machine_signal",
+    )
 
 
 @override_settings(PTRACK_MACHINE_WINDOW=0)
@@ -356,7 +410,13 @@ def test_rule_families_name_their_markers() -> None:
 
 def test_hostile_user_agents_cost_time_in_proportion_to_their_length() -> None:
     # Quadratic backtracking would take minutes on these; linear work is instant.
-    for ua in ("a" * 20000 + "@" + "b" * 20000, ("a@" * 10000), "x." * 20000 + "@"):
+    for ua in (
+        "a" * 20000 + "@" + "b" * 20000,
+        ("a@" * 10000),
+        "x." * 20000 + "@",
+        "a " * 20000 + "/1" + ".1" * 20000 + "!",
+        "mozilla/5.0 (" + "compatible " * 5000,
+    ):
         assert classify(ua, {}, None).kind in (Kind.BOT, Kind.HUMAN)
 
 

@@ -45,5 +45,7 @@ def test_the_script_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["ptrack.classifier.classify", "--mistakes"]) == 0
     out = capsys.readouterr().out
     assert "| accuracy |" in out
-    assert "Held-out rows only" in out
+    assert "Split 'tuning' only" in out
+    assert "Split 'holdout' only" in out
+    assert "Split 'holdout2' only" in out
     assert "debatable rows" in out

@@ -77,7 +77,7 @@ def test_loaded_event_is_the_dataclass_made_the_usual_way() -> None:
         user_agent="UA",
         referer="r",
         token=token,
-        classification=ptrack.Classification(ptrack.Kind.HUMAN, "no_machine_signal"),
+        classification=ptrack.Classification(ptrack.Kind.BOT, "lone_product"),
     )
     assert event == expected
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -134,7 +134,7 @@ def test_the_event_of_a_3x_link_is_the_dataclass_made_the_usual_way() -> None:
         token=old,
         legacy=True,
         # Classified like any load; a 3.x link says no issue time, so no machine window.
-        classification=ptrack.Classification(ptrack.Kind.HUMAN, "no_machine_signal"),
+        classification=ptrack.Classification(ptrack.Kind.BOT, "lone_product"),
     )
     assert ptrack.PixelEvent.from_dict(json.loads(json.dumps(event.to_dict()))) == event
     assert event.to_dict()["legacy"] is True

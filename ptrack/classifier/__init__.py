@@ -138,13 +138,14 @@ def _prefetch_header(headers: Mapping[str, str]) -> bool:
 class _UAFacts:
     """What the built-in rules read from one User-Agent, kept per distinct string."""
 
-    __slots__ = ("browser", "decided", "mail_client", "mpp", "stale")
+    __slots__ = ("browser", "decided", "machine", "mail_client", "mpp", "stale")
 
     def __init__(self, ua: str) -> None:
         lowered = ua.strip().lower()
         self.decided: Classification | None = None
         self.mpp = rules.bare_mozilla(lowered)
         self.mail_client = self.browser = self.stale = False
+        self.machine = _NO_MACHINE_SIGNAL
         if not lowered:
             self.decided = _NO_USER_AGENT
             return
@@ -156,6 +157,10 @@ class _UAFacts:
         if not self.mail_client:
             self.browser = rules.browser_shaped(lowered)
             self.stale = rules.stale_desktop_browser(lowered)
+            if not (self.browser or self.stale or self.mpp):
+                shape = rules.machine_shape(lowered)
+                if shape is not None:
+                    self.machine = _verdict(Kind.BOT, shape)
 
 
 _MEMO_SIZE = 4096
@@ -234,7 +239,7 @@ class Rules:
         if facts.mail_client:
             return _MAIL_CLIENT
         if not facts.browser:
-            return _NO_MACHINE_SIGNAL
+            return facts.machine  # a machine's shape, or no_machine_signal
         if seconds_since_issued is not None and seconds_since_issued < self.machine_window:
             return _WITHIN_MACHINE_WINDOW
         return _BROWSER

@@ -2,8 +2,8 @@
 
 Each family is one regular expression over the lower-cased User-Agent whose
 named groups are the rule names reported as a classification's ``reason``.
-The sources behind each family are listed in the README's "Truthful opens"
-section; the comments here say only what a rule must not catch.
+The sources behind each family are listed in docs/truthful-opens.md; the
+comments here say mostly what a rule must not catch.
 """
 
 from __future__ import annotations
@@ -235,6 +235,7 @@ MAIL_CLIENT: Final = Markers(
             "navermailapp",
             "mailapp/",
             "seamonkey",
+            "iceape",  # SeaMonkey as Debian built it
             "spicebird",
             "barca/",
             "barcapro/",
@@ -366,6 +367,53 @@ def stale_desktop_browser(ua: str) -> bool:
     # Internet Explorer was retired in 2022; Outlook's own MSIE token is a mail
     # client's and never reaches here.
     return "msie " in ua
+
+
+# What is left once browsers and known mail clients are told apart: agents that say
+# nothing of a device a person reads mail on. isbot's lone-product and ".com" patterns
+# (its src/patterns.json), and the crawler convention "Mozilla/5.0 (compatible; Name/1.0;
+# +url)" taken more widely than isbot's "(compatible; Name/1.0)": any such comment that
+# names no engine and no system. Mail clients that send no more than a name and version
+# (Barca, The Bat!, eM Client, Windows Mail) match the first, which is why MAIL_CLIENT is
+# consulted before these: an unknown one would be taken for a bot.
+_LONE_PRODUCT: Final = re.compile(
+    r"^[\w \.\-\(?:\):%]+"  # a name (isbot's character class, as it has it)
+    r"(?:/v?\d+(?:\.\d+)?(?:\.\d{1,10})*?)?(?:,|$)"  # and at most a version
+)
+_COMMENT_ONLY: Final = re.compile(r"mozilla/[\d.]+ \([^()]*\)")
+_WEBSITE: Final = re.compile(r"\.com\b")
+# A browser's engine, and the systems that the browsers and apps in device-detector's and
+# isbot's fixtures name (Amiga, BeOS and Inferno browsers use the compatible form too).
+ENGINES: Final = ("applewebkit", "gecko", "trident", "msie", "khtml", "presto", "konqueror")
+SYSTEMS: Final = (
+    "windows", "win9", "win32", "win64", "wince", "mac", "darwin", "linux", "x11", "android",
+    "iphone", "ipad", "ipod", "bsd", "sunos", "irix", "hp-ux", "aix", "os/2", "amiga",
+    "morphos", "beos", "haiku", "symbian", "blackberry", "inferno", "cygwin", "nintendo",
+    "playstation",
+)  # fmt: skip
+
+
+def machine_shape(ua: str) -> str | None:
+    """The rule name if ``ua``, neither a browser's nor a known mail client's, is a machine's.
+
+    ``lone_product``: one product and at most its version, nothing else ("Zeus",
+    "Scooter/3.3"). ``no_platform``: ``Mozilla/x`` with only a comment, or the
+    ``compatible`` form, naming no engine and no system ("Mozilla/5.0 (compatible;
+    tracemyfile/1.0)", "Mozilla/5.0 (Exchange check)"). ``names_website``: a ``.com``
+    name, as services give ("acme.sectigo.com/v2/EV").
+    """
+    if _LONE_PRODUCT.match(ua) is not None:
+        return "lone_product"
+    if (
+        ua.startswith("mozilla/")
+        and ("(compatible" in ua or _COMMENT_ONLY.fullmatch(ua) is not None)
+        and not any(token in ua for token in ENGINES)
+        and not any(token in ua for token in SYSTEMS)
+    ):
+        return "no_platform"
+    if _WEBSITE.search(ua) is not None:
+        return "names_website"
+    return None
 
 
 def browser_shaped(ua: str) -> bool:

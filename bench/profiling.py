@@ -14,13 +14,16 @@ prints each one's microseconds and its difference from the bare view.
 ``python -m bench.profiling fastpath`` does the same for the fast path against
 the raw callable (``--asgi`` for the ASGI pair; ``BENCH_RECORDER=async`` then
 measures the recorder without a thread hand-off, which one request at a time
-would turn into a wait). The benchmark's numbers come from ``bench.run``; these
-show why.
+would turn into a wait). ``python -m bench.profiling classifier`` alternates the
+fast path as it is with the same fast path under a constant ``PTRACK_CLASSIFIER``,
+each request carrying one of the labelled shapes' header sets, as ``make bench``
+sends them. The benchmark's numbers come from ``bench.run``; these show why.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import inspect
 import io
@@ -38,7 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("case", choices=["view", "bare", "fast", "raw", "breakdown", "fastpath"])
+    parser.add_argument(
+        "case", choices=["view", "bare", "fast", "raw", "breakdown", "fastpath", "classifier"]
+    )
     parser.add_argument("--rounds", type=int, default=25, help="breakdown rounds (25)")
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--profile", action="store_true")
@@ -53,6 +58,7 @@ def main() -> None:
         "bare": "django",
         "breakdown": "django",
         "fastpath": "fast",
+        "classifier": "fast",
     }.get(options.case, options.case)
 
     if options.asgi:
@@ -85,14 +91,24 @@ def main() -> None:
     def start_response(status: str, headers: Any) -> None:
         assert status.startswith("200"), status
 
-    def driver(prefix: str, app: Any = application) -> Callable[[], None]:
+    def driver(
+        prefix: str, app: Any = application, header_sets: list[dict[str, str]] | None = None
+    ) -> Callable[[], None]:
         paths = [f"{prefix}{token}/" for token in tokens]
         counter = iter(range(10**9))
+        bases = [base]
+        if header_sets:
+            without_ua = {k: v for k, v in base.items() if k != "HTTP_USER_AGENT"}
+            bases = [
+                {**without_ua, **{f"HTTP_{n.upper().replace('-', '_')}": v for n, v in h.items()}}
+                for h in header_sets
+            ]
 
         def one() -> None:
+            n = next(counter)
             environ = {
-                **base,
-                "PATH_INFO": paths[next(counter) % len(paths)],
+                **bases[n % len(bases)],
+                "PATH_INFO": paths[n % len(paths)],
                 "wsgi.input": io.BytesIO(),
             }
             result = app(environ, start_response)
@@ -135,6 +151,18 @@ def main() -> None:
             options.requests // 10,
             options.rounds,
         )
+        return
+    if options.case == "classifier":
+        from bench.run import request_header_sets
+
+        sets, _ = request_header_sets()
+        pixels = [f"/ptrack/{token}/" for token in tokens]
+        subject = (
+            _asgi_driver(application, pixels, sets)
+            if options.asgi
+            else driver("/ptrack/", application, sets)
+        )
+        _compare_classifiers(subject, options.requests // 10, options.rounds, 2 * len(sets))
         return
     paths = [f"{prefix}{token}/" for token in tokens]
     one = driver(prefix)
@@ -194,6 +222,31 @@ def _breakdown(
         )
 
 
+def _compare_classifiers(
+    subject: Callable[[], None], number: int, rounds: int, warm_up: int
+) -> None:
+    """The fast path with ``classify()`` against itself with a constant classifier (ABBA)."""
+    from django.test import override_settings
+
+    constant = override_settings(PTRACK_CLASSIFIER="bench.classifier.constant")
+    names = ("classify()", "constant classifier")
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for round_ in range(rounds):
+        for name in names if round_ % 2 == 0 else reversed(names):
+            # A settings change rebuilds the rules and forgets every User-Agent seen:
+            # warm up again after each switch, as a long-running worker is.
+            with constant if name == "constant classifier" else contextlib.nullcontext():
+                for _ in range(warm_up):
+                    subject()
+                times[name].append(timeit.timeit(subject, number=number) / number)
+    print(f"{'fast path, PTRACK_CLASSIFIER':<30} {'min µs':>8} {'median µs':>10}")
+    for name, values in times.items():
+        print(f"{name:<30} {min(values) * 1e6:>8.1f} {statistics.median(values) * 1e6:>10.1f}")
+    differences = [a - b for a, b in zip(*times.values(), strict=True)]
+    median = statistics.median(differences) * 1e6
+    print(f"classifying costs, median of per-round differences: {median:+.1f} µs")
+
+
 def _awaitable(func: Callable[..., Any]) -> Callable[..., Any]:
     async def awaitable(*args: Any, **kwargs: Any) -> Any:
         return func(*args, **kwargs)
@@ -201,14 +254,23 @@ def _awaitable(func: Callable[..., Any]) -> Callable[..., Any]:
     return awaitable
 
 
-def _asgi_driver(application: Any, paths: list[str]) -> Any:
+def _asgi_driver(
+    application: Any, paths: list[str], header_sets: list[dict[str, str]] | None = None
+) -> Any:
     import asyncio
 
     loop = asyncio.new_event_loop()
     counter = iter(range(10**9))
+    headers = [[(b"host", b"127.0.0.1"), (b"user-agent", b"wrk")]]
+    if header_sets:
+        headers = [
+            [(b"host", b"127.0.0.1")] + [(n.lower().encode(), v.encode()) for n, v in h.items()]
+            for h in header_sets
+        ]
 
     async def request() -> None:
-        path = paths[next(counter) % len(paths)]
+        n = next(counter)
+        path = paths[n % len(paths)]
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},
@@ -219,7 +281,7 @@ def _asgi_driver(application: Any, paths: list[str]) -> Any:
             "raw_path": path.encode(),
             "root_path": "",
             "query_string": b"",
-            "headers": [(b"host", b"127.0.0.1"), (b"user-agent", b"wrk")],
+            "headers": headers[n % len(headers)],
             "client": ("127.0.0.1", 40000),
             "server": ("127.0.0.1", 80),
         }

@@ -397,33 +397,43 @@ IMAGE_REQUEST_HEADERS = {
 }
 
 
-def write_header_sets(path: Path) -> dict[str, Any]:
-    """Write one header set per labelled request shape in tests/data, for wrk to cycle.
+def request_header_sets() -> tuple[list[dict[str, str]], int]:
+    """One header set per labelled request shape in tests/data, and how many were skipped.
 
     Real loads carry a User-Agent and the headers the classifier reads; loads
-    without them would leave the classifier nothing to do. Every case, the bare
-    ones too, gets the same sets, so both sides of a ratio parse the same headers.
-    The client address stays 127.0.0.1: the network lists are searched all the same.
+    without them would leave the classifier nothing to do. Shapes whose headers
+    are not printable ASCII are skipped, to keep the load to what every server parses.
     """
     from bench.score_classifier import load_shapes
 
-    sets, skipped, user_agents = [], 0, set()
+    sets, skipped = [], 0
     for shape in load_shapes():
         headers = dict(IMAGE_REQUEST_HEADERS)
         if shape.user_agent:
             headers["User-Agent"] = shape.user_agent
         headers.update(shape.headers)
-        lines = [f"{name}: {value}" for name, value in headers.items()]
-        if not all(line.isascii() and line.isprintable() for line in lines):
-            skipped += 1  # wrk would send the bytes; keep the load to what every server parses
-            continue
-        sets.append("".join(f"{line}\n" for line in lines) + "\n")
-        user_agents.add(shape.user_agent)
-    path.write_text("".join(sets))
+        if all(f"{n}: {v}".isascii() and f"{n}: {v}".isprintable() for n, v in headers.items()):
+            sets.append(headers)
+        else:
+            skipped += 1
+    return sets, skipped
+
+
+def write_header_sets(path: Path) -> dict[str, Any]:
+    """Write ``request_header_sets()`` for wrk to cycle, and say what was written.
+
+    Every case, the bare ones too, gets the same sets, so both sides of a ratio
+    parse the same headers. The client address stays 127.0.0.1: the network
+    lists are searched all the same.
+    """
+    sets, skipped = request_header_sets()
+    path.write_text(
+        "".join("".join(f"{n}: {v}\n" for n, v in headers.items()) + "\n" for headers in sets)
+    )
     return {
         "count": len(sets),
         "skipped_not_printable_ascii": skipped,
-        "distinct_user_agents": len(user_agents),
+        "distinct_user_agents": len({headers.get("User-Agent", "") for headers in sets}),
     }
 
 

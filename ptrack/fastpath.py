@@ -126,7 +126,7 @@ class WSGIFastPath:
         if method == "GET":
             destination = self._record(tracking.track_click, token, environ)
         elif method == "HEAD":
-            destination = tracking.verify_click(token)[0]
+            destination = tracking.click_destination(token)
         else:
             start_response("405 Method Not Allowed", _NOT_ALLOWED_HEADERS)
             return [b""]
@@ -171,55 +171,45 @@ class ASGIFastPath:
         self.click_prefix = self.prefix + CLICK_SEGMENT
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        token = click_token = None
+        token, is_click = None, False
         if scope["type"] == "http":
             path: str = scope["path"]
             root_path: str = scope.get("root_path", "")
             if root_path and path.startswith(root_path):
                 path = path[len(root_path) :]
-            click_token = _token(path, self.click_prefix)
-            if click_token is None:
+            token = _token(path, self.click_prefix)
+            is_click = token is not None
+            if token is None:
                 token = _token(path, self.prefix)
-        if click_token is not None:
-            await self._click(scope, send, click_token)
-            return
         if token is None:
             await self.application(scope, receive, send)
             return
         method = scope["method"].upper()
-        if method == "GET":
-            await tracking.atrack(token, **_context(scope))
-        if method in ("GET", "HEAD"):
+        if method not in ("GET", "HEAD"):
+            status, headers, body = 405, _ASGI_NOT_ALLOWED_HEADERS, b""
+        elif is_click:
+            status, headers, body = await self._click(scope, method, token)
+        else:
+            if method == "GET":
+                await tracking.atrack(token, **_context(scope))
             status, headers = 200, _ASGI_PIXEL_HEADERS
             body = PIXEL_GIF if method == "GET" else b""
-        else:
-            status, headers, body = 405, _ASGI_NOT_ALLOWED_HEADERS, b""
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     @staticmethod
-    async def _click(scope: Scope, send: Send, token: str) -> None:
-        method = scope["method"].upper()
+    async def _click(
+        scope: Scope, method: str, token: str
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         if method == "GET":
             destination = await tracking.atrack_click(token, **_context(scope))
-        elif method == "HEAD":
-            destination = tracking.verify_click(token)[0]
-        else:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 405,
-                    "headers": _ASGI_NOT_ALLOWED_HEADERS,
-                }
-            )
-            await send({"type": "http.response.body", "body": b""})
-            return
+        else:  # HEAD: the same answer, nothing recorded
+            destination = tracking.click_destination(token)
         status, headers, body = click_answer(destination)
         asgi_headers = _ASGI_CLICK_HEADERS[status]
         if status == 302:  # the constant headers, then the Location
             asgi_headers = [*asgi_headers, (b"location", headers[-1][1].encode("latin-1"))]
-        await send({"type": "http.response.start", "status": status, "headers": asgi_headers})
-        await send({"type": "http.response.body", "body": body if method == "GET" else b""})
+        return status, asgi_headers, body if method == "GET" else b""
 
 
 def _context(scope: Scope) -> tracking.RequestContext:

@@ -277,18 +277,10 @@ def verify_click(
 
     A genuine link past its expiry gives its destination and no event.
     """
-    decoded, _from_3x = _decode(token, "click")
-    if decoded is None:
-        return None, None
-    if isinstance(decoded, ExpiredToken):
-        link_args = decoded.link_args
-        click = clicks.split(link_args) if link_args is not None else None
-        return (click[0] if click else None), None
-    click = clicks.split(decoded.args)
-    if click is None:
-        logger.debug("Ignored a token that is no click link: %r", token[:_LOGGED_TOKEN_LENGTH])
-        return None, None
-    destination, link_name, args = click
+    destination, opened = _open_click(token)
+    if opened is None:
+        return destination, None
+    decoded, destination, link_name, args = opened
     event = _event(
         EventType.CLICKED,
         decoded,
@@ -302,6 +294,34 @@ def verify_click(
         link_name=link_name,
     )
     return destination, event
+
+
+def click_destination(token: str) -> str | None:
+    """Where a click on ``token`` leads, as ``verify_click()`` says, without making an event.
+
+    For HEAD, which gets the same answer as GET and records nothing.
+    """
+    return _open_click(token)[0]
+
+
+def _open_click(
+    token: str,
+) -> tuple[str | None, tuple[DecodedToken, str, str, tuple[Any, ...]] | None]:
+    """The destination of a click token, and for a current link its decoded token,
+    destination, link name and pixel arguments (what its event is made of)."""
+    decoded, _from_3x = _decode(token, "click")
+    if decoded is None:
+        return None, None
+    if isinstance(decoded, ExpiredToken):
+        link_args = decoded.link_args
+        click = clicks.split(link_args) if link_args is not None else None
+        return (click[0] if click else None), None
+    click = clicks.split(decoded.args)
+    if click is None:
+        logger.debug("Ignored a token that is no click link: %r", token[:_LOGGED_TOKEN_LENGTH])
+        return None, None
+    destination, link_name, args = click
+    return destination, (decoded, destination, link_name, args)
 
 
 def click_answer(destination: str | None) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -12,10 +12,10 @@ from ptrack.tracking import (
     atrack,
     atrack_click,
     click_answer,
+    click_destination,
     request_context,
     track,
     track_click,
-    verify_click,
 )
 
 # The pixel's headers as Django stores them once it has checked them. Django
@@ -92,7 +92,7 @@ def click(request: HttpRequest, ptrack_encoded_data: str) -> HttpResponse:
     if method == "GET":
         destination = track_click(ptrack_encoded_data, **request_context(request.META))
     elif method == "HEAD":
-        destination = verify_click(ptrack_encoded_data)[0]
+        destination = click_destination(ptrack_encoded_data)
     else:
         return HttpResponseNotAllowed(["GET", "HEAD"])
     return _click_response(method, destination)
@@ -104,7 +104,7 @@ async def aclick(request: HttpRequest, ptrack_encoded_data: str) -> HttpResponse
     if method == "GET":
         destination = await atrack_click(ptrack_encoded_data, **request_context(request.META))
     elif method == "HEAD":
-        destination = verify_click(ptrack_encoded_data)[0]
+        destination = click_destination(ptrack_encoded_data)
     else:
         return HttpResponseNotAllowed(["GET", "HEAD"])
     return _click_response(method, destination)

@@ -59,6 +59,10 @@ def problem(url: object, max_length: int | None = None) -> str | None:
 
 def check_destination(url: Any, max_length: int | None) -> str:
     """Return ``url`` if it may be a click destination; else raise ``InvalidDestination``."""
+    # A campaign's emails share their links: each destination is judged once per
+    # process (the cache the click endpoint uses), and again only to say what is wrong.
+    if type(url) is str and (max_length is None or len(url) <= max_length) and _sound(url):
+        return url
     reason = problem(url, max_length)
     if reason is not None:
         shown = url

@@ -104,25 +104,13 @@ def link_maker(
     app_url, max_url_length = _url_settings()
     _require(app_url)
     max_age = _max_age(expires)
-    head, tail = path_around_token(CLICK_URL_NAME)
-    plain = _MARKER not in head + tail
+    around = path_around_token(CLICK_URL_NAME)
 
     def make(destination: str, name: str) -> str:
-        # A campaign's emails share their links: each destination is checked
-        # once per process (the click endpoint's cache), and again only to say
-        # what is wrong with it.
-        if (
-            type(destination) is not str
-            or len(destination) > max_url_length
-            or not clicks._sound(destination)
-        ):
-            clicks.check_destination(destination, max_url_length)
+        clicks.check_destination(destination, max_url_length)
         click = clicks.click_args(destination, args, name)
         token = encoders.encode(click, kwargs, max_age=max_age)
-        if plain and _PLAIN_TOKEN.fullmatch(token):
-            path = head + token + tail
-        else:
-            path = _reverse(token, CLICK_URL_NAME)
+        path = _path(token, CLICK_URL_NAME, around)
         return _checked(app_url + path, max_url_length, CLICK_URL_NAME)
 
     return make
@@ -191,9 +179,12 @@ def path_around_token(name: str = PIXEL_URL_NAME) -> tuple[str, str]:
     return split[2], split[3]
 
 
-def _path(token: str, name: str) -> str:
-    """``reverse(name, ...)``, without resolving the URLconf for every link."""
-    head, tail = path_around_token(name)
+def _path(token: str, name: str, around: tuple[str, str] | None = None) -> str:
+    """``reverse(name, ...)``, without resolving the URLconf for every link.
+
+    ``around`` is ``path_around_token(name)`` when the caller already has it.
+    """
+    head, tail = around or path_around_token(name)
     if _PLAIN_TOKEN.fullmatch(token) and _MARKER not in head + tail:
         return head + token + tail
     return _reverse(token, name)

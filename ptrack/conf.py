@@ -121,12 +121,12 @@ class Settings:
         """Longest a gathered background event waits to be enqueued."""
         return getattr(settings, "PTRACK_BATCH_SECONDS", DEFAULT_BATCH_SECONDS)
 
-    @_remembered
+    @property
     def RECORD_KINDS(self) -> Sequence[str]:
         """The kinds of load (``ptrack.Kind`` values) that reach recorders at all."""
         return getattr(settings, "PTRACK_RECORD_KINDS", DEFAULT_RECORD_KINDS)
 
-    @_remembered
+    @property
     def MACHINE_WINDOW(self) -> float:
         """Seconds after issue within which a browser's load is taken for a scanner's."""
         return getattr(settings, "PTRACK_MACHINE_WINDOW", DEFAULT_MACHINE_WINDOW)
@@ -164,7 +164,7 @@ class Settings:
         """Give recorders the IPv4 /24 or IPv6 /48 network instead of the address."""
         return getattr(settings, "PTRACK_ANONYMIZE_IP", False)
 
-    @_remembered
+    @property
     def CLICK_FALLBACK_URL(self) -> str | None:
         """Where a click link that does not verify redirects; ``None`` answers 404."""
         return getattr(settings, "PTRACK_CLICK_FALLBACK_URL", DEFAULT_CLICK_FALLBACK_URL)

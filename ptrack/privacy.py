@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 
+from ptrack.classifier.networks import parse_address
+
 _OPT_OUT_HEADERS = frozenset({"sec-gpc", "dnt"})
 
 
@@ -28,11 +30,10 @@ def anonymize_ip(ip: str | None) -> str | None:
     """
     if not ip:
         return None
-    try:
-        address = ipaddress.ip_address(ip.strip().partition("%")[0])
-    except ValueError:
+    parsed = parse_address(ip.strip().partition("%")[0])
+    if parsed is None:
         return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    prefix = 24 if address.version == 4 else 48
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+    version, value = parsed
+    if version == 4:
+        return str(ipaddress.IPv4Address(value & ~0xFF))
+    return str(ipaddress.IPv6Address(value & ~((1 << 80) - 1)))

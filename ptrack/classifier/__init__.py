@@ -13,7 +13,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from importlib import resources
@@ -344,12 +344,15 @@ def vendor_networks() -> NetworkSet:
     return _vendor_cache[0]
 
 
+def private_relay_networks(lines: Iterable[str]) -> Iterator[Network]:
+    """The prefixes of Apple's egress list (its CSV's lines), as the classifier labels them."""
+    return parse_egress_csv(lines, kind=Kind.PRIVACY_PREFETCH.value, label="icloud_private_relay")
+
+
 def load_private_relay(path: str) -> NetworkSet:
     """Apple's egress list from ``path`` (the CSV Apple publishes) as a network set."""
     with open(path, encoding="utf-8") as lines:
-        return NetworkSet(
-            parse_egress_csv(lines, kind=Kind.PRIVACY_PREFETCH.value, label="icloud_private_relay")
-        )
+        return NetworkSet(private_relay_networks(lines))
 
 
 class _PrivateRelay:

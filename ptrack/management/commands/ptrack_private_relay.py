@@ -10,8 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ptrack.classifier import Kind
-from ptrack.classifier.networks import parse_egress_csv
+from ptrack.classifier import private_relay_networks
 from ptrack.conf import conf
 
 
@@ -52,13 +51,7 @@ class Command(BaseCommand):
             raise CommandError(f"Could not download {url!r}: {e}") from e
         try:
             text = body.decode("utf-8")
-            prefixes = list(
-                parse_egress_csv(
-                    text.splitlines(),
-                    kind=Kind.PRIVACY_PREFETCH.value,
-                    label="icloud_private_relay",
-                )
-            )
+            prefixes = list(private_relay_networks(text.splitlines()))
         except (UnicodeDecodeError, ValueError) as e:
             raise CommandError(
                 f"{url!r} is not an egress list; {output!r} is unchanged: {e}"

@@ -9,6 +9,7 @@ provider's image proxy fetches because a person is viewing the mail.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -332,16 +333,12 @@ def extra_networks(entries: Iterable[Any]) -> list[Network]:
     return networks
 
 
-_vendor_cache: list[NetworkSet] = []
-
-
+@functools.cache
 def vendor_networks() -> NetworkSet:
     """The networks shipped in ``ptrack/classifier/data/vendor-networks.txt``."""
-    if not _vendor_cache:
-        text = resources.files("ptrack.classifier").joinpath("data/vendor-networks.txt")
-        lines = text.read_text(encoding="utf-8").splitlines()
-        _vendor_cache.append(NetworkSet(parse_network_lines(lines, source=str(text))))
-    return _vendor_cache[0]
+    text = resources.files("ptrack.classifier").joinpath("data/vendor-networks.txt")
+    lines = text.read_text(encoding="utf-8").splitlines()
+    return NetworkSet(parse_network_lines(lines, source=str(text)))
 
 
 def private_relay_networks(lines: Iterable[str]) -> Iterator[Network]:

@@ -43,7 +43,11 @@ def problem(url: object, max_length: int | None = None) -> str | None:
             "contains non-ASCII characters; percent-encode the path and query, and "
             "give the host in its IDNA (xn--) form"
         )
-    parts = urlsplit(url)
+    try:
+        # Raises ValueError for a malformed bracketed host ("https://[oops/").
+        parts = urlsplit(url)
+    except ValueError:
+        return "has a malformed host"
     if parts.scheme not in ("http", "https") or not url[: len(parts.scheme) + 3].endswith("://"):
         return "is not an absolute http:// or https:// URL"
     if "@" in parts.netloc:

@@ -107,6 +107,13 @@ def test_accepted_destinations(url: str) -> None:
     assert tracking.verify_click(urlsplit(link).path.split("/")[3])[0] == url
 
 
+@pytest.mark.parametrize("url", ["https://[oops/", "https://[::1/x", "http://[12345::]/"])
+def test_a_malformed_bracketed_host_is_refused_as_a_destination(url: str) -> None:
+    assert clicks.problem(url) == "has a malformed host"
+    with pytest.raises(InvalidDestination, match="it has a malformed host"):
+        ptrack.Pixel("n").link(url)
+
+
 def test_the_destination_may_be_as_long_as_a_url_may() -> None:
     with override_settings(PTRACK_MAX_URL_LENGTH=100):
         with pytest.raises(InvalidDestination, match="101 characters long, over the limit of 100"):
@@ -257,7 +264,15 @@ def test_good_click_fallback_urls(url: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["/", "javascript:alert(1)", "//www.example.com/", "https://u:p@a.example/", 3]
+    "url",
+    [
+        "/",
+        "javascript:alert(1)",
+        "//www.example.com/",
+        "https://u:p@a.example/",
+        "https://[oops/",
+        3,
+    ],
 )
 def test_e018_bad_click_fallback_url(url: Any) -> None:
     with override_settings(PTRACK_CLICK_FALLBACK_URL=url):

@@ -54,7 +54,7 @@ def _per_call_ns(func: Callable[[], Any], rounds: int) -> float:
 
 
 def cycling_classify() -> Callable[[], Any]:
-    """One classify() call per invocation, cycling through the labelled shapes (for bench.run)."""
+    """One classify() call per invocation, cycling the labelled shapes (for bench.tokens)."""
     import itertools
 
     from ptrack.classifier import classify

@@ -24,7 +24,7 @@ def main(calls: int) -> None:
     django.setup()
     from django.db import close_old_connections
 
-    from bench.run import ARGS, KWARGS
+    from bench.tokens import ARGS, KWARGS
     from ptrack import encoders, tracking
 
     tokens = [encoders.encode(ARGS, {**KWARGS, "user_id": n}) for n in range(calls)]

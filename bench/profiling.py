@@ -153,7 +153,7 @@ def main() -> None:
         )
         return
     if options.case == "classifier":
-        from bench.run import request_header_sets
+        from bench.load import request_header_sets
 
         sets, _ = request_header_sets()
         pixels = [f"/ptrack/{token}/" for token in tokens]

@@ -10,7 +10,6 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
@@ -18,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
-from ptrack import clicks, encoders, legacy
+from ptrack import encoders, legacy, urlcheck
 from ptrack.conf import conf
 
 _NEW_KEY_HINT = (
@@ -141,8 +140,7 @@ def _check_classifier() -> list[CheckMessage]:
 def _check_private_relay() -> list[CheckMessage]:
     errors: list[CheckMessage] = []
     url = conf.PRIVATE_RELAY_URL
-    parts = urlsplit(url) if isinstance(url, str) else None
-    if not (parts and parts.scheme in ("http", "https") and parts.netloc):
+    if urlcheck.problem(url, strict=False) is not None:
         errors.append(
             Error(
                 f"PTRACK_PRIVATE_RELAY_URL should be an absolute http(s) URL, not {url!r}.",
@@ -300,10 +298,7 @@ def _check_app_url() -> list[CheckMessage]:
                 id="ptrack.E001",
             )
         ]
-    parts = urlsplit(url) if isinstance(url, str) else None
-    if not (parts and parts.scheme in ("http", "https") and parts.netloc) or (
-        parts.query or parts.fragment
-    ):
+    if urlcheck.problem(url, strict=False, query=False) is not None:
         return [
             Error(
                 f"PTRACK_APP_URL should be an absolute http(s) URL without query or "
@@ -505,7 +500,7 @@ def _check_legacy() -> list[CheckMessage]:
 
 def _check_click_fallback() -> list[CheckMessage]:
     url = conf.CLICK_FALLBACK_URL
-    if url is None or url == "" or clicks.problem(url) is None:
+    if url is None or url == "" or urlcheck.problem(url) is None:
         return []
     return [
         Error(

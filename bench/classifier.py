@@ -75,10 +75,10 @@ def cycling_classify() -> Callable[[], Any]:
 
 
 def classify_bench(shapes: list[Shape], rounds: int) -> dict[str, float]:
-    import ptrack.classifier as classifier
+    from ptrack.classifier import classify, engine
 
     def call(shape: Shape) -> Callable[[], Any]:
-        return lambda: classifier.classify(
+        return lambda: classify(
             shape.user_agent,
             shape.headers,
             shape.ip,
@@ -87,13 +87,13 @@ def classify_bench(shapes: list[Shape], rounds: int) -> dict[str, float]:
         )
 
     warm = [_per_call_ns(call(shape), rounds) for shape in shapes]
-    remembered = classifier.Rules._facts
+    remembered = engine.Rules._facts
     # Every call analyses its User-Agent afresh, as for one never seen before.
-    classifier.Rules._facts = lambda self, ua: classifier._UAFacts(ua)  # type: ignore[method-assign]
+    engine.Rules._facts = lambda self, ua: engine._UAFacts(ua)  # type: ignore[method-assign]
     try:
         cold = [_per_call_ns(call(shape), rounds) for shape in shapes]
     finally:
-        classifier.Rules._facts = remembered  # type: ignore[method-assign]
+        engine.Rules._facts = remembered  # type: ignore[method-assign]
     return {
         "shapes": len(shapes),
         "seen_ua_median_us": statistics.median(warm) / 1000,

@@ -10,15 +10,14 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
-from ptrack import clicks, encoders, legacy
+from ptrack import encoders, legacy, urlcheck
+from ptrack.classifier import KINDS, extra_networks, extra_rules
 from ptrack.conf import conf
 
 _NEW_KEY_HINT = (
@@ -28,6 +27,7 @@ _NEW_KEY_HINT = (
 
 
 def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """Every ``PTRACK_*`` setting, in the order of the first id each helper reports."""
     return [
         *_check_app_url(),
         *_check_encoder(),
@@ -45,132 +45,14 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
             "ptrack.E017",
             hint="It bounds how long a gathered background event waits; 0.1 is the default.",
         ),
-        *_check_classification(),
         *_check_legacy(),
         *_check_click_fallback(),
+        *_check_classification(),
+        *_check_classifier(),
+        *_check_private_relay(),
+        *_check_privacy(),
         *_check_email_backend(),
     ]
-
-
-def _check_classification() -> list[CheckMessage]:
-    from ptrack import classifier
-
-    errors: list[CheckMessage] = []
-    kinds = conf.RECORD_KINDS
-    if not (isinstance(kinds, (list, tuple, set, frozenset)) and set(kinds) <= classifier.KINDS):
-        errors.append(
-            Error(
-                f"PTRACK_RECORD_KINDS should be a list of kinds of load, not {kinds!r}.",
-                hint=f"Choose from {sorted(classifier.KINDS)}; all of them is the default.",
-                id="ptrack.E030",
-            )
-        )
-    window = conf.MACHINE_WINDOW
-    if not (
-        isinstance(window, (int, float)) and not isinstance(window, bool) and 0 <= window < math.inf
-    ):
-        errors.append(
-            Error(
-                f"PTRACK_MACHINE_WINDOW should be a number of seconds, 0 or more, not {window!r}.",
-                hint="Loads by a browser this soon after the link was issued count as a "
-                "scanner's; 0 turns the rule off.",
-                id="ptrack.E031",
-            )
-        )
-    for name, value, parse, shape, check_id in (
-        (
-            "PTRACK_EXTRA_RULES",
-            conf.EXTRA_RULES,
-            classifier.extra_rules,
-            "(regex, kind, reason)",
-            "ptrack.E032",
-        ),
-        (
-            "PTRACK_EXTRA_NETWORKS",
-            conf.EXTRA_NETWORKS,
-            classifier.extra_networks,
-            "(prefix, kind, reason)",
-            "ptrack.E033",
-        ),
-    ):
-        try:
-            if not isinstance(value, (list, tuple)):
-                raise ValueError(f"expected a list, not {value!r}")
-            parse(value)
-        except (TypeError, ValueError, re.error) as e:
-            errors.append(
-                Error(
-                    f"{name} should be a list of {shape} tuples: {e}",
-                    hint=f"kind is one of {sorted(classifier.KINDS)}; reason is a short name.",
-                    id=check_id,
-                )
-            )
-    errors += _check_classifier()
-    errors += _check_private_relay()
-    for name, value, check_id in (
-        ("PTRACK_HONOR_OPT_OUT", conf.HONOR_OPT_OUT, "ptrack.E037"),
-        ("PTRACK_ANONYMIZE_IP", conf.ANONYMIZE_IP, "ptrack.E038"),
-    ):
-        if not isinstance(value, bool):
-            errors.append(Error(f"{name} should be True or False, not {value!r}.", id=check_id))
-    return errors
-
-
-def _check_classifier() -> list[CheckMessage]:
-    path = conf.CLASSIFIER
-    try:
-        classifier = import_string(path)
-    except ImportError as e:
-        return [
-            Error(
-                f"PTRACK_CLASSIFIER {path!r} cannot be imported: {e}",
-                hint="Give the dotted path of a function with ptrack.classify's signature.",
-                id="ptrack.E034",
-            )
-        ]
-    if not callable(classifier):
-        return [
-            Error(
-                f"PTRACK_CLASSIFIER {path!r} should name a callable, not {classifier!r}.",
-                id="ptrack.E035",
-            )
-        ]
-    return []
-
-
-def _check_private_relay() -> list[CheckMessage]:
-    errors: list[CheckMessage] = []
-    url = conf.PRIVATE_RELAY_URL
-    parts = urlsplit(url) if isinstance(url, str) else None
-    if not (parts and parts.scheme in ("http", "https") and parts.netloc):
-        errors.append(
-            Error(
-                f"PTRACK_PRIVATE_RELAY_URL should be an absolute http(s) URL, not {url!r}.",
-                hint="Apple publishes the list at https://mask-api.icloud.com/egress-ip-ranges.csv",
-                id="ptrack.E036",
-            )
-        )
-    path = conf.PRIVATE_RELAY_FILE
-    if path is None:
-        return errors
-    if not isinstance(path, (str, os.PathLike)) or not str(path):
-        errors.append(
-            Error(
-                f"PTRACK_PRIVATE_RELAY_FILE should be a file path or None, not {path!r}.",
-                id="ptrack.E039",
-            )
-        )
-    elif not os.access(path, os.R_OK):
-        errors.append(
-            Warning(
-                f"PTRACK_PRIVATE_RELAY_FILE {str(path)!r} cannot be read, so Apple Mail "
-                f"Privacy Protection loads are told only by their User-Agent.",
-                hint="Run 'manage.py ptrack_private_relay' to download Apple's list there, "
-                "and again from time to time (daily, say).",
-                id="ptrack.W010",
-            )
-        )
-    return errors
 
 
 def check_recorders(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
@@ -185,96 +67,19 @@ def check_recorders(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> 
     return messages
 
 
-def _check_background(recorder: Any) -> list[CheckMessage]:
-    name = f"{type(recorder).__module__}.{type(recorder).__qualname__}"
-    try:
-        from ptrack import tasks
-
-        if tasks.FRAMEWORK is None:
-            return [
-                Error(
-                    f"Recorder {name} records in the background, but no task framework is "
-                    f"installed.",
-                    hint="Use Django 6.0+ (django.tasks) or pip install django-tasks, and "
-                    "configure TASKS with a backend that has workers.",
-                    id="ptrack.E012",
-                )
-            ]
-        backend = tasks.task_for(recorder).get_backend()
-    except Exception as e:
-        return [
-            Error(
-                f"Recorder {name} records in the background, but its task backend is not "
-                f"usable: {e}",
-                hint="Check TASKS and the recorder's task_options.",
-                id="ptrack.E014",
-            )
-        ]
-    kind = type(backend).__name__
-    if kind == "DummyBackend":
-        return [
-            Error(
-                f"Recorder {name} records in the background, but its task backend "
-                f"{backend.alias!r} is a DummyBackend, which never runs tasks: every event "
-                f"would be lost.",
-                hint="Configure a backend with workers in TASKS, e.g. django-tasks-db.",
-                id="ptrack.E015",
-            )
-        ]
-    if kind == "ImmediateBackend":
-        return [
-            Warning(
-                f"Recorder {name} records in the background, but its task backend "
-                f"{backend.alias!r} is an ImmediateBackend, which runs it during the request.",
-                hint="Configure a backend with workers in TASKS, e.g. django-tasks-db or RQ.",
-                id="ptrack.W003",
-            )
-        ]
-    return []
-
-
-def _check_request_first(recorder: Any) -> list[CheckMessage]:
-    """django-ptrack 3.x called ``record(request, *args, **kwargs)``; ptrack passes no request."""
-    from ptrack.registry import TrackingPixel
-
-    if type(recorder).record_event is not TrackingPixel.record_event:
-        return []  # ptrack calls record_event(), which this recorder overrides
-    try:
-        parameters = list(inspect.signature(recorder.record).parameters.values())
-    except (TypeError, ValueError):  # pragma: no cover - a callable without a signature
-        return []
-    first = parameters[0] if parameters else None
-    if first is None or first.name != "request" or first.kind not in _POSITIONAL:
-        return []
-    name = f"{type(recorder).__module__}.{type(recorder).__qualname__}"
-    return [
-        Warning(
-            f"Recorder {name}.record() takes 'request' first, as django-ptrack 3.x called "
-            f"it; ptrack now calls record(*args, **kwargs) with the link's arguments only, "
-            f"so 'request' would receive the first of them.",
-            hint="Remove the request parameter, or override record_event(self, event) "
-            "instead: event.ip, event.user_agent and event.referer carry the request's "
-            "context.",
-            id="ptrack.W005",
-        )
-    ]
-
-
-_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-
-
 def check_deploy(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
     """Weak ``SECRET_KEY`` signing pixels: like Django's own, reported on --deploy only."""
-    if getattr(settings, "PTRACK_SECRET", None):
+    if conf.RAW_SECRET:
         return []
     try:
-        key = settings.SECRET_KEY
+        key = conf.SECRET_KEY
     except ImproperlyConfigured:
         return []  # Django reports the empty key itself.
     return _weak_key("SECRET_KEY", key)
 
 
 def check_urls(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """ptrack's URLs must be in the URLconf for pixels to be built and served."""
     try:
         reverse("ptrack", kwargs={"ptrack_encoded_data": "token"})
     except NoReverseMatch:
@@ -289,6 +94,9 @@ def check_urls(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[
     return []
 
 
+# Helpers, in the order of the first check id each reports.
+
+
 def _check_app_url() -> list[CheckMessage]:
     url = conf.APP_URL
     if not url:
@@ -300,10 +108,7 @@ def _check_app_url() -> list[CheckMessage]:
                 id="ptrack.E001",
             )
         ]
-    parts = urlsplit(url) if isinstance(url, str) else None
-    if not (parts and parts.scheme in ("http", "https") and parts.netloc) or (
-        parts.query or parts.fragment
-    ):
+    if urlcheck.problem(url, strict=False, query=False) is not None:
         return [
             Error(
                 f"PTRACK_APP_URL should be an absolute http(s) URL without query or "
@@ -355,23 +160,9 @@ def _check_encoder() -> list[CheckMessage]:
     return []
 
 
-def _weak_key(name: str, key: object) -> list[CheckMessage]:
-    text = key.decode("latin-1") if isinstance(key, bytes) else str(key)
-    if len(text) < 50 or len(set(text)) < 5 or text.startswith("django-insecure-"):
-        return [
-            Warning(
-                f"{name} is too weak to sign pixel links: it should have at least 50 "
-                f"characters and 5 distinct ones, and not be a django-insecure- key.",
-                hint=_NEW_KEY_HINT,
-                id="ptrack.W001",
-            )
-        ]
-    return []
-
-
 def _check_secrets() -> list[CheckMessage]:
     errors: list[CheckMessage] = []
-    secret = getattr(settings, "PTRACK_SECRET", None)
+    secret = conf.RAW_SECRET
     if secret is not None and not isinstance(secret, (str, bytes)):
         errors.append(
             Error(
@@ -383,7 +174,7 @@ def _check_secrets() -> list[CheckMessage]:
         errors += _weak_key("PTRACK_SECRET", secret)
     elif secret is None or secret == "":
         try:
-            settings.SECRET_KEY  # noqa: B018
+            conf.SECRET_KEY  # noqa: B018
         except ImproperlyConfigured:
             errors.append(
                 Error(
@@ -392,7 +183,7 @@ def _check_secrets() -> list[CheckMessage]:
                     id="ptrack.E005",
                 )
             )
-    fallbacks = getattr(settings, "PTRACK_SECRET_FALLBACKS", [])
+    fallbacks = conf.RAW_SECRET_FALLBACKS
     if not isinstance(fallbacks, (list, tuple)) or not all(
         isinstance(key, (str, bytes)) and key for key in fallbacks
     ):
@@ -428,6 +219,60 @@ def _check_max_age() -> list[CheckMessage]:
     return []
 
 
+def _check_positive_int(name: str, value: object, check_id: str) -> list[CheckMessage]:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return []
+    return [Error(f"{name} should be a positive integer, not {value!r}.", id=check_id)]
+
+
+def _check_background(recorder: Any) -> list[CheckMessage]:
+    name = f"{type(recorder).__module__}.{type(recorder).__qualname__}"
+    try:
+        from ptrack import tasks
+
+        if tasks.FRAMEWORK is None:
+            return [
+                Error(
+                    f"Recorder {name} records in the background, but no task framework is "
+                    f"installed.",
+                    hint="Use Django 6.0+ (django.tasks) or pip install django-tasks, and "
+                    "configure TASKS with a backend that has workers.",
+                    id="ptrack.E012",
+                )
+            ]
+        backend = tasks.task_for(recorder).get_backend()
+    except Exception as e:
+        return [
+            Error(
+                f"Recorder {name} records in the background, but its task backend is not "
+                f"usable: {e}",
+                hint="Check TASKS and the recorder's task_options.",
+                id="ptrack.E014",
+            )
+        ]
+    kind = type(backend).__name__
+    if kind == "DummyBackend":
+        return [
+            Error(
+                f"Recorder {name} records in the background, but its task backend "
+                f"{backend.alias!r} is a DummyBackend, which never runs tasks: every event "
+                f"would be lost.",
+                hint="Configure a backend with workers in TASKS, e.g. django-tasks-db.",
+                id="ptrack.E015",
+            )
+        ]
+    if kind == "ImmediateBackend":
+        return [
+            Warning(
+                f"Recorder {name} records in the background, but its task backend "
+                f"{backend.alias!r} is an ImmediateBackend, which runs it during the request.",
+                hint="Configure a backend with workers in TASKS, e.g. django-tasks-db or RQ.",
+                id="ptrack.W003",
+            )
+        ]
+    return []
+
+
 def _check_seconds(
     name: str, value: object, check_id: str, *, none_ok: bool = False, hint: str | None = None
 ) -> list[CheckMessage]:
@@ -437,12 +282,6 @@ def _check_seconds(
         return []
     allowed = "a positive number of seconds or None" if none_ok else "a positive number of seconds"
     return [Error(f"{name} should be {allowed}, not {value!r}.", hint=hint, id=check_id)]
-
-
-def _check_positive_int(name: str, value: object, check_id: str) -> list[CheckMessage]:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return []
-    return [Error(f"{name} should be a positive integer, not {value!r}.", id=check_id)]
 
 
 def _check_legacy() -> list[CheckMessage]:
@@ -505,7 +344,7 @@ def _check_legacy() -> list[CheckMessage]:
 
 def _check_click_fallback() -> list[CheckMessage]:
     url = conf.CLICK_FALLBACK_URL
-    if url is None or url == "" or clicks.problem(url) is None:
+    if url is None or url == "" or urlcheck.problem(url) is None:
         return []
     return [
         Error(
@@ -518,8 +357,129 @@ def _check_click_fallback() -> list[CheckMessage]:
     ]
 
 
+def _check_classification() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    kinds = conf.RECORD_KINDS
+    if not (isinstance(kinds, (list, tuple, set, frozenset)) and set(kinds) <= KINDS):
+        errors.append(
+            Error(
+                f"PTRACK_RECORD_KINDS should be a list of kinds of load, not {kinds!r}.",
+                hint=f"Choose from {sorted(KINDS)}; all of them is the default.",
+                id="ptrack.E030",
+            )
+        )
+    window = conf.MACHINE_WINDOW
+    if not (
+        isinstance(window, (int, float)) and not isinstance(window, bool) and 0 <= window < math.inf
+    ):
+        errors.append(
+            Error(
+                f"PTRACK_MACHINE_WINDOW should be a number of seconds, 0 or more, not {window!r}.",
+                hint="Loads by a browser this soon after the link was issued count as a "
+                "scanner's; 0 turns the rule off.",
+                id="ptrack.E031",
+            )
+        )
+    for name, value, parse, shape, check_id in (
+        (
+            "PTRACK_EXTRA_RULES",
+            conf.EXTRA_RULES,
+            extra_rules,
+            "(regex, kind, reason)",
+            "ptrack.E032",
+        ),
+        (
+            "PTRACK_EXTRA_NETWORKS",
+            conf.EXTRA_NETWORKS,
+            extra_networks,
+            "(prefix, kind, reason)",
+            "ptrack.E033",
+        ),
+    ):
+        try:
+            if not isinstance(value, (list, tuple)):
+                raise ValueError(f"expected a list, not {value!r}")
+            parse(value)
+        except (TypeError, ValueError, re.error) as e:
+            errors.append(
+                Error(
+                    f"{name} should be a list of {shape} tuples: {e}",
+                    hint=f"kind is one of {sorted(KINDS)}; reason is a short name.",
+                    id=check_id,
+                )
+            )
+    return errors
+
+
+def _check_classifier() -> list[CheckMessage]:
+    path = conf.CLASSIFIER
+    try:
+        classifier = import_string(path)
+    except ImportError as e:
+        return [
+            Error(
+                f"PTRACK_CLASSIFIER {path!r} cannot be imported: {e}",
+                hint="Give the dotted path of a function with ptrack.classify's signature.",
+                id="ptrack.E034",
+            )
+        ]
+    if not callable(classifier):
+        return [
+            Error(
+                f"PTRACK_CLASSIFIER {path!r} should name a callable, not {classifier!r}.",
+                id="ptrack.E035",
+            )
+        ]
+    return []
+
+
+def _check_private_relay() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    url = conf.PRIVATE_RELAY_URL
+    if urlcheck.problem(url, strict=False) is not None:
+        errors.append(
+            Error(
+                f"PTRACK_PRIVATE_RELAY_URL should be an absolute http(s) URL, not {url!r}.",
+                hint="Apple publishes the list at https://mask-api.icloud.com/egress-ip-ranges.csv",
+                id="ptrack.E036",
+            )
+        )
+    path = conf.PRIVATE_RELAY_FILE
+    if path is None:
+        return errors
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        errors.append(
+            Error(
+                f"PTRACK_PRIVATE_RELAY_FILE should be a file path or None, not {path!r}.",
+                id="ptrack.E039",
+            )
+        )
+    elif not os.access(path, os.R_OK):
+        errors.append(
+            Warning(
+                f"PTRACK_PRIVATE_RELAY_FILE {str(path)!r} cannot be read, so Apple Mail "
+                f"Privacy Protection loads are told only by their User-Agent.",
+                hint="Run 'manage.py ptrack_private_relay' to download Apple's list there, "
+                "and again from time to time (daily, say).",
+                id="ptrack.W010",
+            )
+        )
+    return errors
+
+
+def _check_privacy() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    for name, value, check_id in (
+        ("PTRACK_HONOR_OPT_OUT", conf.HONOR_OPT_OUT, "ptrack.E037"),
+        ("PTRACK_ANONYMIZE_IP", conf.ANONYMIZE_IP, "ptrack.E038"),
+    ):
+        if not isinstance(value, bool):
+            errors.append(Error(f"{name} should be True or False, not {value!r}.", id=check_id))
+    return errors
+
+
 def _check_email_backend() -> list[CheckMessage]:
-    value = getattr(settings, "PTRACK_EMAIL_BACKEND", None)
+    value = conf.RAW_EMAIL_BACKEND
     if value is None:
         return []
     from django.core.mail.backends.base import BaseEmailBackend
@@ -553,3 +513,47 @@ def _check_email_backend() -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _weak_key(name: str, key: object) -> list[CheckMessage]:
+    text = key.decode("latin-1") if isinstance(key, bytes) else str(key)
+    if len(text) < 50 or len(set(text)) < 5 or text.startswith("django-insecure-"):
+        return [
+            Warning(
+                f"{name} is too weak to sign pixel links: it should have at least 50 "
+                f"characters and 5 distinct ones, and not be a django-insecure- key.",
+                hint=_NEW_KEY_HINT,
+                id="ptrack.W001",
+            )
+        ]
+    return []
+
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _check_request_first(recorder: Any) -> list[CheckMessage]:
+    """django-ptrack 3.x called ``record(request, *args, **kwargs)``; ptrack passes no request."""
+    from ptrack.registry import TrackingPixel
+
+    if type(recorder).record_event is not TrackingPixel.record_event:
+        return []  # ptrack calls record_event(), which this recorder overrides
+    try:
+        parameters = list(inspect.signature(recorder.record).parameters.values())
+    except (TypeError, ValueError):  # pragma: no cover - a callable without a signature
+        return []
+    first = parameters[0] if parameters else None
+    if first is None or first.name != "request" or first.kind not in _POSITIONAL:
+        return []
+    name = f"{type(recorder).__module__}.{type(recorder).__qualname__}"
+    return [
+        Warning(
+            f"Recorder {name}.record() takes 'request' first, as django-ptrack 3.x called "
+            f"it; ptrack now calls record(*args, **kwargs) with the link's arguments only, "
+            f"so 'request' would receive the first of them.",
+            hint="Remove the request parameter, or override record_event(self, event) "
+            "instead: event.ip, event.user_agent and event.referer carry the request's "
+            "context.",
+            id="ptrack.W005",
+        )
+    ]

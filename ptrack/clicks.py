@@ -13,52 +13,24 @@ to an absolute http(s) URL that a link signed with the site's key names.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
+from ptrack import urlcheck
 from ptrack.exceptions import InvalidDestination
 
 MARK = "ptrack.click"
 
-# Control characters, space, DEL and backslash: browsers strip or reinterpret
-# them ("java\tscript:", "https:\\evil.example"), so none may reach a Location.
-_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
 _SHOWN = 100  # characters of a refused destination quoted in the error
 
 
 def problem(url: object, max_length: int | None = None) -> str | None:
     """Why ``url`` may not be a click destination, or ``None`` if it may."""
-    if not isinstance(url, str):
-        return f"is a {type(url).__name__}, not a str"
-    if max_length is not None and len(url) > max_length:
+    if max_length is not None and isinstance(url, str) and len(url) > max_length:
         return (
             f"is {len(url)} characters long, over the limit of {max_length} (PTRACK_MAX_URL_LENGTH)"
         )
-    if _UNSAFE.search(url):
-        return "contains a control character, a space or a backslash"
-    if not url.isascii():
-        return (
-            "contains non-ASCII characters; percent-encode the path and query, and "
-            "give the host in its IDNA (xn--) form"
-        )
-    try:
-        # Raises ValueError for a malformed bracketed host ("https://[oops/").
-        parts = urlsplit(url)
-    except ValueError:
-        return "has a malformed host"
-    if parts.scheme not in ("http", "https") or not url[: len(parts.scheme) + 3].endswith("://"):
-        return "is not an absolute http:// or https:// URL"
-    if "@" in parts.netloc:
-        return "carries credentials (user@ or user:password@)"
-    try:
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        return "has an invalid port"
-    if not parts.hostname:
-        return "has no host"
-    return None
+    return urlcheck.problem(url)
 
 
 def check_destination(url: Any, max_length: int | None) -> str:
@@ -110,4 +82,4 @@ def split(args: Sequence[Any]) -> tuple[str, str, tuple[Any, ...]] | None:
 @functools.lru_cache(maxsize=1024)
 def _sound(url: str) -> bool:
     # Checked before every redirect; an email's few links are clicked many times.
-    return problem(url) is None
+    return urlcheck.problem(url) is None

@@ -1,8 +1,8 @@
 """ptrack's settings, read from ``django.conf.settings`` each time they are used.
 
 Reading lazily keeps ``override_settings`` working; values derived from settings
-(the serializer, the imported encoder) are cached elsewhere and dropped by the
-``setting_changed`` receiver in ``ptrack.signals``.
+(the serializer, the imported encoder) are cached with ``cached()`` and dropped,
+with the settings kept here, by this module's ``setting_changed`` receiver.
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ DEFAULT_CLASSIFIER = "ptrack.classifier.classify"
 DEFAULT_PRIVATE_RELAY_URL = "https://mask-api.icloud.com/egress-ip-ranges.csv"
 DEFAULT_CLICK_FALLBACK_URL: str | None = None
 DEFAULT_EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+# As set, for the system checks: None means not set.
+DEFAULT_RAW_SECRET: object = None
+DEFAULT_RAW_SECRET_FALLBACKS: object = ()
+DEFAULT_RAW_EMAIL_BACKEND: object = None
 
 _UNSET: Any = object()
 _T = TypeVar("_T")
@@ -74,10 +78,20 @@ class Settings:
     @property
     def SECRET(self) -> str | bytes:
         """The signing key: ``PTRACK_SECRET`` when set, else ``SECRET_KEY``."""
-        secret = getattr(settings, "PTRACK_SECRET", None)
+        secret = self.RAW_SECRET
         if secret is None or secret == "":
-            return settings.SECRET_KEY
-        return secret  # type: ignore[no-any-return]
+            return self.SECRET_KEY
+        return secret  # type: ignore[return-value]
+
+    @property
+    def RAW_SECRET(self) -> object:
+        """``PTRACK_SECRET`` as set, of whatever type, for the checks; ``None``: not set."""
+        return getattr(settings, "PTRACK_SECRET", DEFAULT_RAW_SECRET)
+
+    @property
+    def SECRET_KEY(self) -> str | bytes:
+        """Django's ``SECRET_KEY``; raises ``ImproperlyConfigured`` when it is empty."""
+        return settings.SECRET_KEY
 
     @property
     def SECRET_FALLBACKS(self) -> Sequence[str | bytes]:
@@ -90,9 +104,14 @@ class Settings:
         fallbacks = getattr(settings, "PTRACK_SECRET_FALLBACKS", _UNSET)
         if fallbacks is not _UNSET:
             return fallbacks  # type: ignore[no-any-return]
-        if getattr(settings, "PTRACK_SECRET", None):
+        if self.RAW_SECRET:
             return ()
         return getattr(settings, "SECRET_KEY_FALLBACKS", ())
+
+    @property
+    def RAW_SECRET_FALLBACKS(self) -> object:
+        """``PTRACK_SECRET_FALLBACKS`` as set, of whatever type, for the checks."""
+        return getattr(settings, "PTRACK_SECRET_FALLBACKS", DEFAULT_RAW_SECRET_FALLBACKS)
 
     @_remembered
     def MAX_AGE(self) -> float | timedelta | None:
@@ -173,6 +192,11 @@ class Settings:
     def EMAIL_BACKEND(self) -> str:
         """The backend that ``ptrack.mail.TrackingEmailBackend`` hands tracked mail to."""
         return getattr(settings, "PTRACK_EMAIL_BACKEND", None) or DEFAULT_EMAIL_BACKEND
+
+    @property
+    def RAW_EMAIL_BACKEND(self) -> object:
+        """``PTRACK_EMAIL_BACKEND`` as set, of whatever type, for the checks; ``None``: not set."""
+        return getattr(settings, "PTRACK_EMAIL_BACKEND", DEFAULT_RAW_EMAIL_BACKEND)
 
     @property
     def ENCODER(self) -> str:

@@ -36,7 +36,17 @@ def test_e001_app_url_missing() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["/ptrack", "track.example.com", "ftp://x.example.com", "https://x.com/?q=1", 42]
+    "url",
+    [
+        "/ptrack",
+        "track.example.com",
+        "ftp://x.example.com",
+        "https://x.com/?q=1",
+        "https://x.com/#top",
+        "https:x.com",
+        "https://[oops/",  # urlsplit() raises ValueError on it: the check must not crash
+        42,
+    ],
 )
 def test_e002_app_url_not_absolute(url: Any) -> None:
     with override_settings(PTRACK_APP_URL=url):

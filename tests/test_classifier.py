@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import ptrack
 from ptrack import Classification, Kind, classify
-from ptrack.classifier import active_rules, get_classifier, rules
+from ptrack.classifier import active_rules, get_classifier, user_agents
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -328,7 +328,7 @@ def test_rejected_site_settings_are_logged_and_left_out(caplog: pytest.LogCaptur
 def test_a_user_agent_is_analysed_once_and_the_memory_stays_bounded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("ptrack.classifier._MEMO_SIZE", 3)
+    monkeypatch.setattr("ptrack.classifier.engine._MEMO_SIZE", 3)
     current = active_rules()
     current._memo.clear()
     for n in range(3):
@@ -361,7 +361,7 @@ class TestPrivateRelayFile:
     def test_a_missing_file_is_logged_once_and_matches_nothing(
         self, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr("ptrack.classifier._PRIVATE_RELAY_RECHECK_SECONDS", 0)
+        monkeypatch.setattr("ptrack.classifier.sources._PRIVATE_RELAY_RECHECK_SECONDS", 0)
         missing = str(tmp_path / "absent.csv")
         with (
             override_settings(PTRACK_PRIVATE_RELAY_FILE=missing),
@@ -375,7 +375,7 @@ class TestPrivateRelayFile:
     def test_a_refreshed_file_is_picked_up_and_a_broken_one_keeps_the_last_good_list(
         self, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr("ptrack.classifier._PRIVATE_RELAY_RECHECK_SECONDS", 0)
+        monkeypatch.setattr("ptrack.classifier.sources._PRIVATE_RELAY_RECHECK_SECONDS", 0)
         path = tmp_path / "egress.csv"
         path.write_text("192.0.2.0/24,US,US-CA,Los Angeles,\n")
         with override_settings(PTRACK_PRIVATE_RELAY_FILE=str(path)):
@@ -402,10 +402,10 @@ class TestPrivateRelayFile:
 
 
 def test_rule_families_name_their_markers() -> None:
-    assert rules.family("x googleimageproxy y") == ("mail_proxy", "gmail_image_proxy")
-    assert rules.family("mozilla/5.0 (cubot note 30)") is None
-    assert rules.MAIL_CLIENT.find("thunderbird/115") == "mail_client"
-    assert rules.MAIL_CLIENT.find("chrome/131") is None
+    assert user_agents.family("x googleimageproxy y") == ("mail_proxy", "gmail_image_proxy")
+    assert user_agents.family("mozilla/5.0 (cubot note 30)") is None
+    assert user_agents.MAIL_CLIENT.find("thunderbird/115") == "mail_client"
+    assert user_agents.MAIL_CLIENT.find("chrome/131") is None
 
 
 def test_hostile_user_agents_cost_time_in_proportion_to_their_length() -> None:
@@ -429,25 +429,25 @@ def test_every_shipped_network_names_a_kind() -> None:
 # family() skips the parts of a browser's User-Agent that cannot hold a marker.
 # Its answer must be the one a scan of the whole string gives.
 
-_MARKERS = list(rules._RANK)
+_MARKERS = list(user_agents._RANK)
 
 
 def _whole_scan_family(ua: str) -> tuple[str, str] | None:
     """family() as a plain scan of the whole string, without skipping anything."""
     text = ua.replace("cubot", "") if "cubot" in ua else ua
-    best, marker = len(rules.FAMILIES), ""
-    match = rules._ANY.search(text)
+    best, marker = len(user_agents.FAMILIES), ""
+    match = user_agents._ANY.search(text)
     while match is not None:
-        rank = rules._RANK[match.group()]
+        rank = user_agents._RANK[match.group()]
         if rank < best:
             best, marker = rank, match.group()
             if rank == 0:
                 break
-        match = rules._ANY.search(text, match.end())
-    if best < len(rules.FAMILIES):
-        name, markers = rules.FAMILIES[best]
+        match = user_agents._ANY.search(text, match.end())
+    if best < len(user_agents.FAMILIES):
+        name, markers = user_agents.FAMILIES[best]
         return name, markers.reasons[marker]
-    if "@" in text and rules._EMAIL.search(text):
+    if "@" in text and user_agents._EMAIL.search(text):
         return "bot", "crawler"
     return None
 
@@ -462,16 +462,16 @@ def _overlaps(marker: str, fragment: str) -> bool:
     )
 
 
-@pytest.mark.parametrize("fragment", rules.BROWSER_FRAGMENTS)
+@pytest.mark.parametrize("fragment", user_agents.BROWSER_FRAGMENTS)
 def test_no_marker_can_overlap_a_skipped_fragment(fragment: str) -> None:
-    assert rules._BLANK not in "".join(_MARKERS)
+    assert user_agents._BLANK not in "".join(_MARKERS)
     assert [m for m in _MARKERS if _overlaps(m, fragment)] == []
 
 
-@pytest.mark.parametrize("platform", rules.BROWSER_PLATFORMS)
+@pytest.mark.parametrize("platform", user_agents.BROWSER_PLATFORMS)
 def test_no_marker_can_start_in_a_skipped_prefix(platform: str) -> None:
     # The scan starts after the prefix: a marker may end before it, never begin in it.
-    head = rules.BROWSER_PREFIX + platform
+    head = user_agents.BROWSER_PREFIX + platform
     assert [
         m
         for m in _MARKERS
@@ -484,13 +484,13 @@ def test_skipping_fragments_changes_no_answer_on_the_labelled_set() -> None:
 
     for shape in load_shapes():
         ua = shape.user_agent.strip().lower()
-        assert rules.family(ua) == _whole_scan_family(ua), ua
+        assert user_agents.family(ua) == _whole_scan_family(ua), ua
 
 
 _PIECES = [
-    rules.BROWSER_PREFIX,
-    *rules.BROWSER_PLATFORMS,
-    *rules.BROWSER_FRAGMENTS,
+    user_agents.BROWSER_PREFIX,
+    *user_agents.BROWSER_PLATFORMS,
+    *user_agents.BROWSER_FRAGMENTS,
     *_MARKERS,
     "cubot",
     "@x.io",
@@ -514,6 +514,6 @@ _PIECES = [
 @settings(max_examples=600, deadline=None)
 def test_skipping_fragments_changes_no_answer_on_any_string(pieces: list[str]) -> None:
     ua = "".join(pieces)
-    assert rules.family(ua) == _whole_scan_family(ua)
-    browser = rules.BROWSER_PREFIX + ua
-    assert rules.family(browser) == _whole_scan_family(browser)
+    assert user_agents.family(ua) == _whole_scan_family(ua)
+    browser = user_agents.BROWSER_PREFIX + ua
+    assert user_agents.family(browser) == _whole_scan_family(browser)

@@ -100,7 +100,15 @@ def test_e035_classifier_not_callable() -> None:
     assert "'ptrack.classifier.KINDS'" in error.msg
 
 
-@pytest.mark.parametrize("value", ["mask-api.icloud.com/egress-ip-ranges.csv", "ftp://x/y.csv", 7])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "mask-api.icloud.com/egress-ip-ranges.csv",
+        "ftp://x/y.csv",
+        "https://[oops/",  # urlsplit() raises ValueError on it: the check must not crash
+        7,
+    ],
+)
 def test_e036_private_relay_url(value: Any) -> None:
     with override_settings(PTRACK_PRIVATE_RELAY_URL=value):
         error = only(checks.check_settings())

@@ -1,0 +1,61 @@
+"""One check of absolute http(s) URLs, for the settings that name one and for click destinations.
+
+``problem()`` says what is wrong with a URL, or ``None``; the system checks
+(``PTRACK_APP_URL``, ``PTRACK_PRIVATE_RELAY_URL``, ``PTRACK_CLICK_FALLBACK_URL``)
+and ``ptrack.clicks`` each choose the options they need, so no caller parses
+a URL itself and none can be crashed by one that ``urlsplit()`` refuses.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+# Control characters, space, DEL and backslash: browsers strip or reinterpret
+# them ("java\tscript:", "https:\\evil.example"), so none may reach a Location.
+_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+
+
+def problem(url: object, *, strict: bool = True, query: bool = True) -> str | None:
+    """Why ``url`` is not an acceptable absolute http(s) URL, or ``None`` if it is.
+
+    ``strict`` asks for what a browser may safely be redirected to: no control
+    character, space, backslash or non-ASCII character, ``scheme://`` as
+    written, no credentials, a numeric port and a host name. Without it, the
+    URL needs only an http(s) scheme and a network location as ``urlsplit()``
+    reads them, which is what the settings checks have always accepted.
+    ``query=False`` also refuses a query or a fragment.
+    """
+    if not isinstance(url, str):
+        return f"is a {type(url).__name__}, not a str"
+    if strict:
+        if _UNSAFE.search(url):
+            return "contains a control character, a space or a backslash"
+        if not url.isascii():
+            return (
+                "contains non-ASCII characters; percent-encode the path and query, and "
+                "give the host in its IDNA (xn--) form"
+            )
+    try:
+        # Raises ValueError for a malformed bracketed host ("https://[oops/").
+        parts = urlsplit(url)
+    except ValueError:
+        return "has a malformed host"
+    if parts.scheme not in ("http", "https") or (
+        strict and not url[: len(parts.scheme) + 3].endswith("://")
+    ):
+        return "is not an absolute http:// or https:// URL"
+    if strict:
+        if "@" in parts.netloc:
+            return "carries credentials (user@ or user:password@)"
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            return "has an invalid port"
+        if not parts.hostname:
+            return "has no host"
+    elif not parts.netloc:
+        return "has no host"
+    if not query and (parts.query or parts.fragment):
+        return "has a query or a fragment"
+    return None

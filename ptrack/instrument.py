@@ -1,5 +1,5 @@
-"""Tracking a whole rendered email: every trackable link becomes a click link, and
-the open pixel goes in at the end of the body.
+"""Tracking a whole rendered email: every trackable link of its HTML or plain
+text becomes a click link, and the open pixel goes in at the end of the body.
 
 This module decides what is tracked (which links, their names, where the pixel
 goes); ``ptrack.htmlscan`` reads the HTML as browsers do and writes back only
@@ -47,6 +47,9 @@ _PLACEHOLDER = re.compile(r"\{\{|\{%|\*\||\|\*|%%|\[\[|\$\{|<%")
 # looking for an existing pixel) images.
 _LINKS = Scanner(("a",), ("body", "html"), prefix="v:")
 _LINKS_AND_IMAGES = Scanner(("a", "img"), ("body", "html"), prefix="v:")
+# A URL in plain text; the punctuation that usually follows one is not part of it.
+_TEXT_URL = re.compile(r"(?<![\w/.:])https?://[^\s<>\"'`]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}'\"*"
 
 
 class _Link(NamedTuple):
@@ -127,6 +130,35 @@ def instrument_html(
         done = end
     parts.append(html_text[done:])
     return "".join(parts)
+
+
+def instrument_text(text: str, pixel: Pixel, *, expires: Expiry = None) -> str:
+    """``text`` with each http(s) URL replaced by a click link named "text-1", "text-2", ...
+
+    A URL ends at whitespace, a quote or an angle bracket; punctuation after it
+    (a full stop, a closing parenthesis) stays outside the link. URLs with
+    template placeholders and ptrack links are left alone, as in HTML.
+    """
+    position = 0
+    click_prefix = url_prefixes()[0]
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal position
+        url = match[0]
+        kept = url.rstrip(_TRAILING)
+        if ")" in url[len(kept) :] and "(" in kept:  # https://en.wikipedia.org/wiki/Foo_(bar)
+            kept = url[: len(kept) + 1]
+        if not trackable(kept, click_prefix):
+            return url
+        try:
+            link = pixel.link(kept, expires=expires, name=f"text-{position + 1}")
+        except InvalidDestination as e:
+            logger.warning("Left a link untracked: %s", e)
+            return url
+        position += 1
+        return link + url[len(kept) :]
+
+    return _TEXT_URL.sub(replace, text)
 
 
 def _scan(text: str, pixel_prefix: str) -> Iterator[tuple[str, int, _Link | None]]:

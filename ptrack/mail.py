@@ -10,7 +10,6 @@ message untouched.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -20,15 +19,11 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.module_loading import import_string
 
 from ptrack.conf import conf
-from ptrack.exceptions import InvalidDestination
-from ptrack.instrument import instrument_html, logger, trackable, url_prefixes
+from ptrack.instrument import instrument_html, instrument_text
 from ptrack.links import Expiry, Pixel
 
 # The message attribute that carries a message's tracking.
 ATTRIBUTE = "ptrack"
-# A URL in plain text; the punctuation that usually follows one is not part of it.
-_TEXT_URL = re.compile(r"(?<![\w/.:])https?://[^\s<>\"'`]+", re.IGNORECASE)
-_TRAILING = ".,;:!?)]}'\"*"
 
 _M = TypeVar("_M", bound=EmailMessage)
 
@@ -122,35 +117,6 @@ def _part(content: Any, html: bool, tracking: Tracking, what: str) -> Any:
             track_opens=tracking.opens,
         )
     return instrument_text(content, tracking.pixel, expires=tracking.expires)
-
-
-def instrument_text(text: str, pixel: Pixel, *, expires: Expiry = None) -> str:
-    """``text`` with each http(s) URL replaced by a click link named "text-1", "text-2", ...
-
-    A URL ends at whitespace, a quote or an angle bracket; punctuation after it
-    (a full stop, a closing parenthesis) stays outside the link. URLs with
-    template placeholders and ptrack links are left alone, as in HTML.
-    """
-    position = 0
-    click_prefix = url_prefixes()[0]
-
-    def replace(match: re.Match[str]) -> str:
-        nonlocal position
-        url = match[0]
-        kept = url.rstrip(_TRAILING)
-        if ")" in url[len(kept) :] and "(" in kept:  # https://en.wikipedia.org/wiki/Foo_(bar)
-            kept = url[: len(kept) + 1]
-        if not trackable(kept, click_prefix):
-            return url
-        try:
-            link = pixel.link(kept, expires=expires, name=f"text-{position + 1}")
-        except InvalidDestination as e:
-            logger.warning("Left a link untracked: %s", e)
-            return url
-        position += 1
-        return link + url[len(kept) :]
-
-    return _TEXT_URL.sub(replace, text)
 
 
 class TrackingEmailBackend(BaseEmailBackend):

@@ -18,7 +18,8 @@ from freezegun import freeze_time
 
 import ptrack
 from ptrack import checks, tracking
-from ptrack.mail import Tracking, TrackingEmailBackend, instrument_text, track_message
+from ptrack.instrument import instrument_text
+from ptrack.mail import Tracking, TrackingEmailBackend, track_message
 
 PIXEL = ptrack.Pixel("campaign", campaign_id=7)
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)

@@ -8,10 +8,12 @@ the ``href`` values replaced, so everything else comes out exactly as it went in
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Iterator
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple, TypedDict
 
 from ptrack.conf import conf
 from ptrack.exceptions import InvalidDestination
@@ -33,6 +35,9 @@ from ptrack.links import (
     path_around_token,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 logger = logging.getLogger("ptrack")
 
 # The attribute an author puts on a link to keep it as it is, and the one that names it.
@@ -52,6 +57,46 @@ _TEXT_URL = re.compile(r"(?<![\w/.:])https?://[^\s<>\"'`]+", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}'\"*"
 
 
+class TrackingOptions(TypedDict, total=False):
+    """The options of ``Tracking``, as keywords of the functions that take a pixel."""
+
+    expires: Expiry
+    text: bool
+    opens: bool
+    clicks: bool
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """How an email is to be tracked: the recipient's pixel and the options.
+
+    Each function that tracks an email takes a pixel and these options as
+    keywords, or a ``Tracking`` in the pixel's place; ``message.ptrack`` holds
+    one. ``opens`` and ``clicks`` concern the HTML, ``text`` a message's
+    plain-text parts.
+    """
+
+    pixel: Pixel  # the data every click and open of this email records
+    expires: Expiry = None  # when the pixel and links stop recording; None = PTRACK_MAX_AGE
+    text: bool = False  # also turn a message's plain-text links into click links
+    opens: bool = True  # add the open pixel to the HTML
+    clicks: bool = True  # turn the HTML's links into click links
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.pixel, Pixel):
+            raise TypeError(
+                f"Tracking an email takes a ptrack.Pixel(...) carrying the recipient's data, "
+                f"not {self.pixel!r}."
+            )
+
+    @classmethod
+    def of(cls, pixel: Pixel | Tracking, **options: Unpack[TrackingOptions]) -> Tracking:
+        """``pixel`` with ``options``; or the ``Tracking`` given, ``options`` replacing its own."""
+        if isinstance(pixel, Tracking):
+            return dataclasses.replace(pixel, **options) if options else pixel
+        return cls(pixel, **options)
+
+
 class _Link(NamedTuple):
     start: int  # where the href value starts in the document (its quote included)
     end: int  # where it ends
@@ -61,12 +106,7 @@ class _Link(NamedTuple):
 
 
 def instrument_html(
-    html_text: str,
-    pixel: Pixel,
-    *,
-    expires: Expiry = None,
-    track_clicks: bool = True,
-    track_opens: bool = True,
+    html_text: str, pixel: Pixel | Tracking, **options: Unpack[TrackingOptions]
 ) -> str:
     """``html_text`` with its links tracked by click links and the open pixel added.
 
@@ -77,18 +117,18 @@ def instrument_html(
     ``tel:``, anchors, relative URLs, template placeholders, ptrack links and
     links marked ``data-ptrack="off"``. The pixel goes before the last
     ``</body>`` (else ``</html>``, else at the end) unless the document already
-    has a ptrack pixel. ``expires`` applies to the pixel and every link.
-    Everything else is returned byte for byte.
+    has a ptrack pixel. Everything else is returned byte for byte.
+
+    ``options`` are those of ``Tracking``: ``clicks=False`` leaves the links
+    and ``opens=False`` the pixel out, ``expires`` applies to the pixel and
+    every link.
     """
     if not isinstance(html_text, str):
         raise TypeError(
             f"instrument_html() takes the rendered HTML as a str, not {type(html_text).__name__}; "
             f"decode bytes first."
         )
-    if not isinstance(pixel, Pixel):
-        raise TypeError(
-            f"instrument_html() takes a ptrack.Pixel(...) with the recipient's data, not {pixel!r}."
-        )
+    tracking = Tracking.of(pixel, **options)
     click_prefix, pixel_prefix = url_prefixes()
 
     links: list[_Link] = []
@@ -103,8 +143,8 @@ def instrument_html(
             ends[kind] = start
 
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement), in document order
-    if track_clicks and links:
-        make_link = link_maker(pixel.args, pixel.kwargs, expires=expires)
+    if tracking.clicks and links:
+        make_link = link_maker(tracking.pixel.args, tracking.pixel.kwargs, expires=tracking.expires)
         position = 0
         for link in links:
             if not trackable(link.destination, click_prefix):
@@ -116,10 +156,10 @@ def instrument_html(
                 continue
             position += 1
             edits.append((link.start, link.end, write_attribute_value(url, link.quote)))
-    if track_opens and not has_pixel:
+    if tracking.opens and not has_pixel:
         # Before </body>, else </html>, else <plaintext> (after which all is text), else last.
         at = next((at for at in ends.values() if at >= 0), len(html_text))
-        edits.append((at, at, str(pixel.img(expires=expires))))
+        edits.append((at, at, str(tracking.pixel.img(expires=tracking.expires))))
         edits.sort(key=lambda edit: edit[0])
     if not edits:
         return html_text
@@ -132,13 +172,17 @@ def instrument_html(
     return "".join(parts)
 
 
-def instrument_text(text: str, pixel: Pixel, *, expires: Expiry = None) -> str:
-    """``text`` with each http(s) URL replaced by a click link named "text-1", "text-2", ...
+def instrument_text(
+    plain_text: str, pixel: Pixel | Tracking, **options: Unpack[TrackingOptions]
+) -> str:
+    """``plain_text`` with each http(s) URL replaced by a click link named "text-1", "text-2", ...
 
     A URL ends at whitespace, a quote or an angle bracket; punctuation after it
     (a full stop, a closing parenthesis) stays outside the link. URLs with
-    template placeholders and ptrack links are left alone, as in HTML.
+    template placeholders and ptrack links are left alone, as in HTML. Of the
+    ``options`` (those of ``Tracking``), only ``expires`` concerns plain text.
     """
+    tracking = Tracking.of(pixel, **options)
     position = 0
     click_prefix = url_prefixes()[0]
 
@@ -151,14 +195,14 @@ def instrument_text(text: str, pixel: Pixel, *, expires: Expiry = None) -> str:
         if not trackable(kept, click_prefix):
             return url
         try:
-            link = pixel.link(kept, expires=expires, name=f"text-{position + 1}")
+            link = tracking.pixel.link(kept, expires=tracking.expires, name=f"text-{position + 1}")
         except InvalidDestination as e:
             logger.warning("Left a link untracked: %s", e)
             return url
         position += 1
         return link + url[len(kept) :]
 
-    return _TEXT_URL.sub(replace, text)
+    return _TEXT_URL.sub(replace, plain_text)
 
 
 def _scan(text: str, pixel_prefix: str) -> Iterator[tuple[str, int, _Link | None]]:

@@ -23,6 +23,7 @@ __all__ = [
     "PixelEvent",
     "PixelTracker",
     "SignedEncoder",
+    "Tracking",
     "TrackingEmailBackend",
     "TrackingPixel",
     "build_img",
@@ -31,13 +32,14 @@ __all__ = [
     "classify",
     "instrument_html",
     "instrument_message",
+    "instrument_text",
     "ptrack_encoder",
     "track_message",
     "tracker",
 ]
 
 if TYPE_CHECKING:
-    from ptrack.instrument import instrument_html
+    from ptrack.instrument import Tracking, instrument_html, instrument_text
     from ptrack.mail import TrackingEmailBackend, instrument_message, track_message
 
     # The encoder in force, as in django-ptrack 3.x: ptrack.ptrack_encoder.encrypt(...).
@@ -48,7 +50,9 @@ if TYPE_CHECKING:
 
 # Imported on first use: a pixel server need not load the HTML tokenizer or Django's mail.
 _LAZY = {
+    "Tracking": "ptrack.instrument",
     "instrument_html": "ptrack.instrument",
+    "instrument_text": "ptrack.instrument",
     "instrument_message": "ptrack.mail",
     "track_message": "ptrack.mail",
     "TrackingEmailBackend": "ptrack.mail",

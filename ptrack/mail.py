@@ -10,83 +10,48 @@ message untouched.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.module_loading import import_string
 
 from ptrack.conf import conf
-from ptrack.exceptions import InvalidDestination
-from ptrack.instrument import instrument_html, logger, trackable, url_prefixes
-from ptrack.links import Expiry, Pixel
+from ptrack.instrument import Tracking, TrackingOptions, instrument_html, instrument_text
+from ptrack.links import Pixel
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 # The message attribute that carries a message's tracking.
 ATTRIBUTE = "ptrack"
-# A URL in plain text; the punctuation that usually follows one is not part of it.
-_TEXT_URL = re.compile(r"(?<![\w/.:])https?://[^\s<>\"'`]+", re.IGNORECASE)
-_TRAILING = ".,;:!?)]}'\"*"
 
 _M = TypeVar("_M", bound=EmailMessage)
 
 
-@dataclass(frozen=True)
-class Tracking:
-    """How a message is to be tracked: the recipient's pixel and the options."""
-
-    pixel: Pixel  # the data every click and open of this message records
-    expires: Expiry = None  # when the pixel and links stop recording; None = PTRACK_MAX_AGE
-    text: bool = False  # also turn the plain-text part's links into click links
-    opens: bool = True  # add the open pixel to the HTML
-    clicks: bool = True  # turn the HTML's links into click links
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.pixel, Pixel):
-            raise TypeError(
-                f"A message is tracked with a ptrack.Pixel(...) carrying the recipient's "
-                f"data, not {self.pixel!r}."
-            )
-
-
-def track_message(
-    message: _M,
-    pixel: Pixel,
-    *,
-    expires: Expiry = None,
-    text: bool = False,
-    opens: bool = True,
-    clicks: bool = True,
-) -> _M:
+def track_message(message: _M, pixel: Pixel | Tracking, **options: Unpack[TrackingOptions]) -> _M:
     """Mark ``message`` for ``TrackingEmailBackend``, which instruments it when sent.
 
-    Returns the message. Nothing in it changes until then, so a message sent
-    through another backend goes out as it is.
+    Takes the options of ``instrument_message()`` and returns the message.
+    Nothing in it changes until it is sent, so a message sent through another
+    backend goes out as it is.
     """
-    tracking = Tracking(pixel, expires=expires, text=text, opens=opens, clicks=clicks)
-    setattr(message, ATTRIBUTE, tracking)
+    setattr(message, ATTRIBUTE, Tracking.of(pixel, **options))
     return message
 
 
 def instrument_message(
-    message: EmailMessage,
-    pixel: Pixel,
-    *,
-    expires: Expiry = None,
-    text: bool = False,
-    opens: bool = True,
-    clicks: bool = True,
+    message: EmailMessage, pixel: Pixel | Tracking, **options: Unpack[TrackingOptions]
 ) -> None:
     """Instrument ``message`` in place, now: every HTML part as ``instrument_html()`` does.
 
     The HTML parts are an ``EmailMultiAlternatives``' ``text/html``
     alternatives and an HTML body (``content_subtype = "html"``). Plain-text
     parts keep their links unless ``text=True``. Attachments are not touched.
+    ``options`` are those of ``ptrack.Tracking``.
     """
-    tracking = Tracking(pixel, expires=expires, text=text, opens=opens, clicks=clicks)
-    _instrument(message, tracking)
+    _instrument(message, Tracking.of(pixel, **options))
 
 
 def _instrument(message: EmailMessage, tracking: Tracking) -> None:
@@ -114,43 +79,8 @@ def _part(content: Any, html: bool, tracking: Tracking, what: str) -> Any:
             f"not a str; attach the rendered template as text."
         )
     if html:
-        return instrument_html(
-            content,
-            tracking.pixel,
-            expires=tracking.expires,
-            track_clicks=tracking.clicks,
-            track_opens=tracking.opens,
-        )
-    return instrument_text(content, tracking.pixel, expires=tracking.expires)
-
-
-def instrument_text(text: str, pixel: Pixel, *, expires: Expiry = None) -> str:
-    """``text`` with each http(s) URL replaced by a click link named "text-1", "text-2", ...
-
-    A URL ends at whitespace, a quote or an angle bracket; punctuation after it
-    (a full stop, a closing parenthesis) stays outside the link. URLs with
-    template placeholders and ptrack links are left alone, as in HTML.
-    """
-    position = 0
-    click_prefix = url_prefixes()[0]
-
-    def replace(match: re.Match[str]) -> str:
-        nonlocal position
-        url = match[0]
-        kept = url.rstrip(_TRAILING)
-        if ")" in url[len(kept) :] and "(" in kept:  # https://en.wikipedia.org/wiki/Foo_(bar)
-            kept = url[: len(kept) + 1]
-        if not trackable(kept, click_prefix):
-            return url
-        try:
-            link = pixel.link(kept, expires=expires, name=f"text-{position + 1}")
-        except InvalidDestination as e:
-            logger.warning("Left a link untracked: %s", e)
-            return url
-        position += 1
-        return link + url[len(kept) :]
-
-    return _TEXT_URL.sub(replace, text)
+        return instrument_html(content, tracking)
+    return instrument_text(content, tracking)
 
 
 class TrackingEmailBackend(BaseEmailBackend):
@@ -185,13 +115,11 @@ def tracked(message: _M) -> _M:
     tracking = getattr(message, ATTRIBUTE, None)
     if tracking is None:
         return message
-    if isinstance(tracking, Pixel):
-        tracking = Tracking(tracking)
-    elif not isinstance(tracking, Tracking):
+    if not isinstance(tracking, (Pixel, Tracking)):
         raise TypeError(
             f"message.{ATTRIBUTE} should be set by ptrack.mail.track_message(), "
             f"not be {tracking!r}."
         )
     instrumented = copy.copy(message)
-    _instrument(instrumented, tracking)
+    _instrument(instrumented, Tracking.of(tracking))
     return instrumented

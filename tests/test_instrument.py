@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 import ptrack
 from ptrack import instrument_html, tracking
 from ptrack.exceptions import PixelURLTooLong
+from ptrack.instrument import Tracking, TrackingOptions, instrument_text
 from tests.conftest import Recorded
 
 EMAILS = Path(__file__).parent / "emails"
@@ -158,7 +160,7 @@ def test_a_real_world_email_changes_only_in_its_links_and_the_pixel(name: str) -
 def test_the_pixel_goes_at_the_end_of_the_body(name: str, end_tag: str | None) -> None:
     source = read(name)
     at = len(source) if end_tag is None else source.rindex(end_tag)
-    result = instrument_html(source, PIXEL, track_clicks=False)
+    result = instrument_html(source, PIXEL, clicks=False)
     assert result == source[:at] + str(PIXEL.img()) + source[at:]
 
 
@@ -184,12 +186,12 @@ def test_what_is_left_alone() -> None:
         '<area href="https://example.com/area"><link href="https://example.com/css">'
         "</body>"
     )
-    assert instrument_html(source, PIXEL, track_opens=False) == source
+    assert instrument_html(source, PIXEL, opens=False) == source
 
 
 def test_a_link_marked_anything_but_off_is_tracked() -> None:
     result = instrument_html(
-        '<a href="https://example.com/" data-ptrack="on">x</a>', PIXEL, track_opens=False
+        '<a href="https://example.com/" data-ptrack="on">x</a>', PIXEL, opens=False
     )
     assert clicks_in(result) == [("https://example.com/", "1")]
 
@@ -198,7 +200,7 @@ def test_quotes_are_kept_and_unquoted_values_stay_unquoted() -> None:
     result = instrument_html(
         "<a href='https://a.example/'>a</a><a href=https://b.example/>b</a>",
         PIXEL,
-        track_opens=False,
+        opens=False,
     )
     assert re.fullmatch(
         r"<a href='https://track\S+/'>a</a><a href=https://track[^\s\"'>]+/>b</a>", result
@@ -220,7 +222,7 @@ def test_quotes_are_kept_and_unquoted_values_stay_unquoted() -> None:
     ],
 )
 def test_the_destination_is_the_href_as_a_browser_reads_it(value: str, destination: str) -> None:
-    result = instrument_html(f'<a href="{value}">x</a>', PIXEL, track_opens=False)
+    result = instrument_html(f'<a href="{value}">x</a>', PIXEL, opens=False)
     assert clicks_in(result) == [(destination, "1")]
 
 
@@ -228,7 +230,7 @@ def test_an_author_name_is_read_like_any_attribute_value() -> None:
     result = instrument_html(
         '<a href="https://e.example/" data-ptrack-name=" Hero &amp; co ">x</a>',
         PIXEL,
-        track_opens=False,
+        opens=False,
     )
     assert clicks_in(result) == [("https://e.example/", "Hero & co")]
 
@@ -241,7 +243,7 @@ def test_an_href_a_click_link_cannot_carry_is_left_alone_with_a_warning(
         '<a href="https://e.example/a\x00b">nul</a><a href="https://e.example/ok">ok</a>'
     )
     with caplog.at_level(logging.WARNING, logger="ptrack"):
-        result = instrument_html(source, PIXEL, track_opens=False)
+        result = instrument_html(source, PIXEL, opens=False)
     assert clicks_in(result) == [("https://e.example/ok", "1")]
     assert result.startswith(source[: source.index('<a href="https://e.example/ok">')])
     assert len(caplog.records) == 3
@@ -250,12 +252,36 @@ def test_an_href_a_click_link_cannot_carry_is_left_alone_with_a_warning(
 
 def test_clicks_and_opens_can_each_be_left_out() -> None:
     source = '<body><a href="https://e.example/">x</a></body>'
-    assert instrument_html(source, PIXEL, track_clicks=False, track_opens=False) == source
-    only_clicks = instrument_html(source, PIXEL, track_opens=False)
+    assert instrument_html(source, PIXEL, clicks=False, opens=False) == source
+    only_clicks = instrument_html(source, PIXEL, opens=False)
     assert "<img" not in only_clicks
     assert clicks_in(only_clicks) == [("https://e.example/", "1")]
-    only_opens = instrument_html(source, PIXEL, track_clicks=False)
+    only_opens = instrument_html(source, PIXEL, clicks=False)
     assert only_opens == source.replace("</body>", str(PIXEL.img()) + "</body>")
+
+
+def test_one_options_object_spells_each_option_once() -> None:
+    fields = [field.name for field in dataclasses.fields(Tracking)]
+    assert fields == ["pixel", *TrackingOptions.__annotations__]
+    tracking = Tracking(PIXEL, opens=False)
+    assert Tracking.of(tracking) is tracking
+    assert Tracking.of(tracking, clicks=False) == Tracking(PIXEL, opens=False, clicks=False)
+    assert Tracking.of(PIXEL, opens=False) == tracking
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        tracking.opens = True  # type: ignore[misc]
+    with pytest.raises(TypeError, match="track_opens"):
+        instrument_html("<a>", PIXEL, track_opens=False)  # type: ignore[call-arg]
+
+
+def test_a_tracking_takes_the_place_of_the_pixel_and_options() -> None:
+    source = '<body><a href="https://e.example/">x</a> https://e.example/</body>'
+    options: TrackingOptions = {"opens": False, "expires": timedelta(days=3)}
+    tracking = Tracking(PIXEL, **options)
+    assert instrument_html(source, tracking) == instrument_html(source, PIXEL, **options)
+    assert instrument_text(source, tracking) == instrument_text(source, PIXEL, **options)
+    assert instrument_html(source, tracking, opens=True, expires=None) == instrument_html(
+        source, PIXEL
+    )
 
 
 def test_instrumenting_twice_changes_nothing_more() -> None:
@@ -388,7 +414,7 @@ def test_a_link_too_long_for_a_click_url_raises_naming_the_limit() -> None:
     ],
 )
 def test_hostile_html_gets_its_pixel_and_nothing_else_changes(source: str) -> None:
-    result = instrument_html(source, PIXEL, track_clicks=False)
+    result = instrument_html(source, PIXEL, clicks=False)
     img = str(PIXEL.img())
     assert result.replace(img, "", 1) == source
     assert img in result
@@ -403,7 +429,7 @@ def test_nul_and_crlf_around_links_survive() -> None:
 
 def test_a_link_inside_an_unclosed_tag_at_the_end_is_no_link() -> None:
     source = '<body><a href="https://e.example/one">1</a><a href="https://e.example/two"'
-    result = instrument_html(source, PIXEL, track_opens=False)
+    result = instrument_html(source, PIXEL, opens=False)
     assert clicks_in(result) == [("https://e.example/one", "1")]
     assert result.endswith('<a href="https://e.example/two"')
 
@@ -479,13 +505,13 @@ def test_attributes_without_values_and_named_references() -> None:
         '<a href="https:&sol;&sol;e.example/&quot;q" data-ptrack data-ptrack-name>x</a>'
         '<a href=https://f.example/ data-ptrack-name=" ">y</a>'
     )
-    result = instrument_html(source, PIXEL, track_opens=False)
+    result = instrument_html(source, PIXEL, opens=False)
     assert clicks_in(result) == [('https://e.example/"q', "1"), ("https://f.example/", "2")]
 
 
 @override_settings(PTRACK_APP_URL="https://track.example.com/?a=1&b=2")
 def test_an_unquoted_href_is_quoted_when_the_click_url_needs_it() -> None:
-    result = instrument_html("<a href=https://e.example/>x</a>", PIXEL, track_opens=False)
+    result = instrument_html("<a href=https://e.example/>x</a>", PIXEL, opens=False)
     assert result.startswith('<a href="https://track.example.com/?a=1&amp;b=2/ptrack/c/')
     assert result.endswith('/">x</a>')
 
@@ -505,7 +531,7 @@ class _SpacedEncoder:
 
 def test_a_token_that_needs_quoting_is_reversed(client: Client, recorded: Recorded) -> None:
     ptrack.ptrack_encoder = _SpacedEncoder
-    result = instrument_html('<a href="https://e.example/">x</a>', PIXEL, track_opens=False)
+    result = instrument_html('<a href="https://e.example/">x</a>', PIXEL, opens=False)
     url = re.search(r'href="([^"]+)"', result)
     assert url is not None
     assert url[1].startswith("https://track.example.com/ptrack/c/t%20")

@@ -18,7 +18,8 @@ from freezegun import freeze_time
 
 import ptrack
 from ptrack import checks, tracking
-from ptrack.mail import Tracking, TrackingEmailBackend, instrument_text, track_message
+from ptrack.instrument import Tracking, instrument_text
+from ptrack.mail import TrackingEmailBackend, track_message
 
 PIXEL = ptrack.Pixel("campaign", campaign_id=7)
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
@@ -96,7 +97,7 @@ def test_an_html_body_is_instrumented() -> None:
     message = EmailMessage("Offer", HTML, "shop@example.com", ["ada@example.com"])
     message.content_subtype = "html"
     ptrack.instrument_message(message, PIXEL, opens=False)
-    assert message.body == ptrack.instrument_html(HTML, PIXEL, track_opens=False)
+    assert message.body == ptrack.instrument_html(HTML, PIXEL, opens=False)
 
 
 def test_other_alternatives_and_attachments_are_not_touched() -> None:

@@ -209,6 +209,14 @@ def test_an_unusable_fallback_url_answers_404(front: Front) -> None:
     assert_not_found(front, front.request("/ptrack/c/garbage/"))
 
 
+@override_settings(PTRACK_CLICK_FALLBACK_URL="https://[oops/")
+def test_a_fallback_url_with_a_malformed_host_answers_404(front: Front, clicked: Recorded) -> None:
+    assert_not_found(front, front.request("/ptrack/c/garbage/"))
+    assert_not_found(front, front.request("/ptrack/c/garbage/", method="HEAD"), body=b"")
+    assert_redirect(front, front.request(click_path(DEST, "n")), DEST)
+    assert [e.destination for e in clicked.events] == [DEST]
+
+
 def test_a_pixel_url_is_no_click_link_and_the_other_way(
     front: Front, recorded: Recorded, clicked: Recorded
 ) -> None:

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.template import Context, Template, TemplateSyntaxError
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -280,6 +282,12 @@ def test_e018_bad_click_fallback_url(url: Any) -> None:
     assert error.id == "ptrack.E022"
     assert error.msg.startswith("PTRACK_CLICK_FALLBACK_URL should be an absolute http(s) URL")
     assert repr(url) in error.msg
+
+
+@override_settings(PTRACK_CLICK_FALLBACK_URL="https://[oops/")
+def test_manage_py_check_reports_a_fallback_url_with_a_malformed_host() -> None:
+    with pytest.raises(SystemCheckError, match=r"ptrack\.E022.*'https://\[oops/'"):
+        call_command("check")
 
 
 def test_click_links_follow_key_rotation(client: Client, clicked_recorder: list[Any]) -> None:

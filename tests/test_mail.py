@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
@@ -325,3 +326,43 @@ def test_a_mailer_s_options_and_alias_reach_the_wrapped_backend() -> None:
     assert connection.alias == "default"
     [inner] = RecordingBackend.instances
     assert inner.kwargs == {"alias": "default", "host": "smtp.example.com"}
+
+
+def test_a_url_with_a_malformed_host_in_plain_text_is_left_alone_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    text = "Broken: https://[oops/ and fine: https://e.example/ok"
+    with caplog.at_level(logging.WARNING, logger="ptrack"):
+        result = instrument_text(text, PIXEL)
+    assert clicks_in(result) == [("https://e.example/ok", "text-1")]
+    assert result.startswith("Broken: https://[oops/ and fine: https://track.example.com/")
+    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "'https://[oops/'" in warning
+    assert "malformed host" in warning
+
+
+@tracking_in_front_of(LOCMEM)
+def test_the_backend_leaves_a_link_with_a_malformed_host_and_tracks_the_rest(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bad = '<a href="https://[oops/">bad</a>'
+    message = EmailMultiAlternatives(
+        "Offer", "Broken: https://[oops/\n" + TEXT, "shop@example.com", ["ada@example.com"]
+    )
+    message.attach_alternative(HTML.replace("</body>", f"{bad}</body>"), "text/html")
+    track_message(message, PIXEL, text=True)
+
+    with caplog.at_level(logging.WARNING, logger="ptrack"):
+        assert message.send() == 1
+
+    [sent] = mail.outbox
+    assert clicks_in(html_of(sent)) == [("https://e.example/offer", "1")]
+    assert f"{bad}{PIXEL.img()}</body>" in html_of(sent)
+    assert clicks_in(sent.body) == [
+        ("https://e.example/offer", "text-1"),
+        ("https://e.example/unsub", "text-2"),
+    ]
+    assert sent.body.startswith("Broken: https://[oops/\nHi,")
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2
+    assert all("'https://[oops/'" in warning for warning in warnings)

@@ -354,3 +354,13 @@ def test_signed_click_payloads_redirect_only_to_sound_destinations(
         else:
             assert event is None
             assert status == 404
+
+
+def test_a_backslash_alone_is_enough_to_refuse_a_destination() -> None:
+    # Browsers read "\" as "/": this link would lead to evil.example.
+    url = "https://evil.example\\.bank.example/"
+    assert clicks.problem(url.replace("\\", "/")) is None  # the backslash is its only fault
+    assert clicks.problem(url) == "contains a control character, a space or a backslash"
+    with pytest.raises(InvalidDestination, match="backslash"):
+        ptrack.Pixel("n").link(url)
+    assert clicks.split(clicks.click_args(url, ["n"])) is None  # nor is it followed if signed

@@ -289,3 +289,10 @@ def test_lookup_agrees_with_a_first_entry_wins_scan(
     addresses += [ipaddress.IPv6Address((0x20010DB8 << 96) + o) for o in offsets]
     for address in addresses:
         assert networks.lookup(str(address)) == _first_holding(entries, address), address
+
+
+def test_an_ipv6_zone_is_left_out_of_the_lookup() -> None:
+    networks = NetworkSet([net("fe80::/10", label="link_local")])
+    assert parse_address("fe80::1%eth0") == (6, 0xFE80 << 112 | 1)
+    assert networks.lookup("fe80::1%eth0") == ("bot", "link_local")
+    assert networks.lookup("fe80::abcd%25") == ("bot", "link_local")

@@ -517,3 +517,66 @@ def test_skipping_fragments_changes_no_answer_on_any_string(pieces: list[str]) -
     assert user_agents.family(ua) == _whole_scan_family(ua)
     browser = user_agents.BROWSER_PREFIX + ua
     assert user_agents.family(browser) == _whole_scan_family(browser)
+
+
+@override_settings(
+    PTRACK_EXTRA_NETWORKS=[("203.0.113.0/24", "security_scanner", "our_gateway")],
+)
+def test_a_mail_proxy_user_agent_decides_before_any_network() -> None:
+    for ip in ("203.0.113.50", "40.92.4.17", "::ffff:185.58.85.151"):
+        assert verdict(GMAIL, ip=ip) == ("mail_proxy", "gmail_image_proxy")
+    assert verdict(CHROME, ip="203.0.113.50") == ("security_scanner", "our_gateway")
+    assert verdict(CHROME, ip="40.92.4.17") == ("security_scanner", "microsoft_eop")
+
+
+@override_settings(
+    PTRACK_EXTRA_RULES=[(r"AcmeLinkCheck/\d", "security_scanner", "acme_link_checker")]
+)
+@pytest.mark.parametrize("method", ["HEAD", "POST"])
+def test_site_rules_come_first_whatever_the_method(method: str) -> None:
+    assert verdict("AcmeLinkCheck/2", method=method) == ("security_scanner", "acme_link_checker")
+    assert verdict(CHROME, method=method)[0] == "bot"
+
+
+@pytest.mark.parametrize(
+    "ua",
+    [
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/96.0.4664.110 Safari/537.36",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/80.0.3987.149 Safari/537.36",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:100.0) Gecko/20100101 Firefox/100.0",
+    ],
+)
+def test_stale_builds_on_every_desktop_system_are_scanners(ua: str) -> None:
+    assert verdict(ua) == ("security_scanner", "stale_browser")
+
+
+def test_an_old_build_naming_android_beside_a_desktop_system_is_not_stale() -> None:
+    # An Android device asking for desktop pages, or an Android app on a PC, names both
+    # systems; Android builds lag behind desktop ones, so the desktop threshold does not apply.
+    ua = (
+        "Mozilla/5.0 (X11; Linux x86_64; Android 10; K) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/96.0.4664.104 Safari/537.36"
+    )
+    assert verdict(ua) == ("human", "browser")
+
+
+@pytest.mark.parametrize(
+    "ua",
+    [
+        "Barracuda Sentinel (EE) python-requests/2.31.0",
+        "python-requests/2.31.0 (mimecast url check)",
+        "Mozilla/5.0 (compatible; Googlebot/2.1) Proofpoint",
+    ],
+)
+def test_a_scanner_marker_wins_over_a_bot_marker_wherever_each_stands(ua: str) -> None:
+    assert verdict(ua) == ("security_scanner", "scanner_user_agent")
+
+
+def test_internet_explorer_11_is_a_browser() -> None:
+    ie11 = "Mozilla/5.0 (Windows NT 10.0; WOW64; Trident/7.0; rv:11.0) like Gecko"
+    assert verdict(ie11) == ("human", "browser")
+    with override_settings(PTRACK_MACHINE_WINDOW=10):
+        assert verdict(ie11, seconds_since_issued=1) == (
+            "security_scanner",
+            "within_machine_window",
+        )

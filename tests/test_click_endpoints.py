@@ -175,6 +175,25 @@ def test_expired_link_still_redirects_and_records_nothing(
     assert "expired click link" in caplog.records[0].getMessage()
 
 
+@pytest.mark.parametrize(
+    "destination", ["javascript:alert(1)", "https://evil.example\\.bank.example/", EVIL + " x"]
+)
+def test_an_expired_link_to_an_unsound_destination_answers_404(
+    front: Front, clicked: Recorded, destination: str
+) -> None:
+    # Signed with the site's key past link()'s checks: the endpoint checks again,
+    # expired or not, before any redirect.
+    issued = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
+    with freeze_time(issued):
+        token = encoders.encode(clicks.click_args(destination, ["n"]), {}, max_age=60)
+    with freeze_time(issued + timedelta(seconds=30)):
+        assert_not_found(front, front.request(f"/ptrack/c/{token}/"))
+    with freeze_time(issued + timedelta(seconds=61)):
+        assert_not_found(front, front.request(f"/ptrack/c/{token}/"))
+        assert_not_found(front, front.request(f"/ptrack/c/{token}/", method="HEAD"), body=b"")
+    assert clicked.events == []
+
+
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"])
 def test_other_methods_are_not_allowed(front: Front, clicked: Recorded, method: str) -> None:
     response = front.request(click_path(DEST, "n"), method=method)
@@ -207,6 +226,14 @@ def test_invalid_link_redirects_to_the_fallback_url(front: Front, clicked: Recor
 @override_settings(PTRACK_CLICK_FALLBACK_URL="javascript:alert(1)")
 def test_an_unusable_fallback_url_answers_404(front: Front) -> None:
     assert_not_found(front, front.request("/ptrack/c/garbage/"))
+
+
+@override_settings(PTRACK_CLICK_FALLBACK_URL="https://[oops/")
+def test_a_fallback_url_with_a_malformed_host_answers_404(front: Front, clicked: Recorded) -> None:
+    assert_not_found(front, front.request("/ptrack/c/garbage/"))
+    assert_not_found(front, front.request("/ptrack/c/garbage/", method="HEAD"), body=b"")
+    assert_redirect(front, front.request(click_path(DEST, "n")), DEST)
+    assert [e.destination for e in clicked.events] == [DEST]
 
 
 def test_a_pixel_url_is_no_click_link_and_the_other_way(

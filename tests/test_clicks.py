@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.template import Context, Template, TemplateSyntaxError
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -282,6 +284,12 @@ def test_e018_bad_click_fallback_url(url: Any) -> None:
     assert repr(url) in error.msg
 
 
+@override_settings(PTRACK_CLICK_FALLBACK_URL="https://[oops/")
+def test_manage_py_check_reports_a_fallback_url_with_a_malformed_host() -> None:
+    with pytest.raises(SystemCheckError, match=r"ptrack\.E022.*'https://\[oops/'"):
+        call_command("check")
+
+
 def test_click_links_follow_key_rotation(client: Client, clicked_recorder: list[Any]) -> None:
     old = "old-click-key-" + "r" * 50
     with override_settings(PTRACK_SECRET=old):
@@ -346,3 +354,13 @@ def test_signed_click_payloads_redirect_only_to_sound_destinations(
         else:
             assert event is None
             assert status == 404
+
+
+def test_a_backslash_alone_is_enough_to_refuse_a_destination() -> None:
+    # Browsers read "\" as "/": this link would lead to evil.example.
+    url = "https://evil.example\\.bank.example/"
+    assert clicks.problem(url.replace("\\", "/")) is None  # the backslash is its only fault
+    assert clicks.problem(url) == "contains a control character, a space or a backslash"
+    with pytest.raises(InvalidDestination, match="backslash"):
+        ptrack.Pixel("n").link(url)
+    assert clicks.split(clicks.click_args(url, ["n"])) is None  # nor is it followed if signed

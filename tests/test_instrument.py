@@ -537,3 +537,19 @@ def test_a_token_that_needs_quoting_is_reversed(client: Client, recorded: Record
     assert url[1].startswith("https://track.example.com/ptrack/c/t%20")
     response = client.get(urlsplit(url[1]).path)
     assert response["Location"] == "https://e.example/"
+
+
+def test_an_href_with_a_malformed_host_is_left_alone_and_the_rest_tracked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bad = '<a href="https://[oops/">bad</a>'
+    source = f'<body>{bad}<a href="https://e.example/ok">ok</a></body>'
+    with caplog.at_level(logging.WARNING, logger="ptrack"):
+        result = instrument_html(source, PIXEL)
+    assert clicks_in(result) == [("https://e.example/ok", "1")]
+    assert result.startswith(f"<body>{bad}")
+    assert f"{PIXEL.img()}</body>" in result
+    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.startswith("Left a link untracked: ")
+    assert "'https://[oops/'" in warning
+    assert "malformed host" in warning

@@ -511,3 +511,15 @@ def test_a_3x_load_is_classified_without_the_machine_window() -> None:
     assert mpp.classification == ptrack.Classification(
         ptrack.Kind.PRIVACY_PREFETCH, "apple_mpp_user_agent"
     )
+
+
+@pytest.mark.parametrize(
+    "plaintext",
+    [b'[["n"], []]', b'[["n"], ["k", 1]]', b'[["n"], 3]', b'[["n"], null]', b'[["n"], "k"]'],
+    ids=["empty list", "list", "number", "null", "string"],
+)
+def test_a_3x_payload_whose_kwargs_are_not_a_mapping_is_refused(plaintext: bytes) -> None:
+    with LEGACY:
+        with pytest.raises(InvalidToken, match=r"Payload is not \[args, kwargs\]"):
+            legacy.decrypt(seal(plaintext))
+        assert tracking.verify(seal(plaintext)) is None

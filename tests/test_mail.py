@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import django
@@ -326,3 +327,112 @@ def test_a_mailer_s_options_and_alias_reach_the_wrapped_backend() -> None:
     assert connection.alias == "default"
     [inner] = RecordingBackend.instances
     assert inner.kwargs == {"alias": "default", "host": "smtp.example.com"}
+
+
+def test_a_url_with_a_malformed_host_in_plain_text_is_left_alone_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    text = "Broken: https://[oops/ and fine: https://e.example/ok"
+    with caplog.at_level(logging.WARNING, logger="ptrack"):
+        result = instrument_text(text, PIXEL)
+    assert clicks_in(result) == [("https://e.example/ok", "text-1")]
+    assert result.startswith("Broken: https://[oops/ and fine: https://track.example.com/")
+    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "'https://[oops/'" in warning
+    assert "malformed host" in warning
+
+
+@tracking_in_front_of(LOCMEM)
+def test_the_backend_leaves_a_link_with_a_malformed_host_and_tracks_the_rest(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bad = '<a href="https://[oops/">bad</a>'
+    message = EmailMultiAlternatives(
+        "Offer", "Broken: https://[oops/\n" + TEXT, "shop@example.com", ["ada@example.com"]
+    )
+    message.attach_alternative(HTML.replace("</body>", f"{bad}</body>"), "text/html")
+    track_message(message, PIXEL, text=True)
+
+    with caplog.at_level(logging.WARNING, logger="ptrack"):
+        assert message.send() == 1
+
+    [sent] = mail.outbox
+    assert clicks_in(html_of(sent)) == [("https://e.example/offer", "1")]
+    assert f"{bad}{PIXEL.img()}</body>" in html_of(sent)
+    assert clicks_in(sent.body) == [
+        ("https://e.example/offer", "text-1"),
+        ("https://e.example/unsub", "text-2"),
+    ]
+    assert sent.body.startswith("Broken: https://[oops/\nHi,")
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2
+    assert all("'https://[oops/'" in warning for warning in warnings)
+
+
+def test_plain_text_link_names_count_only_the_tracked_urls() -> None:
+    text = (
+        "https://e.example/{{ name }} https://user:pw@e.example/ https://e.example/a "
+        "https://[oops/ https://e.example/b"
+    )
+    assert clicks_in(instrument_text(text, PIXEL)) == [
+        ("https://e.example/a", "text-1"),
+        ("https://e.example/b", "text-2"),
+    ]
+
+
+def test_an_asterisk_after_a_url_in_plain_text_stays_outside_it() -> None:
+    result = instrument_text("Read *https://e.example/a* or **https://e.example/b**.", PIXEL)
+    assert [destination for destination, _name in clicks_in(result)] == [
+        "https://e.example/a",
+        "https://e.example/b",
+    ]
+    assert CLICK_URL.sub("URL", result) == "Read *URL* or **URL**."
+
+
+def _expiries(text: str) -> list[datetime | None]:
+    """When each click link in ``text`` stops recording."""
+    found = []
+    for match in CLICK_URL.finditer(text):
+        _destination, event = tracking.verify_click(match[1])
+        assert event is not None
+        found.append(event.expires_at)
+    return found
+
+
+def test_expires_reaches_the_links_of_instrument_text() -> None:
+    result = instrument_text(TEXT, PIXEL, expires=timedelta(days=3))
+    assert _expiries(result) == [T0 + timedelta(days=3)] * 2
+
+
+@tracking_in_front_of(LOCMEM)
+def test_expires_reaches_every_link_through_track_message_and_the_backend() -> None:
+    track_message(campaign_mail(), PIXEL, expires=timedelta(days=3), text=True).send()
+    [sent] = mail.outbox
+    assert _expiries(html_of(sent)) == [T0 + timedelta(days=3)]
+    assert _expiries(sent.body) == [T0 + timedelta(days=3)] * 2
+    [pixel] = re.findall(r"/ptrack/([A-Za-z0-9_.\-]+)/\"", html_of(sent))
+    loaded = tracking.verify(pixel)
+    assert loaded is not None
+    assert loaded.expires_at == T0 + timedelta(days=3)
+
+
+def test_text_true_tracks_text_plain_alternatives_too() -> None:
+    def html_mail_with_a_text_alternative() -> EmailMultiAlternatives:
+        message = EmailMultiAlternatives("Offer", HTML, "shop@example.com", ["ada@example.com"])
+        message.content_subtype = "html"
+        message.attach_alternative(TEXT, "text/plain")
+        return message
+
+    message = html_mail_with_a_text_alternative()
+    ptrack.instrument_message(message, PIXEL, text=True)
+    [(content, mimetype)] = message.alternatives
+    assert mimetype == "text/plain"
+    assert clicks_in(str(content)) == [
+        ("https://e.example/offer", "text-1"),
+        ("https://e.example/unsub", "text-2"),
+    ]
+    assert clicks_in(message.body) == [("https://e.example/offer", "1")]
+
+    untouched = html_mail_with_a_text_alternative()
+    ptrack.instrument_message(untouched, PIXEL)
+    assert [tuple(a) for a in untouched.alternatives] == [(TEXT, "text/plain")]

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import ipaddress
 import re
 from importlib import resources
 
 import pytest
+from django.test import override_settings
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ptrack import Classification, Kind, classify
 from ptrack.classifier import load_private_relay, vendor_networks
 from ptrack.classifier.networks import (
     Network,
@@ -23,8 +28,8 @@ def test_lookup_finds_the_holding_network_in_both_families() -> None:
     networks = NetworkSet(
         [
             net("192.0.2.0/24", label="a"),
-            net("2001:db8::/32", label="b"),
             net("2001:db8:1::5/128", label="c"),
+            net("2001:db8::/32", label="b"),
         ]
     )
     assert networks.lookup("192.0.2.255") == ("bot", "a")
@@ -187,3 +192,107 @@ def test_network_parse_drops_host_bits(text: str, expected: str) -> None:
 def test_network_parse_refuses(text: str) -> None:
     with pytest.raises(ValueError, match="is not an IP network prefix"):
         Network.parse(text, "bot", "x", source="s")
+
+
+def test_an_earlier_entry_wins_over_a_later_one_that_starts_lower_and_covers_it() -> None:
+    networks = NetworkSet([net("10.1.0.0/16", label="office"), net("10.0.0.0/8", label="gateway")])
+    assert networks.lookup("10.1.2.3") == ("bot", "office")
+    assert networks.lookup("10.1.255.255") == ("bot", "office")
+    assert networks.lookup("10.0.255.255") == ("bot", "gateway")
+    assert networks.lookup("10.2.0.0") == ("bot", "gateway")
+
+
+@override_settings(
+    PTRACK_EXTRA_NETWORKS=[
+        ("10.1.0.0/16", "human", "office"),
+        ("10.0.0.0/8", "security_scanner", "gateway"),
+    ]
+)
+def test_an_earlier_site_network_wins_over_a_later_wider_one() -> None:
+    assert classify("curl/8.5.0", {}, "10.1.2.3") == Classification(Kind.HUMAN, "office")
+    assert classify("curl/8.5.0", {}, "10.2.0.1") == Classification(
+        Kind.SECURITY_SCANNER, "gateway"
+    )
+
+
+def test_an_ipv6_entry_longer_than_64_bits_does_not_beat_an_earlier_shorter_one() -> None:
+    networks = NetworkSet(
+        [
+            net("2001:db8::/32", label="wide"),
+            net("2001:db8::5/128", label="host"),
+            net("2001:db8:1::/96", label="part"),
+            net("2001:db9::8/125", label="early"),
+            net("2001:db9:0:5:ffff::/80", label="middle"),
+            net("2001:db9::/48", label="late"),
+        ]
+    )
+    assert networks.lookup("2001:db8::5") == ("bot", "wide")
+    assert networks.lookup("2001:db8:1::1") == ("bot", "wide")
+    assert networks.lookup("2001:db9::9") == ("bot", "early")
+    assert networks.lookup("2001:db9::7") == ("bot", "late")
+    assert networks.lookup("2001:db9::10") == ("bot", "late")
+    assert networks.lookup("2001:db9:0:1::") == ("bot", "late")
+    assert networks.lookup("2001:db9:0:5:ffff::1") == ("bot", "middle")
+    assert networks.lookup("2001:db9:0:5:fffe:ffff:ffff:ffff") == ("bot", "late")
+    assert networks.lookup("2001:db9:0:6::") == ("bot", "late")
+    assert networks.lookup("2001:db9:1::") is None
+
+
+def _first_holding(
+    entries: list[Network], address: ipaddress.IPv4Address | ipaddress.IPv6Address
+) -> tuple[str, str] | None:
+    """The reference: a linear scan, the first entry holding ``address`` wins."""
+    for entry in entries:
+        if address in ipaddress.ip_network(str(entry)):
+            return entry.kind, entry.label
+    return None
+
+
+def _networks_near(base: int, bits: int, lengths: st.SearchStrategy[int]) -> st.SearchStrategy[str]:
+    family = ipaddress.IPv4Address if bits == 32 else ipaddress.IPv6Address
+    return st.builds(
+        lambda offset, length: f"{family(base + offset)}/{length}",
+        st.integers(0, (1 << (bits - 24 if bits == 32 else bits - 62)) - 1),
+        lengths,
+    )
+
+
+# Small windows (a /24, four /64s), so that entries nest and overlap often;
+# IPv6 lengths on both sides of /64, where the set keeps ranges two ways.
+_V4_PREFIXES = _networks_near(0x0A000000, 32, st.integers(22, 32))
+_V6_PREFIXES = _networks_near(0x20010DB8 << 96, 128, st.integers(60, 128))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.one_of(_V4_PREFIXES, _V6_PREFIXES), st.sampled_from(["a", "b", "c", "d"])),
+        max_size=12,
+    ),
+    st.lists(st.one_of(st.integers(0, 1 << 10), st.integers(0, 1 << 66)), max_size=8),
+)
+def test_lookup_agrees_with_a_first_entry_wins_scan(
+    given_entries: list[tuple[str, str]], offsets: list[int]
+) -> None:
+    entries = [net(prefix, label=label) for prefix, label in given_entries]
+    networks = NetworkSet(entries)
+    addresses: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []
+    for entry in entries:
+        found = ipaddress.ip_network(str(entry))
+        top = 1 << found.max_prefixlen
+        for value in (int(found[0]) - 1, int(found[0]), int(found[-1]), int(found[-1]) + 1):
+            if 0 <= value < top:
+                addresses.append(
+                    ipaddress.ip_address(value) if top == 1 << 32 else ipaddress.IPv6Address(value)
+                )
+    addresses += [ipaddress.IPv4Address(0x0A000000 + (o & 0x3FF)) for o in offsets]
+    addresses += [ipaddress.IPv6Address((0x20010DB8 << 96) + o) for o in offsets]
+    for address in addresses:
+        assert networks.lookup(str(address)) == _first_holding(entries, address), address
+
+
+def test_an_ipv6_zone_is_left_out_of_the_lookup() -> None:
+    networks = NetworkSet([net("fe80::/10", label="link_local")])
+    assert parse_address("fe80::1%eth0") == (6, 0xFE80 << 112 | 1)
+    assert networks.lookup("fe80::1%eth0") == ("bot", "link_local")
+    assert networks.lookup("fe80::abcd%25") == ("bot", "link_local")

@@ -36,3 +36,15 @@ def test_anonymize_ip(ip: str | None, expected: str | None) -> None:
 )
 def test_opted_out(headers: dict[str, str], expected: bool) -> None:
     assert opted_out(headers) is expected
+
+
+@pytest.mark.parametrize(
+    ("ip", "expected"),
+    [
+        ("203.0.113.200", "203.0.113.0"),
+        ("198.51.100.255", "198.51.100.0"),
+        ("::ffff:192.0.2.129", "192.0.2.0"),
+    ],
+)
+def test_ipv4_anonymization_keeps_the_24_whatever_the_last_octet(ip: str, expected: str) -> None:
+    assert anonymize_ip(ip) == expected

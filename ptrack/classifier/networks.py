@@ -14,6 +14,7 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from heapq import heappop, heappush
 
 _V6_MAPPED_V4 = 0xFFFF << 32
 
@@ -76,8 +77,53 @@ def parse_address(ip: str) -> tuple[int, int] | None:
         return None
 
 
+def _first_wins(intervals: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """Disjoint ``(start, end, label)`` pieces, in address order, of ``intervals``.
+
+    Each address keeps the label of the first interval (in the given order)
+    that holds it, whatever their starts and sizes: a sweep up the addresses
+    with a heap of the intervals open there, keyed by their position. An
+    interval that meets no other (most of a long list) skips the heap.
+    Adjacent pieces of one label come out as one.
+    """
+    starts = [start for start, _, _ in intervals]
+    order = sorted(range(len(intervals)), key=starts.__getitem__)  # stable: ties keep their order
+    pieces: list[tuple[int, int, int]] = []
+    open_: list[tuple[int, int, int]] = []  # (position given, end, label)
+    j, count, at = 0, len(order), 0
+    while j < count or open_:
+        if not open_:
+            i = order[j]
+            at, end, label = intervals[i]
+            j += 1
+            if j == count or starts[order[j]] > end:
+                _add(pieces, at, end, label)
+                continue
+            heappush(open_, (i, end, label))
+        while j < count and starts[order[j]] <= at:
+            i = order[j]
+            heappush(open_, (i, intervals[i][1], intervals[i][2]))
+            j += 1
+        _, end, label = open_[0]
+        if j < count:
+            end = min(end, starts[order[j]] - 1)
+        _add(pieces, at, end, label)
+        at = end + 1
+        while open_ and open_[0][1] < at:
+            heappop(open_)
+    return pieces
+
+
+def _add(pieces: list[tuple[int, int, int]], start: int, end: int, label: int) -> None:
+    """Append a piece, as part of the last one if it continues it with the same label."""
+    if pieces and pieces[-1][1] + 1 == start and pieces[-1][2] == label:
+        pieces[-1] = (pieces[-1][0], end, label)
+    else:
+        pieces.append((start, end, label))
+
+
 class _Ranges:
-    """Disjoint ``[start, end]`` integer intervals with a label index each."""
+    """Disjoint ``[start, end]`` integer intervals, in order, with a label index each."""
 
     __slots__ = ("ends", "labels", "starts")
 
@@ -86,22 +132,11 @@ class _Ranges:
         self.ends: array[int] | list[int] = array(typecode) if typecode else []
         self.labels = array("H")
 
-    def build(self, intervals: list[tuple[int, int, int]]) -> None:
-        # Earlier entries win where ranges overlap: sort stably by start, then
-        # keep only the part of each range that no kept range already covers.
-        intervals.sort(key=lambda item: item[0])
-        starts, ends, labels = self.starts, self.ends, self.labels
-        for start, end, label in intervals:
-            if ends and start <= ends[-1]:
-                if end <= ends[-1]:
-                    continue
-                start = ends[-1] + 1
-            if ends and start == ends[-1] + 1 and labels[-1] == label:
-                ends[-1] = end  # adjacent, same label: one range
-                continue
-            starts.append(start)
-            ends.append(end)
-            labels.append(label)
+    def append(self, start: int, end: int, label: int) -> None:
+        """Add a range after the last one."""
+        self.starts.append(start)
+        self.ends.append(end)
+        self.labels.append(label)
 
     def find(self, value: int) -> int:
         i = bisect_right(self.starts, value) - 1
@@ -113,41 +148,51 @@ class _Ranges:
         return len(self.starts)
 
 
+_LOW_64 = (1 << 64) - 1
+
+
 class NetworkSet:
     """An immutable set of labelled networks; ``lookup(ip)`` gives the first that holds it.
 
-    Where two entries overlap, the one given first wins for the shared part.
-    IPv6 prefixes up to /64 are kept on their top 64 bits in machine-word
-    arrays (every Private Relay prefix is one); longer ones in a small list.
+    Where two entries overlap, the one given first wins for the shared part;
+    overlaps are resolved once, when the set is built, into disjoint ranges
+    that a lookup finds with one binary search. IPv6 ranges are kept on their
+    top 64 bits in machine-word arrays where they cover whole /64s (every
+    Private Relay prefix does); the ragged ends of longer prefixes in a small
+    list.
     """
 
     def __init__(self, networks: Iterable[Network]) -> None:
         self._entries: list[tuple[str, str]] = []
         index: dict[tuple[str, str], int] = {}
         v4: list[tuple[int, int, int]] = []
-        v6_short: list[tuple[int, int, int]] = []
-        v6_long: list[tuple[int, int, int]] = []
+        v6: list[tuple[int, int, int]] = []
         for entry in networks:
             key = (entry.kind, entry.label)
             label = index.get(key)
             if label is None:
                 label = index[key] = len(self._entries)
                 self._entries.append(key)
-            start, end = entry.first, entry.last
-            if entry.version == 4:
-                v4.append((start, end, label))
-            elif entry.prefixlen <= 64:
-                v6_short.append((start >> 64, end >> 64, label))
-            else:
-                v6_long.append((start, end, label))
+            (v4 if entry.version == 4 else v6).append((entry.first, entry.last, label))
         if len(self._entries) > 0xFFFF:
             raise ValueError("A NetworkSet holds at most 65535 distinct (kind, label) pairs.")
         self._v4 = _Ranges("I" if array("I").itemsize >= 4 else "L")
-        self._v4.build(v4)
+        for start, end, label in _first_wins(v4):
+            self._v4.append(start, end, label)
         self._v6 = _Ranges("Q")
-        self._v6.build(v6_short)
         self._v6_long = _Ranges("")
-        self._v6_long.build(v6_long)
+        for start, end, label in _first_wins(v6):
+            # The whole /64s inside [start, end] go to the word arrays, the rest
+            # (only near a prefix longer than /64) to the small list.
+            top, bottom = -(-start >> 64), (end + 1) >> 64
+            if top >= bottom:
+                self._v6_long.append(start, end, label)
+                continue
+            if start & _LOW_64:
+                self._v6_long.append(start, (top << 64) - 1, label)
+            self._v6.append(top, bottom - 1, label)
+            if (end + 1) & _LOW_64:
+                self._v6_long.append(bottom << 64, end, label)
 
     def lookup(self, ip: str | None) -> tuple[str, str] | None:
         """The ``(kind, label)`` of the network holding ``ip``, or ``None``."""

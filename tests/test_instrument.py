@@ -6,8 +6,8 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,32 +22,19 @@ from hypothesis import strategies as st
 import ptrack
 from ptrack import instrument_html, tracking
 from ptrack.exceptions import PixelURLTooLong
+from tests import helpers
 from tests.conftest import Recorded
+from tests.helpers import T0
 
 EMAILS = Path(__file__).parent / "emails"
 PIXEL = ptrack.Pixel("campaign", campaign_id=7, recipient_id=42)
 # A click link made here (the transactional template holds an older one, left alone).
 CLICK_URL = re.compile(r"https://track\.example\.com/ptrack/c/(?!already\.)([A-Za-z0-9_.\-]+)/")
-T0 = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
 
+pytestmark = pytest.mark.usefixtures("frozen")
 
-@pytest.fixture(autouse=True)
-def _frozen() -> Iterator[None]:
-    """One signing second for the whole test: a pixel made twice is the same pixel."""
-    with freeze_time(T0):
-        yield
-
-
-def clicks_in(html: str) -> list[tuple[str, str]]:
-    """(destination, link name) of each click link in ``html``, verified, in order."""
-    found = []
-    for match in CLICK_URL.finditer(html):
-        destination, event = tracking.verify_click(match[1])
-        assert event is not None, match[0]
-        assert (event.args, dict(event.kwargs)) == (PIXEL.args, PIXEL.kwargs)
-        found.append((event.destination, event.link_name))
-        assert destination == event.destination
-    return found
+# (destination, link name) of each click link in a text, verified, in order.
+clicks_in = partial(helpers.clicks_in, pixel=PIXEL, pattern=CLICK_URL)
 
 
 def undo(html: str, raw_values: list[str], pixel: str | None) -> str:

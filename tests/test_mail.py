@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import django
@@ -14,14 +14,13 @@ from django.core.checks import Error
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.test import override_settings
-from freezegun import freeze_time
 
 import ptrack
-from ptrack import checks, tracking
+from ptrack import checks
 from ptrack.mail import Tracking, TrackingEmailBackend, instrument_text, track_message
+from tests import helpers
 
 PIXEL = ptrack.Pixel("campaign", campaign_id=7)
-T0 = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
 CLICK_URL = re.compile(r"https://track\.example\.com/ptrack/c/([A-Za-z0-9_.\-]+)/")
 HTML = '<html><body><p>Hi</p><a href="https://e.example/offer">Offer</a></body></html>'
 TEXT = "Hi,\n\nOur offer: https://e.example/offer.\n\nUnsubscribe: https://e.example/unsub\n"
@@ -38,21 +37,10 @@ def tracking_in_front_of(path: str) -> override_settings:
     return override_settings(EMAIL_BACKEND=TRACKING, PTRACK_EMAIL_BACKEND=path)
 
 
-@pytest.fixture(autouse=True)
-def _frozen() -> Iterator[None]:
-    """One signing second for the whole test: a pixel made twice is the same pixel."""
-    with freeze_time(T0):
-        yield
+pytestmark = pytest.mark.usefixtures("frozen")
 
-
-def clicks_in(text: str) -> list[tuple[str, str]]:
-    found = []
-    for match in CLICK_URL.finditer(text):
-        destination, event = tracking.verify_click(match[1])
-        assert event is not None
-        assert (event.args, dict(event.kwargs)) == (PIXEL.args, PIXEL.kwargs)
-        found.append((str(destination), event.link_name))
-    return found
+# (destination, link name) of each click link in a text, verified, in order.
+clicks_in = partial(helpers.clicks_in, pixel=PIXEL, pattern=CLICK_URL)
 
 
 def campaign_mail() -> EmailMultiAlternatives:

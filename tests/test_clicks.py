@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.template import Context, Template, TemplateSyntaxError
+from django.template import TemplateSyntaxError
 from django.test import Client, override_settings
 from django.urls import reverse
 from freezegun import freeze_time
@@ -28,13 +28,10 @@ from ptrack.exceptions import (
     PtrackRegistrationError,
 )
 from tests.conftest import Recorded
+from tests.helpers import render
 
 DEST = "https://www.example.com/pricing?plan=pro&from=mail"
 T0 = datetime(2026, 5, 1, 8, 0, 0, 999000, tzinfo=timezone.utc)
-
-
-def render(source: str, **context: Any) -> str:
-    return Template("{% load ptrack %}" + source).render(Context(context))
 
 
 @freeze_time(T0)

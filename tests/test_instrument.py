@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 from datetime import timedelta
@@ -24,6 +23,7 @@ from ptrack import instrument_html, tracking
 from ptrack.exceptions import PixelURLTooLong
 from tests import helpers
 from tests.conftest import Recorded
+from tests.encoders import SpacedEncoder
 from tests.helpers import T0
 
 EMAILS = Path(__file__).parent / "emails"
@@ -477,24 +477,11 @@ def test_an_unquoted_href_is_quoted_when_the_click_url_needs_it() -> None:
     assert result.endswith('/">x</a>')
 
 
-class _SpacedEncoder:
-    """Tokens with a space, which reverse() percent-encodes."""
-
-    @staticmethod
-    def encrypt(*args: Any, **kwargs: Any) -> str:
-        return "t " + json.dumps([args, kwargs]).encode().hex()
-
-    @staticmethod
-    def decrypt(token: str) -> tuple[Any, Any]:
-        args, kwargs = json.loads(bytes.fromhex(token[2:]))
-        return args, kwargs
-
-
 def test_a_token_that_needs_quoting_is_reversed(client: Client, recorded: Recorded) -> None:
-    ptrack.ptrack_encoder = _SpacedEncoder
+    ptrack.ptrack_encoder = SpacedEncoder
     result = instrument_html('<a href="https://e.example/">x</a>', PIXEL, track_opens=False)
     url = re.search(r'href="([^"]+)"', result)
     assert url is not None
-    assert url[1].startswith("https://track.example.com/ptrack/c/t%20")
+    assert url[1].startswith("https://track.example.com/ptrack/c/a%20token/with%20spaces%25")
     response = client.get(urlsplit(url[1]).path)
     assert response["Location"] == "https://e.example/"

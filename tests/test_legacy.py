@@ -252,7 +252,7 @@ def test_a_genuine_box_around_something_else_is_refused(plaintext: bytes) -> Non
 def test_a_custom_or_fernet_encoder_in_force_still_falls_back(
     client: Client, recorded: Recorded
 ) -> None:
-    from tests.test_encoders import Base64Encoder
+    from tests.encoders import Base64Encoder
 
     with LEGACY:
         for encoder in (Base64Encoder, ptrack.FernetEncoder):

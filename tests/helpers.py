@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -12,6 +14,9 @@ from django.test import AsyncClient
 
 import ptrack
 from ptrack import tracking
+
+REPO = Path(__file__).resolve().parent.parent
+CHECK_ID = re.compile(r"\bptrack\.[EW]\d{3}\b")
 
 # The signing time of the ``frozen`` fixture (conftest.py).
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
@@ -51,3 +56,9 @@ def aget(path: str) -> Any:
         return await AsyncClient().get(path)
 
     return async_to_sync(get)()
+
+
+@functools.cache
+def ptrack_source() -> str:
+    """The text of every module of the ``ptrack`` package: what the code can read and emit."""
+    return "\n".join(path.read_text() for path in sorted((REPO / "ptrack").rglob("*.py")))

@@ -16,7 +16,7 @@ from django.test import AsyncClient, Client, override_settings
 from django.urls import resolve
 
 import ptrack
-from ptrack import checks, tasks, views
+from ptrack import tasks, views
 from ptrack.tracking import PIXEL_GIF
 from tests.conftest import pixel_path
 from tests.helpers import aget
@@ -254,49 +254,6 @@ def test_timeout_does_not_cut_quick_recorders(client: Client, register: Any) -> 
     assert inline.threads[0].startswith("ptrack-recorder")
 
 
-def ids(register: Any, **settings: Any) -> list[str]:
-    class Background(ptrack.TrackingPixel):
-        background = True
-
-        def record(self, *args: Any, **kwargs: Any) -> None:
-            pass
-
-    register(Background)
-    with override_settings(**settings):
-        return [m.id for m in checks.check_recorders()]
-
-
-def test_e012_no_task_framework(register: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tasks, "FRAMEWORK", None)
-    assert ids(register) == ["ptrack.E012"]
-
-
-def test_e014_unusable_backend(register: Any) -> None:
-    assert ids(register, TASKS={"default": {"BACKEND": "nowhere.Backend"}}) == ["ptrack.E014"]
-
-
-def test_e015_dummy_backend(register: Any) -> None:
-    assert ids(register, TASKS=DUMMY) == ["ptrack.E015"]
-
-
-def test_w003_immediate_backend(register: Any) -> None:
-    assert ids(register, TASKS=IMMEDIATE) == ["ptrack.W003"]
-
-
-def test_background_with_worker_backend_passes(register: Any) -> None:
-    assert ids(register, TASKS=BROKEN) == []
-
-
-def test_inline_recorders_need_no_backend() -> None:
-    assert checks.check_recorders() == []
-
-
-@pytest.mark.parametrize("value", [0, -1, "5", True])
-def test_e013_bad_recorder_timeout(value: Any) -> None:
-    with override_settings(PTRACK_RECORDER_TIMEOUT=value):
-        assert [m.id for m in checks.check_settings()] == ["ptrack.E013"]
-
-
 # --- PTRACK_BATCH_SIZE: background events gathered and enqueued in batches ---
 
 BATCHED = {"PTRACK_BATCH_SIZE": 10, "PTRACK_BATCH_SECONDS": 60}
@@ -401,12 +358,3 @@ def test_an_event_failing_in_a_batch_is_enqueued_again_alone(
 def test_a_batch_for_an_unknown_recorder_fails_whole() -> None:
     with pytest.raises(LookupError, match=r"No recorder 'x\.Y' is registered"):
         tasks.record_batch_in_background.call("x.Y", [])
-
-
-def test_batch_settings_are_checked() -> None:
-    with override_settings(PTRACK_BATCH_SIZE=0, PTRACK_BATCH_SECONDS=0):
-        ids = {m.id for m in checks.check_settings()}
-    assert {"ptrack.E016", "ptrack.E017"} <= ids
-    with override_settings(PTRACK_BATCH_SIZE=50, PTRACK_BATCH_SECONDS=0.5):
-        ids = {m.id for m in checks.check_settings()}
-    assert not {"ptrack.E016", "ptrack.E017"} & ids

@@ -10,13 +10,11 @@ from typing import Any
 import django
 import pytest
 from django.core import mail
-from django.core.checks import Error
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.test import override_settings
 
 import ptrack
-from ptrack import checks
 from ptrack.mail import Tracking, TrackingEmailBackend, instrument_text, track_message
 from tests import helpers
 
@@ -247,47 +245,6 @@ def test_by_default_the_backend_wraps_smtp() -> None:
     assert isinstance(connection, TrackingEmailBackend)
     assert isinstance(connection.backend, EmailBackend)
     assert (connection.backend.host, connection.backend.port) == ("smtp.example.com", 2525)
-
-
-# --- checks ---
-
-
-def _email_checks() -> list[Any]:
-    return [m for m in checks.check_settings() if m.id in ("ptrack.E040", "ptrack.E041")]
-
-
-@pytest.mark.parametrize("value", [LOCMEM, "django.core.mail.backends.smtp.EmailBackend"])
-def test_a_good_email_backend_setting_passes(value: str) -> None:
-    with override_settings(PTRACK_EMAIL_BACKEND=value):
-        assert _email_checks() == []
-    assert _email_checks() == []  # unset: SMTP
-
-
-@pytest.mark.parametrize(
-    ("value", "problem"),
-    [
-        ("no.such.Backend", "it cannot be imported"),
-        ("ptrack.links.Pixel", "it is no email backend class"),
-        ("ptrack.conf.conf", "it is no email backend class"),
-        (42, "it is no email backend class"),
-    ],
-)
-def test_e040_email_backend_that_is_no_backend(value: Any, problem: str) -> None:
-    with override_settings(PTRACK_EMAIL_BACKEND=value):
-        [error] = _email_checks()
-    assert isinstance(error, Error)
-    assert error.id == "ptrack.E040"
-    assert error.msg.startswith(
-        f"PTRACK_EMAIL_BACKEND should be the dotted path of an email backend class, not {value!r}: "
-        f"{problem}"
-    )
-
-
-@override_settings(PTRACK_EMAIL_BACKEND=TRACKING)
-def test_e041_email_backend_that_is_the_tracking_backend() -> None:
-    [error] = _email_checks()
-    assert error.id == "ptrack.E041"
-    assert "hand every message to itself" in error.msg
 
 
 def test_the_email_api_is_imported_on_first_use_from_ptrack() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import textwrap
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,13 @@ def clicks_in(text: str, pixel: ptrack.Pixel, pattern: re.Pattern[str]) -> list[
         found.append((event.destination, event.link_name))
         assert destination == event.destination
     return found
+
+
+def snippet(page: Path, marker: str) -> str:
+    """The code block that follows ``<!-- MARKER -->`` in ``page`` (the README, a docs page)."""
+    match = re.search(rf"<!-- {marker} -->\s*```\w*\n(.*?)```", page.read_text(), re.DOTALL)
+    assert match, f"{page.relative_to(REPO)} has no {marker} block"
+    return textwrap.dedent(match.group(1))
 
 
 def aget(path: str) -> Any:

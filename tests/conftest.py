@@ -55,6 +55,21 @@ def clicked(register: Any) -> Recorded:
 
 
 @pytest.fixture
+def clicks_recorded(register: Any) -> list[ptrack.PixelEvent]:
+    """The events of a recorder of clicks only, registered for the test's duration."""
+    events: list[ptrack.PixelEvent] = []
+
+    class ClickRecorder(ptrack.TrackingPixel):
+        event_types = frozenset({ptrack.EventType.CLICKED})
+
+        def record_event(self, event: ptrack.PixelEvent) -> None:
+            events.append(event)
+
+    register(ClickRecorder)
+    return events
+
+
+@pytest.fixture
 def register() -> Iterator[Any]:
     """Registers recorder classes for the test's duration: ``register(cls)``."""
     registered: list[type[ptrack.TrackingPixel]] = []

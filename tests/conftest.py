@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from freezegun import freeze_time
 
 import ptrack
+from tests.fronts import FRONTS, SENDERS, Bad, Front, make_front
+from tests.helpers import T0
 from tests.testapp import pixels
 
 
@@ -36,6 +39,37 @@ def recorded() -> Iterator[Recorded]:
 
 
 @pytest.fixture
+def clicked(register: Any) -> Recorded:
+    """A recorder of loads and clicks, registered for the test's duration."""
+    result = Recorded()
+
+    class OpensAndClicks(ptrack.TrackingPixel):
+        # A plain set, as the documentation writes it.
+        event_types = {ptrack.EventType.LOADED, ptrack.EventType.CLICKED}  # noqa: RUF012
+
+        def record_event(self, event: ptrack.PixelEvent) -> None:
+            result.events.append(event)
+
+    register(OpensAndClicks)
+    return result
+
+
+@pytest.fixture
+def clicks_recorded(register: Any) -> list[ptrack.PixelEvent]:
+    """The events of a recorder of clicks only, registered for the test's duration."""
+    events: list[ptrack.PixelEvent] = []
+
+    class ClickRecorder(ptrack.TrackingPixel):
+        event_types = frozenset({ptrack.EventType.CLICKED})
+
+        def record_event(self, event: ptrack.PixelEvent) -> None:
+            events.append(event)
+
+    register(ClickRecorder)
+    return events
+
+
+@pytest.fixture
 def register() -> Iterator[Any]:
     """Registers recorder classes for the test's duration: ``register(cls)``."""
     registered: list[type[ptrack.TrackingPixel]] = []
@@ -50,6 +84,13 @@ def register() -> Iterator[Any]:
         ptrack.tracker.unregister(cls)
 
 
+@pytest.fixture
+def frozen() -> Iterator[None]:
+    """One signing second (``T0``) for the whole test: a pixel made twice is the same pixel."""
+    with freeze_time(T0):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolate() -> Iterator[None]:
     pixels.calls.clear()
@@ -60,3 +101,15 @@ def _isolate() -> Iterator[None]:
 def pixel_path(*args: Any, **kwargs: Any) -> str:
     """The path of a freshly built pixel URL, for the test client."""
     return urlsplit(ptrack.Pixel(*args, **kwargs).url()).path
+
+
+@pytest.fixture(params=FRONTS)
+def front(request: pytest.FixtureRequest) -> Front:
+    """The view and the fast path, under WSGI and ASGI (``tests.fronts.make_front``)."""
+    return make_front(request.param)
+
+
+@pytest.fixture(params=SENDERS.keys())
+def send(request: pytest.FixtureRequest) -> Callable[[Bad, str], Any]:
+    """One bad request through Django's handler or the fast path (``tests.fronts.SENDERS``)."""
+    return SENDERS[request.param]

@@ -1,18 +1,29 @@
+"""System checks, one test or more per check id.
+
+The tests of every check id the code can emit are here, but for the classification and privacy
+settings' (ptrack.E030-E039, W010), in test_classifier_checks.py;
+``test_every_check_id_has_a_test_here`` keeps it so.
+"""
+
 from __future__ import annotations
 
+import ast
 import importlib.util
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.checks import run_checks
+from django.core.checks import Error, run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 from freezegun import freeze_time
 
 import ptrack
-from ptrack import checks
+from ptrack import checks, tasks
+from tests.helpers import CHECK_ID, ptrack_source
+from tests.task_backends import BROKEN, DUMMY, IMMEDIATE
 
 STRONG = "a-strong-pixel-secret-with-plenty-of-entropy-0123456789"
 
@@ -325,3 +336,185 @@ def test_legacy_checks_are_registered() -> None:
     finally:
         ptrack.tracker.unregister(_RequestFirst)
     assert not [m for m in run_checks() if (m.id or "").startswith("ptrack.")]
+
+
+# Background recorders: the task framework and backend, time limits, batches ----------------------
+
+needs_tasks = pytest.mark.skipif(
+    tasks.FRAMEWORK is None, reason="needs django.tasks or the django-tasks package"
+)
+
+
+def background_ids(register: Any, **settings: Any) -> list[str]:
+    class Background(ptrack.TrackingPixel):
+        background = True
+
+        def record(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    register(Background)
+    with override_settings(**settings):
+        return [m.id for m in checks.check_recorders()]
+
+
+def test_e012_no_task_framework(register: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tasks, "FRAMEWORK", None)
+    assert background_ids(register) == ["ptrack.E012"]
+
+
+@needs_tasks
+def test_e014_unusable_backend(register: Any) -> None:
+    assert background_ids(register, TASKS={"default": {"BACKEND": "nowhere.Backend"}}) == [
+        "ptrack.E014"
+    ]
+
+
+@needs_tasks
+def test_e015_dummy_backend(register: Any) -> None:
+    assert background_ids(register, TASKS=DUMMY) == ["ptrack.E015"]
+
+
+@needs_tasks
+def test_w003_immediate_backend(register: Any) -> None:
+    assert background_ids(register, TASKS=IMMEDIATE) == ["ptrack.W003"]
+
+
+@needs_tasks
+def test_background_with_worker_backend_passes(register: Any) -> None:
+    assert background_ids(register, TASKS=BROKEN) == []
+
+
+def test_inline_recorders_need_no_backend() -> None:
+    assert checks.check_recorders() == []
+
+
+@pytest.mark.parametrize("value", [0, -1, "5", True])
+def test_e013_bad_recorder_timeout(value: Any) -> None:
+    with override_settings(PTRACK_RECORDER_TIMEOUT=value):
+        assert [m.id for m in checks.check_settings()] == ["ptrack.E013"]
+
+
+def test_batch_settings_are_checked() -> None:
+    with override_settings(PTRACK_BATCH_SIZE=0, PTRACK_BATCH_SECONDS=0):
+        ids = {m.id for m in checks.check_settings()}
+    assert {"ptrack.E016", "ptrack.E017"} <= ids
+    with override_settings(PTRACK_BATCH_SIZE=50, PTRACK_BATCH_SECONDS=0.5):
+        ids = {m.id for m in checks.check_settings()}
+    assert not {"ptrack.E016", "ptrack.E017"} & ids
+
+
+# Click links -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "javascript:alert(1)",
+        "//www.example.com/",
+        "https://u:p@a.example/",
+        "https://[oops/",
+        3,
+    ],
+)
+def test_e022_bad_click_fallback_url(url: Any) -> None:
+    with override_settings(PTRACK_CLICK_FALLBACK_URL=url):
+        [error] = checks.check_settings()
+    assert error.id == "ptrack.E022"
+    assert error.msg.startswith("PTRACK_CLICK_FALLBACK_URL should be an absolute http(s) URL")
+    assert repr(url) in error.msg
+
+
+@override_settings(PTRACK_CLICK_FALLBACK_URL="https://[oops/")
+def test_manage_py_check_reports_a_fallback_url_with_a_malformed_host() -> None:
+    with pytest.raises(SystemCheckError, match=r"ptrack\.E022.*'https://\[oops/'"):
+        call_command("check")
+
+
+# The tracking email backend ----------------------------------------------------------------------
+
+LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
+TRACKING = "ptrack.mail.TrackingEmailBackend"
+
+
+def _email_checks() -> list[Any]:
+    return [m for m in checks.check_settings() if m.id in ("ptrack.E040", "ptrack.E041")]
+
+
+@pytest.mark.parametrize("value", [LOCMEM, "django.core.mail.backends.smtp.EmailBackend"])
+def test_a_good_email_backend_setting_passes(value: str) -> None:
+    with override_settings(PTRACK_EMAIL_BACKEND=value):
+        assert _email_checks() == []
+    assert _email_checks() == []  # unset: SMTP
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("no.such.Backend", "it cannot be imported"),
+        ("ptrack.links.Pixel", "it is no email backend class"),
+        ("ptrack.conf.conf", "it is no email backend class"),
+        (42, "it is no email backend class"),
+    ],
+)
+def test_e040_email_backend_that_is_no_backend(value: Any, problem: str) -> None:
+    with override_settings(PTRACK_EMAIL_BACKEND=value):
+        [error] = _email_checks()
+    assert isinstance(error, Error)
+    assert error.id == "ptrack.E040"
+    assert error.msg.startswith(
+        f"PTRACK_EMAIL_BACKEND should be the dotted path of an email backend class, not {value!r}: "
+        f"{problem}"
+    )
+
+
+@override_settings(PTRACK_EMAIL_BACKEND=TRACKING)
+def test_e041_email_backend_that_is_the_tracking_backend() -> None:
+    [error] = _email_checks()
+    assert error.id == "ptrack.E041"
+    assert "hand every message to itself" in error.msg
+
+
+# Where the tests of check ids are ----------------------------------------------------------------
+
+CHECK_TESTS = [Path(__file__), Path(__file__).with_name("test_classifier_checks.py")]
+
+
+def check_ids_named_by_tests(path: Path) -> dict[str, list[str]]:
+    """The tests of ``path`` by the check ids they name (in their decorators or their body)."""
+    source = path.read_text()
+    lines = source.splitlines()
+    found: dict[str, list[str]] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            text = "\n".join(lines[first - 1 : node.end_lineno])
+            for check_id in set(CHECK_ID.findall(text)):
+                found.setdefault(check_id, []).append(f"{path.name}::{node.name}")
+    return found
+
+
+def test_every_check_id_has_a_test_here() -> None:
+    named: dict[str, list[str]] = {}
+    for path in CHECK_TESTS:
+        for check_id, tests in check_ids_named_by_tests(path).items():
+            named.setdefault(check_id, []).extend(tests)
+    emitted = set(CHECK_ID.findall(ptrack_source()))
+    assert len(emitted) >= 40
+    assert sorted(emitted - set(named)) == []
+
+
+def test_a_check_id_named_only_outside_a_test_is_not_counted(tmp_path: Path) -> None:
+    module = tmp_path / "test_example.py"
+    module.write_text(
+        'HELPER = "ptrack.E001"\n\n\n'
+        "def helper() -> str:\n"
+        '    return "ptrack.E002"\n\n\n'
+        '@pytest.mark.parametrize("check_id", ["ptrack.E003"])\n'
+        "def test_x(check_id: str) -> None:\n"
+        '    assert "ptrack.W001"\n'
+    )
+    assert check_ids_named_by_tests(module) == {
+        "ptrack.E003": ["test_example.py::test_x"],
+        "ptrack.W001": ["test_example.py::test_x"],
+    }

@@ -16,11 +16,8 @@ from freezegun import freeze_time
 import ptrack
 from ptrack import Classification, Kind, tasks
 from ptrack.exceptions import PtrackRegistrationError
-from tests import test_fastpath
 from tests.conftest import Recorded, pixel_path
-from tests.test_fastpath import Front
-
-front = test_fastpath.front  # the view and both fast paths, under WSGI and ASGI
+from tests.fronts import Front
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -258,21 +255,6 @@ def test_an_unusable_record_kinds_records_everything(client: Client, recorded: R
 # Clicks take the load's path, classification included.
 
 DEST = "https://www.example.com/welcome"
-
-
-@pytest.fixture
-def clicked(register: Any) -> Recorded:
-    """A recorder of loads and clicks, registered for the test's duration."""
-    result = Recorded()
-
-    class OpensAndClicks(ptrack.TrackingPixel):
-        event_types = frozenset({ptrack.EventType.LOADED, ptrack.EventType.CLICKED})
-
-        def record_event(self, event: ptrack.PixelEvent) -> None:
-            result.events.append(event)
-
-    register(OpensAndClicks)
-    return result
 
 
 def click(front: Front, headers: dict[str, str], *, after: timedelta = timedelta(hours=1)) -> Any:

@@ -1,6 +1,6 @@
 """Click links against the view and both fast paths, under WSGI and ASGI.
 
-Every test runs on the four front ends of ``tests.test_fastpath``, so the view
+Every test runs on the four front ends of ``tests.fronts``, so the view
 and the fast paths are held to the same answers. ``HOSTILE`` is the catalogue
 of hostile click requests: none may redirect anywhere but a destination the
 site signed, record anything, fail with a 5xx or echo its input.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,8 +28,9 @@ from ptrack.events import EventType
 from ptrack.exceptions import InvalidDestination
 from ptrack.tracking import CLICK_NOT_FOUND_BODY, PIXEL_GIF
 from tests.conftest import Recorded, pixel_path
+from tests.fronts import Front, Response, assert_pixel
+from tests.helpers import flip
 from tests.settings import SECRET_KEY
-from tests.test_fastpath import FRONTS, Front, Response, assert_pixel, make_front
 
 DEST = "https://www.example.com/pricing?plan=pro&from=mail#top"
 FALLBACK = "https://www.example.com/"
@@ -47,27 +48,6 @@ NOT_FOUND_HEADERS = {
     "content-type": "text/plain; charset=utf-8",
     "content-length": str(len(CLICK_NOT_FOUND_BODY)),
 }
-
-
-@pytest.fixture(params=FRONTS)
-def front(request: pytest.FixtureRequest) -> Front:
-    return make_front(request.param)
-
-
-@pytest.fixture
-def clicked() -> Iterator[Recorded]:
-    """A recorder of loads and clicks, registered for the test's duration."""
-    result = Recorded()
-
-    class OpensAndClicks(ptrack.TrackingPixel):
-        event_types = {EventType.LOADED, EventType.CLICKED}  # noqa: RUF012 - as documented
-
-        def record_event(self, event: ptrack.PixelEvent) -> None:
-            result.events.append(event)
-
-    ptrack.tracker.register(OpensAndClicks)
-    yield result
-    ptrack.tracker.unregister(OpensAndClicks)
 
 
 def click_path(destination: str = DEST, *args: Any, **kwargs: Any) -> str:
@@ -313,11 +293,6 @@ def _token() -> str:
     return click_path(DEST, "n").split("/")[3]
 
 
-def _flip(token: str, index: int) -> str:
-    char = "B" if token[index] != "B" else "C"
-    return token[:index] + char + token[index + 1 :]
-
-
 def _swapped_payload() -> dict[str, Any]:
     # The attacker's own payload under a genuine timestamp and signature.
     _payload, stamp, sig = _token().rsplit(".", 2)
@@ -352,8 +327,8 @@ HOSTILE: list[Any] = [
     pytest.param(_forged_with_another_key, id="forged-another-key"),
     pytest.param(_expired_forgery, id="forged-and-expired"),
     pytest.param(_swapped_payload, id="tampered-payload"),
-    pytest.param(lambda: {"path": f"/ptrack/c/{_flip(_token(), -2)}/"}, id="tampered-signature"),
-    pytest.param(lambda: {"path": f"/ptrack/c/{_flip(_token(), 3)}/"}, id="tampered-body"),
+    pytest.param(lambda: {"path": f"/ptrack/c/{flip(_token(), -2)}/"}, id="tampered-signature"),
+    pytest.param(lambda: {"path": f"/ptrack/c/{flip(_token(), 3)}/"}, id="tampered-body"),
     pytest.param(lambda: {"path": f"/ptrack/c/{_token()[:-6]}/"}, id="truncated"),
     pytest.param(lambda: {"path": f"/ptrack/c/{_token()}/attacker/"}, id="extra-segment"),
     pytest.param(_unsigned, id="unsigned"),

@@ -15,7 +15,12 @@ from django.test import Client, override_settings
 import ptrack
 from ptrack import tasks
 from ptrack.events import EventType
-from tests.test_dispatch import DUMMY, IMMEDIATE, SHARED, Seen, aget, dummy_results
+from tests.helpers import aget
+from tests.recorders import make_recorders
+from tests.task_backends import DUMMY, IMMEDIATE, SHARED, dummy_results
+
+if tasks.FRAMEWORK is None:
+    pytest.skip("needs django.tasks or the django-tasks package", allow_module_level=True)
 
 DEST = "https://www.example.com/welcome"
 BOTH = frozenset({EventType.LOADED, EventType.CLICKED})
@@ -25,33 +30,12 @@ def click_path(*args: Any, **kwargs: Any) -> str:
     return urlsplit(ptrack.Pixel(*args, **kwargs).link(DEST)).path
 
 
-def recorders(register: Any, *, background: bool) -> tuple[Seen, Seen]:
-    inline_seen, other_seen = Seen(), Seen()
-
-    class InlineClicks(ptrack.TrackingPixel):
-        event_types = BOTH
-
-        def record_event(self, event: ptrack.PixelEvent) -> None:
-            inline_seen.add(event)
-
-    class OtherClicks(ptrack.TrackingPixel):
-        event_types = BOTH
-
-        def record_event(self, event: ptrack.PixelEvent) -> None:
-            other_seen.add(event)
-
-    OtherClicks.background = background
-    register(InlineClicks)
-    register(OtherClicks)
-    return inline_seen, other_seen
-
-
 @override_settings(TASKS=IMMEDIATE)
 @pytest.mark.parametrize("server", ["wsgi", "asgi"])
 def test_a_background_recorder_gets_the_click_through_a_task(
     client: Client, register: Any, server: str
 ) -> None:
-    inline, background = recorders(register, background=True)
+    inline, background = make_recorders(register, background=True, event_types=BOTH)
     response = (client.get if server == "wsgi" else aget)(click_path("bg", n=1))
     assert response.status_code == 302
     assert len(background.events) == 1
@@ -64,7 +48,7 @@ def test_a_click_is_enqueued_as_json_with_its_destination(client: Client, regist
     from importlib import import_module
 
     backend = import_module(str(tasks.FRAMEWORK)).default_task_backend
-    inline, background = recorders(register, background=True)
+    inline, background = make_recorders(register, background=True, event_types=BOTH)
     backend.clear()  # type: ignore[attr-defined]
     client.get(click_path("queued"))
     assert background.events == []
@@ -78,7 +62,7 @@ def test_a_click_is_enqueued_as_json_with_its_destination(client: Client, regist
 @override_settings(TASKS=SHARED, PTRACK_BATCH_SIZE=10, PTRACK_BATCH_SECONDS=60)
 def test_clicks_and_loads_are_batched_together(client: Client, register: Any) -> None:
     backend = dummy_results()
-    inline, background = recorders(register, background=True)
+    inline, background = make_recorders(register, background=True, event_types=BOTH)
     backend.clear()
     client.get(click_path("batched", n=0))
     client.get(urlsplit(ptrack.Pixel("batched", n=1).url()).path)

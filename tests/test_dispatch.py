@@ -8,70 +8,24 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from importlib import import_module
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client, override_settings
 from django.urls import resolve
-from django.utils.module_loading import import_string
 
 import ptrack
-from ptrack import checks, tasks, views
+from ptrack import tasks, views
 from ptrack.tracking import PIXEL_GIF
 from tests.conftest import pixel_path
+from tests.helpers import aget
+from tests.recorders import Seen, make_recorders
+from tests.task_backends import BROKEN, DUMMY, IMMEDIATE, SHARED, dummy_results
 from tests.waiting import PATIENCE, wait_until
 
 if tasks.FRAMEWORK is None:
     pytest.skip("needs django.tasks or the django-tasks package", allow_module_level=True)
-
-IMMEDIATE = {"default": {"BACKEND": f"{tasks.FRAMEWORK}.backends.immediate.ImmediateBackend"}}
-DUMMY = {"default": {"BACKEND": f"{tasks.FRAMEWORK}.backends.dummy.DummyBackend"}}
-BROKEN = {"default": {"BACKEND": "tests.test_dispatch.UnreachableBackend"}}
-DummyBackend: Any = import_string(DUMMY["default"]["BACKEND"])
-
-
-class UnreachableBackend(DummyBackend):  # type: ignore[misc]
-    """A broker that is down."""
-
-    def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
-        raise ConnectionError("broker is down")
-
-
-class Seen:
-    def __init__(self) -> None:
-        self.events: list[ptrack.PixelEvent] = []
-        self.threads: list[str] = []
-
-    def add(self, event: ptrack.PixelEvent) -> None:
-        self.events.append(event)
-        self.threads.append(threading.current_thread().name)
-
-
-def aget(path: str) -> Any:
-    """One GET through Django's ASGI handler."""
-
-    async def get() -> Any:
-        return await AsyncClient().get(path)
-
-    return async_to_sync(get)()
-
-
-def make_recorders(register: Any, *, background: bool) -> tuple[Seen, Seen]:
-    inline_seen, other_seen = Seen(), Seen()
-
-    class Inline(ptrack.TrackingPixel):
-        def record_event(self, event: ptrack.PixelEvent) -> None:
-            inline_seen.add(event)
-
-    class Other(ptrack.TrackingPixel):
-        def record_event(self, event: ptrack.PixelEvent) -> None:
-            other_seen.add(event)
-
-    Other.background = background
-    register(Inline)
-    register(Other)
-    return inline_seen, other_seen
 
 
 @override_settings(TASKS=IMMEDIATE)
@@ -300,75 +254,9 @@ def test_timeout_does_not_cut_quick_recorders(client: Client, register: Any) -> 
     assert inline.threads[0].startswith("ptrack-recorder")
 
 
-def ids(register: Any, **settings: Any) -> list[str]:
-    class Background(ptrack.TrackingPixel):
-        background = True
-
-        def record(self, *args: Any, **kwargs: Any) -> None:
-            pass
-
-    register(Background)
-    with override_settings(**settings):
-        return [m.id for m in checks.check_recorders()]
-
-
-def test_e012_no_task_framework(register: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tasks, "FRAMEWORK", None)
-    assert ids(register) == ["ptrack.E012"]
-
-
-def test_e014_unusable_backend(register: Any) -> None:
-    assert ids(register, TASKS={"default": {"BACKEND": "nowhere.Backend"}}) == ["ptrack.E014"]
-
-
-def test_e015_dummy_backend(register: Any) -> None:
-    assert ids(register, TASKS=DUMMY) == ["ptrack.E015"]
-
-
-def test_w003_immediate_backend(register: Any) -> None:
-    assert ids(register, TASKS=IMMEDIATE) == ["ptrack.W003"]
-
-
-def test_background_with_worker_backend_passes(register: Any) -> None:
-    assert ids(register, TASKS=BROKEN) == []
-
-
-def test_inline_recorders_need_no_backend() -> None:
-    assert checks.check_recorders() == []
-
-
-@pytest.mark.parametrize("value", [0, -1, "5", True])
-def test_e013_bad_recorder_timeout(value: Any) -> None:
-    with override_settings(PTRACK_RECORDER_TIMEOUT=value):
-        assert [m.id for m in checks.check_settings()] == ["ptrack.E013"]
-
-
 # --- PTRACK_BATCH_SIZE: background events gathered and enqueued in batches ---
 
 BATCHED = {"PTRACK_BATCH_SIZE": 10, "PTRACK_BATCH_SECONDS": 60}
-SHARED = {"default": {"BACKEND": "tests.test_dispatch.SharedDummyBackend"}}
-
-
-class SharedDummyBackend(DummyBackend):  # type: ignore[misc]
-    """A DummyBackend whose results every thread sees: batches are enqueued from a thread."""
-
-    shared: ClassVar[list[Any]] = []
-
-    def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
-        result = super().enqueue(task, args, kwargs)
-        SharedDummyBackend.shared.append(result)
-        return result
-
-
-class Shared:
-    results: list[Any] = SharedDummyBackend.shared
-
-    def clear(self) -> None:
-        self.results.clear()
-
-
-def dummy_results() -> Shared:
-    return Shared()
 
 
 @override_settings(TASKS=SHARED, **BATCHED)
@@ -470,12 +358,3 @@ def test_an_event_failing_in_a_batch_is_enqueued_again_alone(
 def test_a_batch_for_an_unknown_recorder_fails_whole() -> None:
     with pytest.raises(LookupError, match=r"No recorder 'x\.Y' is registered"):
         tasks.record_batch_in_background.call("x.Y", [])
-
-
-def test_batch_settings_are_checked() -> None:
-    with override_settings(PTRACK_BATCH_SIZE=0, PTRACK_BATCH_SECONDS=0):
-        ids = {m.id for m in checks.check_settings()}
-    assert {"ptrack.E016", "ptrack.E017"} <= ids
-    with override_settings(PTRACK_BATCH_SIZE=50, PTRACK_BATCH_SECONDS=0.5):
-        ids = {m.id for m in checks.check_settings()}
-    assert not {"ptrack.E016", "ptrack.E017"} & ids

@@ -9,7 +9,6 @@ reference entry the code no longer knows.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,13 +17,12 @@ from freezegun import freeze_time
 
 from ptrack import checks
 from ptrack.conf import Settings
+from tests.helpers import CHECK_ID, REPO, ptrack_source
 
-REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
-SOURCE = "\n".join(path.read_text() for path in sorted((REPO / "ptrack").rglob("*.py")))
+SOURCE = ptrack_source()
 
 SETTING = re.compile(r"\bPTRACK_[A-Z][A-Z0-9_]*[A-Z0-9]\b")
-CHECK_ID = re.compile(r"\bptrack\.[EW]\d{3}\b")
 
 
 def sections(page: str, pattern: str) -> dict[str, str]:

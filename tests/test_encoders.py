@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from django.template import Context, Template
 from django.test import Client, override_settings
 from freezegun import freeze_time
 
@@ -18,22 +17,8 @@ import ptrack
 from ptrack import encoders
 from ptrack.exceptions import ExpiredToken, InvalidToken
 from tests.conftest import Recorded, pixel_path
-
-received: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
-
-
-class Base64Encoder:
-    """A legacy-shape encoder: static encrypt/decrypt only (no signing!)."""
-
-    @staticmethod
-    def encrypt(*args: Any, **kwargs: Any) -> str:
-        received.append((args, kwargs))
-        return base64.urlsafe_b64encode(json.dumps([args, kwargs]).encode()).decode()
-
-    @staticmethod
-    def decrypt(token: str) -> tuple[Sequence[Any], Mapping[str, Any]]:
-        args, kwargs = json.loads(base64.urlsafe_b64decode(token))
-        return args, kwargs
+from tests.encoders import Base64Encoder, received
+from tests.helpers import render
 
 
 class BuggyEncoder(Base64Encoder):
@@ -48,16 +33,12 @@ class WrongShapeEncoder(Base64Encoder):
         return "not a pair"
 
 
-def render(source: str) -> str:
-    return Template("{% load ptrack %}" + source).render(Context())
-
-
 @pytest.fixture(autouse=True)
 def _clear_received() -> None:
     received.clear()
 
 
-@override_settings(PTRACK_ENCODER="tests.test_encoders.Base64Encoder")
+@override_settings(PTRACK_ENCODER="tests.encoders.Base64Encoder")
 def test_setting_selects_encoder_for_tag_and_view(client: Client, recorded: Recorded) -> None:
     url = render("{% ptrack_url 'a' 1 k='[][]]' %}")
     assert received == [(("a", 1), {"k": "[][]]"})]
@@ -82,13 +63,13 @@ def test_assignment_selects_encoder_for_tag_and_view(client: Client, recorded: R
     assert len(recorded.calls) == 1
 
 
-@override_settings(PTRACK_ENCODER="tests.test_encoders.Base64Encoder")
+@override_settings(PTRACK_ENCODER="tests.encoders.Base64Encoder")
 def test_assignment_wins_over_setting() -> None:
     ptrack.ptrack_encoder = ptrack.SignedEncoder
     assert encoders.get_encoder() is ptrack.SignedEncoder
 
 
-@pytest.mark.parametrize("value", [object(), "tests.test_encoders.Base64Encoder", int])
+@pytest.mark.parametrize("value", [object(), "tests.encoders.Base64Encoder", int])
 def test_assigning_a_non_encoder_fails_at_the_call_site(value: Any) -> None:
     with pytest.raises(TypeError, match="should be a class with static encrypt"):
         ptrack.ptrack_encoder = value
@@ -230,7 +211,7 @@ def test_ptrack_encoder_reads_as_the_encoder_in_force_as_in_3x(
     assert recorded.calls == [(("a", 1), {"my_data": "hello"})]
 
 
-@override_settings(PTRACK_ENCODER="tests.test_encoders.Base64Encoder")
+@override_settings(PTRACK_ENCODER="tests.encoders.Base64Encoder")
 def test_ptrack_encoder_reads_as_the_setting_then_an_assignment_then_the_setting_again() -> None:
     assert ptrack.ptrack_encoder is Base64Encoder
     ptrack.ptrack_encoder = ptrack.FernetEncoder

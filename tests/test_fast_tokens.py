@@ -19,6 +19,7 @@ import ptrack
 from ptrack import links, tokens
 from ptrack.conf import conf
 from ptrack.exceptions import InvalidToken
+from tests.encoders import SpacedEncoder
 
 PAYLOADS: list[tuple[list[Any], dict[str, Any]]] = [
     (["campaign-42"], {"user_id": 123456, "email": "someone@example.com", "variant": "b"}),
@@ -148,20 +149,8 @@ def test_url_path_follows_script_prefix_and_urlconf() -> None:
     assert links._path(token, "ptrack") == expected
 
 
-class _SpacedEncoder:
-    """Makes tokens with characters that reverse() quotes."""
-
-    @staticmethod
-    def encrypt(*args: Any, **kwargs: Any) -> str:
-        return "a token/with spaces%" + ptrack.SignedEncoder.encrypt(*args, **kwargs)
-
-    @staticmethod
-    def decrypt(token: str) -> tuple[Any, Any]:
-        return ptrack.SignedEncoder.decrypt(token.removeprefix("a token/with spaces%"))
-
-
 def test_tokens_reverse_would_quote_go_through_reverse() -> None:
-    ptrack.ptrack_encoder = _SpacedEncoder
+    ptrack.ptrack_encoder = SpacedEncoder
     url = ptrack.Pixel("a").url()
     assert urlsplit(url).path.startswith("/ptrack/a%20token/with%20spaces%25")
 

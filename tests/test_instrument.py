@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import logging
 import re
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,32 +23,20 @@ import ptrack
 from ptrack import instrument_html, tracking
 from ptrack.exceptions import PixelURLTooLong
 from ptrack.instrument import Tracking, TrackingOptions, instrument_text
+from tests import helpers
 from tests.conftest import Recorded
+from tests.encoders import SpacedEncoder
+from tests.helpers import T0
 
 EMAILS = Path(__file__).parent / "emails"
 PIXEL = ptrack.Pixel("campaign", campaign_id=7, recipient_id=42)
 # A click link made here (the transactional template holds an older one, left alone).
 CLICK_URL = re.compile(r"https://track\.example\.com/ptrack/c/(?!already\.)([A-Za-z0-9_.\-]+)/")
-T0 = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
 
+pytestmark = pytest.mark.usefixtures("frozen")
 
-@pytest.fixture(autouse=True)
-def _frozen() -> Iterator[None]:
-    """One signing second for the whole test: a pixel made twice is the same pixel."""
-    with freeze_time(T0):
-        yield
-
-
-def clicks_in(html: str) -> list[tuple[str, str]]:
-    """(destination, link name) of each click link in ``html``, verified, in order."""
-    found = []
-    for match in CLICK_URL.finditer(html):
-        destination, event = tracking.verify_click(match[1])
-        assert event is not None, match[0]
-        assert (event.args, dict(event.kwargs)) == (PIXEL.args, PIXEL.kwargs)
-        found.append((event.destination, event.link_name))
-        assert destination == event.destination
-    return found
+# (destination, link name) of each click link in a text, verified, in order.
+clicks_in = partial(helpers.clicks_in, pixel=PIXEL, pattern=CLICK_URL)
 
 
 def undo(html: str, raw_values: list[str], pixel: str | None) -> str:
@@ -516,25 +503,12 @@ def test_an_unquoted_href_is_quoted_when_the_click_url_needs_it() -> None:
     assert result.endswith('/">x</a>')
 
 
-class _SpacedEncoder:
-    """Tokens with a space, which reverse() percent-encodes."""
-
-    @staticmethod
-    def encrypt(*args: Any, **kwargs: Any) -> str:
-        return "t " + json.dumps([args, kwargs]).encode().hex()
-
-    @staticmethod
-    def decrypt(token: str) -> tuple[Any, Any]:
-        args, kwargs = json.loads(bytes.fromhex(token[2:]))
-        return args, kwargs
-
-
 def test_a_token_that_needs_quoting_is_reversed(client: Client, recorded: Recorded) -> None:
-    ptrack.ptrack_encoder = _SpacedEncoder
+    ptrack.ptrack_encoder = SpacedEncoder
     result = instrument_html('<a href="https://e.example/">x</a>', PIXEL, opens=False)
     url = re.search(r'href="([^"]+)"', result)
     assert url is not None
-    assert url[1].startswith("https://track.example.com/ptrack/c/t%20")
+    assert url[1].startswith("https://track.example.com/ptrack/c/a%20token/with%20spaces%25")
     response = client.get(urlsplit(url[1]).path)
     assert response["Location"] == "https://e.example/"
 

@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 import jinja2
 import pytest
-from django.template import Context, Template
 from django.test import Client, override_settings
 from freezegun import freeze_time
 
@@ -17,6 +16,7 @@ import ptrack
 from ptrack import tokens
 from ptrack.exceptions import InvalidDestination, PixelURLTooLong, PixelValueError
 from tests.conftest import Recorded
+from tests.helpers import render as django_render
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
 DEST = "https://www.example.com/pricing?plan=pro&from=mail"
@@ -32,10 +32,6 @@ def env(autoescape: bool = True) -> jinja2.Environment:
 
 def render(source: str, **context: Any) -> str:
     return env().from_string(source).render(**context)
-
-
-def django_render(source: str, **context: Any) -> str:
-    return Template("{% load ptrack %}" + source).render(Context(context))
 
 
 @freeze_time(T0)

@@ -28,16 +28,12 @@ from ptrack import legacy, tokens, tracking
 from ptrack.exceptions import ExpiredToken, InvalidToken
 from ptrack.tracking import PIXEL_GIF
 from tests.conftest import Recorded, pixel_path
+from tests.fronts import Bad
+from tests.helpers import flip
 from tests.ptrack3 import FIXTURES, SECRET, TOKENS, mint, seal, token
-from tests.test_security_http import SENDERS, Bad
 from tests.testapp import pixels
 
 LEGACY = override_settings(PTRACK_LEGACY_SECRET=SECRET)
-
-
-@pytest.fixture(params=SENDERS.keys())
-def send(request: pytest.FixtureRequest) -> Callable[[Bad, str], Any]:
-    return SENDERS[request.param]
 
 
 def load(send: Callable[[Bad, str], Any], token: str) -> Any:
@@ -200,10 +196,6 @@ def test_another_3x_secret_reads_nothing(client: Client, recorded: Recorded) -> 
     assert recorded.events == []
 
 
-def _flip(text: str, index: int, char: str) -> str:
-    return text[:index] + char + text[index + 1 :]
-
-
 def test_every_single_character_change_of_a_3x_token_is_refused() -> None:
     genuine = token("newsletter")
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/."
@@ -213,7 +205,7 @@ def test_every_single_character_change_of_a_3x_token_is_refused() -> None:
         for index in range(len(genuine)):
             for char in alphabet.replace(genuine[index], ""):
                 with pytest.raises(InvalidToken):
-                    legacy.decrypt(_flip(genuine, index, char))
+                    legacy.decrypt(flip(genuine, index, char))
                 refused += 1
     assert refused == len(genuine) * (len(alphabet) - 1)
 
@@ -260,7 +252,7 @@ def test_a_genuine_box_around_something_else_is_refused(plaintext: bytes) -> Non
 def test_a_custom_or_fernet_encoder_in_force_still_falls_back(
     client: Client, recorded: Recorded
 ) -> None:
-    from tests.test_encoders import Base64Encoder
+    from tests.encoders import Base64Encoder
 
     with LEGACY:
         for encoder in (Base64Encoder, ptrack.FernetEncoder):

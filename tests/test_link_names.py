@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
@@ -19,21 +18,6 @@ DEST = "https://www.example.com/pricing"
 
 def _token(url: str) -> str:
     return urlsplit(url).path.split("/")[3]
-
-
-@pytest.fixture
-def clicks_recorded() -> Iterator[list[ptrack.PixelEvent]]:
-    events: list[ptrack.PixelEvent] = []
-
-    class ClickRecorder(ptrack.TrackingPixel):
-        event_types = frozenset({EventType.CLICKED})
-
-        def record_event(self, event: ptrack.PixelEvent) -> None:
-            events.append(event)
-
-    ptrack.tracker.register(ClickRecorder)
-    yield events
-    ptrack.tracker.unregister(ClickRecorder)
 
 
 def test_the_click_event_carries_the_link_name(

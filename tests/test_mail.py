@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta, timezone
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import django
 import pytest
 from django.core import mail
-from django.core.checks import Error
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.test import override_settings
-from freezegun import freeze_time
 
 import ptrack
-from ptrack import checks, tracking
+from ptrack import tracking
 from ptrack.instrument import Tracking, instrument_text
 from ptrack.mail import TrackingEmailBackend, track_message
+from tests import helpers
+from tests.helpers import T0
 
 PIXEL = ptrack.Pixel("campaign", campaign_id=7)
-T0 = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
 CLICK_URL = re.compile(r"https://track\.example\.com/ptrack/c/([A-Za-z0-9_.\-]+)/")
 HTML = '<html><body><p>Hi</p><a href="https://e.example/offer">Offer</a></body></html>'
 TEXT = "Hi,\n\nOur offer: https://e.example/offer.\n\nUnsubscribe: https://e.example/unsub\n"
@@ -40,21 +40,10 @@ def tracking_in_front_of(path: str) -> override_settings:
     return override_settings(EMAIL_BACKEND=TRACKING, PTRACK_EMAIL_BACKEND=path)
 
 
-@pytest.fixture(autouse=True)
-def _frozen() -> Iterator[None]:
-    """One signing second for the whole test: a pixel made twice is the same pixel."""
-    with freeze_time(T0):
-        yield
+pytestmark = pytest.mark.usefixtures("frozen")
 
-
-def clicks_in(text: str) -> list[tuple[str, str]]:
-    found = []
-    for match in CLICK_URL.finditer(text):
-        destination, event = tracking.verify_click(match[1])
-        assert event is not None
-        assert (event.args, dict(event.kwargs)) == (PIXEL.args, PIXEL.kwargs)
-        found.append((str(destination), event.link_name))
-    return found
+# (destination, link name) of each click link in a text, verified, in order.
+clicks_in = partial(helpers.clicks_in, pixel=PIXEL, pattern=CLICK_URL)
 
 
 def campaign_mail() -> EmailMultiAlternatives:
@@ -261,47 +250,6 @@ def test_by_default_the_backend_wraps_smtp() -> None:
     assert isinstance(connection, TrackingEmailBackend)
     assert isinstance(connection.backend, EmailBackend)
     assert (connection.backend.host, connection.backend.port) == ("smtp.example.com", 2525)
-
-
-# --- checks ---
-
-
-def _email_checks() -> list[Any]:
-    return [m for m in checks.check_settings() if m.id in ("ptrack.E040", "ptrack.E041")]
-
-
-@pytest.mark.parametrize("value", [LOCMEM, "django.core.mail.backends.smtp.EmailBackend"])
-def test_a_good_email_backend_setting_passes(value: str) -> None:
-    with override_settings(PTRACK_EMAIL_BACKEND=value):
-        assert _email_checks() == []
-    assert _email_checks() == []  # unset: SMTP
-
-
-@pytest.mark.parametrize(
-    ("value", "problem"),
-    [
-        ("no.such.Backend", "it cannot be imported"),
-        ("ptrack.links.Pixel", "it is no email backend class"),
-        ("ptrack.conf.conf", "it is no email backend class"),
-        (42, "it is no email backend class"),
-    ],
-)
-def test_e040_email_backend_that_is_no_backend(value: Any, problem: str) -> None:
-    with override_settings(PTRACK_EMAIL_BACKEND=value):
-        [error] = _email_checks()
-    assert isinstance(error, Error)
-    assert error.id == "ptrack.E040"
-    assert error.msg.startswith(
-        f"PTRACK_EMAIL_BACKEND should be the dotted path of an email backend class, not {value!r}: "
-        f"{problem}"
-    )
-
-
-@override_settings(PTRACK_EMAIL_BACKEND=TRACKING)
-def test_e041_email_backend_that_is_the_tracking_backend() -> None:
-    [error] = _email_checks()
-    assert error.id == "ptrack.E041"
-    assert "hand every message to itself" in error.msg
 
 
 def test_the_email_api_is_imported_on_first_use_from_ptrack() -> None:

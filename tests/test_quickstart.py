@@ -6,22 +6,14 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import urlopen
 
+from tests.helpers import REPO, snippet
 from tests.servers import ServerOutput, stop
 
-REPO = Path(__file__).resolve().parent.parent
-README = (REPO / "README.md").read_text()
-
-
-def snippet(marker: str) -> str:
-    """The code block that follows ``<!-- quickstart:MARKER -->`` in the README."""
-    match = re.search(rf"<!-- quickstart:{marker} -->\s*```\w*\n(.*?)```", README, re.DOTALL)
-    assert match, f"README has no quickstart:{marker} block"
-    return textwrap.dedent(match.group(1))
+README = REPO / "README.md"
 
 
 # Printed once runserver listens (Django 6.1 says "Starting WSGI development server").
@@ -39,17 +31,20 @@ def test_readme_quickstart_records_an_open(tmp_path: Path) -> None:
 
     settings = tmp_path / "mysite" / "settings.py"
     text = settings.read_text().replace("INSTALLED_APPS = [", 'INSTALLED_APPS = [\n    "myapp",')
-    settings.write_text(text + "\n" + snippet("settings"))
+    settings.write_text(text + "\n" + snippet(README, "quickstart:settings"))
     urls = tmp_path / "mysite" / "urls.py"
     urls.write_text(
         urls.read_text()
         .replace("from django.urls import path", "from django.urls import include, path")
-        .replace("urlpatterns = [", "urlpatterns = [\n    " + snippet("urls").strip() + ",")
+        .replace(
+            "urlpatterns = [",
+            "urlpatterns = [\n    " + snippet(README, "quickstart:urls").strip() + ",",
+        )
     )
-    (tmp_path / "myapp" / "pixels.py").write_text(snippet("pixels"))
+    (tmp_path / "myapp" / "pixels.py").write_text(snippet(README, "quickstart:pixels"))
     template_dir = tmp_path / "myapp" / "templates"
     template_dir.mkdir()
-    (template_dir / "email.html").write_text(snippet("template"))
+    (template_dir / "email.html").write_text(snippet(README, "quickstart:template"))
 
     render = (
         "import django; django.setup(); from django.template.loader import render_to_string; "

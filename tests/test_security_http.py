@@ -7,25 +7,19 @@ the same constant answer while no recorder runs.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.core import signing
-from django.core.handlers.asgi import ASGIHandler
-from django.core.handlers.wsgi import WSGIHandler
 from django.db.utils import ConnectionHandler, OperationalError
-from django.test import Client, RequestFactory, override_settings
+from django.test import Client, override_settings
 from freezegun import freeze_time
 from itsdangerous import URLSafeTimedSerializer
 
@@ -33,30 +27,17 @@ import ptrack
 from ptrack import legacy, tokens
 from ptrack.events import PixelEvent
 from ptrack.exceptions import ExpiredToken, InvalidToken
-from ptrack.fastpath import ASGIFastPath, WSGIFastPath
 from ptrack.tracking import PIXEL_GIF
 from tests import ptrack3
 from tests.conftest import Recorded, pixel_path
+from tests.fronts import PIXEL_HEADERS, SENDERS, Bad
+from tests.helpers import flip
 from tests.settings import SECRET_KEY
 from tests.testapp import pixels
-
-PIXEL_HEADERS = {
-    "Content-Type": "image/gif",
-    "Content-Length": "43",
-    "Cache-Control": "no-cache, no-store, must-revalidate, private, max-age=0",
-    "Pragma": "no-cache",
-    "Expires": "0",
-    "X-Content-Type-Options": "nosniff",
-}
 
 
 def _valid() -> str:
     return pixel_path("newsletter", user_id=42).split("/")[2]
-
-
-def _flip(token: str, index: int) -> str:
-    char = "B" if token[index] != "B" else "C"
-    return token[:index] + char + token[index + 1 :]
 
 
 def _expired() -> str:
@@ -91,29 +72,15 @@ def _3x(change: Callable[[str], str] = lambda t: t, case: str = "newsletter") ->
     return lambda: change(ptrack3.token(case))
 
 
-@dataclass(frozen=True)
-class Bad:
-    """One bad request: the path segment where the token goes, as sent on the wire."""
-
-    token: str | Callable[[], str]
-    method: str = "GET"
-    headers: dict[str, str] = field(default_factory=dict)
-    status: int = 200
-
-    def path(self) -> str:
-        token = self.token if isinstance(self.token, str) else self.token()
-        return f"/ptrack/{token}/"
-
-
 BAD_REQUESTS: dict[str, Bad] = {
     # Tokens that are not ptrack's.
     "random text": Bad("garbage"),
     "a dot": Bad("."),
     "dots": Bad("...."),
     "token-shaped junk": Bad("W10.aaaa.bbbb"),
-    "signature changed": Bad(lambda: _flip(_valid(), -3)),
-    "payload changed": Bad(lambda: _flip(_valid(), 2)),
-    "timestamp changed": Bad(lambda: _flip(_valid(), _valid().index(".") + 2)),
+    "signature changed": Bad(lambda: flip(_valid(), -3)),
+    "payload changed": Bad(lambda: flip(_valid(), 2)),
+    "timestamp changed": Bad(lambda: flip(_valid(), _valid().index(".") + 2)),
     "truncated by one": Bad(lambda: _valid()[:-1]),
     "payload only": Bad(lambda: _valid().split(".")[0]),
     "extended": Bad(lambda: _valid() + "A"),
@@ -132,9 +99,9 @@ BAD_REQUESTS: dict[str, Bad] = {
     "forged compressed payload": Bad(".eJzLSM3JyVcozy_KSQEAGgQEXQ.YWJj.AAAA"),
     # Tokens shaped like django-ptrack 3.x's, tested with PTRACK_LEGACY_SECRET set and unset.
     "3.x: another 3.x key": Bad(lambda: ptrack3.mint("newsletter", secret="another-3x-key")),
-    "3.x: nonce changed": Bad(_3x(lambda t: _flip(t, 3))),
-    "3.x: ciphertext changed": Bad(_3x(lambda t: _flip(t, 60))),
-    "3.x: authenticator changed": Bad(_3x(lambda t: _flip(t, 35))),
+    "3.x: nonce changed": Bad(_3x(lambda t: flip(t, 3))),
+    "3.x: ciphertext changed": Bad(_3x(lambda t: flip(t, 60))),
+    "3.x: authenticator changed": Bad(_3x(lambda t: flip(t, 35))),
     "3.x: truncated": Bad(_3x(lambda t: t[:-4])),
     "3.x: padding stripped": Bad(_3x(lambda t: t.rstrip("="))),
     "3.x: padding doubled": Bad(_3x(lambda t: t + "==")),
@@ -194,94 +161,6 @@ BAD_REQUESTS: dict[str, Bad] = {
     "PROPFIND": Bad(_valid, method="PROPFIND", status=405),
     "made-up method": Bad(_valid, method="FROB", status=405),
 }
-
-
-@dataclass
-class _Raw:
-    """What a server would send, shaped like the test client's response where used.
-
-    Raw WSGI and ASGI calls, not Django's test clients: those drop the body of
-    a HEAD response and exempt requests from CSRF checks, as no server does.
-    """
-
-    status_code: int
-    content: bytes
-    headers: dict[str, str]
-
-    def __getitem__(self, name: str) -> str:
-        return {k.lower(): v for k, v in self.headers.items()}[name.lower()]
-
-    def get(self, name: str, default: str = "") -> str:
-        try:
-            return self[name]
-        except KeyError:
-            return default
-
-    @property
-    def cookies(self) -> list[str]:
-        return [v for k, v in self.headers.items() if k.lower() == "set-cookie"]
-
-
-def _send_wsgi(app: Callable[[], Any], bad: Bad, path: str) -> _Raw:
-    environ = RequestFactory().generic(bad.method, path, headers=bad.headers).environ
-    # WSGIRequest rewrote PATH_INFO as decoded text; a server passes bytes as latin-1.
-    environ["PATH_INFO"] = unquote_to_bytes(urlsplit(path).path).decode("iso-8859-1")
-    started: list[tuple[str, list[tuple[str, str]]]] = []
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
-        started.append((status, headers))
-
-    body = b"".join(app()(environ, start_response))
-    [(status, headers)] = started
-    return _Raw(int(status.split()[0]), body, dict(headers))
-
-
-def _send_asgi(app: Callable[[], Any], bad: Bad, path: str) -> _Raw:
-    sent: list[dict[str, Any]] = []
-    raw_path = path.encode("utf-8")
-    scope = {
-        "type": "http",
-        "method": bad.method,
-        "path": unquote(path),
-        "raw_path": raw_path,
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(k.lower().encode(), v.encode("latin-1")) for k, v in bad.headers.items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
-
-    messages = [{"type": "http.request", "body": b"", "more_body": False}]
-
-    async def receive() -> dict[str, Any]:
-        if messages:
-            return messages.pop()
-        await asyncio.Event().wait()  # the client stays until the answer is sent
-        return {"type": "http.disconnect"}  # pragma: no cover
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    async def call() -> None:
-        await app()(scope, receive, send)
-
-    async_to_sync(call)()
-    start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
-    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in start["headers"]}
-    return _Raw(start["status"], body, headers)
-
-
-SENDERS: dict[str, Callable[[Bad, str], _Raw]] = {
-    "wsgi": partial(_send_wsgi, WSGIHandler),
-    "asgi": partial(_send_asgi, ASGIHandler),
-    "wsgi fast path": partial(_send_wsgi, lambda: WSGIFastPath(WSGIHandler())),
-    "asgi fast path": partial(_send_asgi, lambda: ASGIFastPath(ASGIHandler())),
-}
-
-
-@pytest.fixture(params=SENDERS.keys())
-def send(request: pytest.FixtureRequest) -> Callable[[Bad, str], Any]:
-    return SENDERS[request.param]
 
 
 @pytest.fixture(params=[None, ptrack3.SECRET], ids=["3.x links unread", "3.x links read"])
@@ -500,7 +379,7 @@ def test_failing_recorder_keeps_the_pixel_others_run_and_the_log_can_replay_it(
         ptrack.tracker.unregister(After)
 
     assert (response.status_code, response.content) == (200, PIXEL_GIF)
-    assert response["Cache-Control"] == PIXEL_HEADERS["Cache-Control"]
+    assert response["Cache-Control"] == PIXEL_HEADERS["cache-control"]
     # Recorders registered before and after the failing one both ran.
     assert recorded.calls == [(("newsletter",), {"user_id": 7, "tags": ["a", "b"]})]
     assert (("after", "newsletter"), {"user_id": 7, "tags": ["a", "b"]}) in pixels.calls

@@ -5,17 +5,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from django.template import Context, Template, TemplateSyntaxError
+from django.template import TemplateSyntaxError
 from django.test import Client, override_settings
 from freezegun import freeze_time
 
 from ptrack import tokens
 from ptrack.exceptions import PixelURLTooLong, PixelValueError
 from tests.conftest import Recorded
-
-
-def render(source: str, **context: Any) -> str:
-    return Template("{% load ptrack %}" + source).render(Context(context))
+from tests.helpers import render
 
 
 def token_of(url: str) -> str:

@@ -11,22 +11,14 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 from packaging.version import Version
 
 from tests import ptrack3
+from tests.helpers import REPO, snippet
 
-REPO = Path(__file__).resolve().parent.parent
-GUIDE = (REPO / "docs" / "upgrading.md").read_text()
-
-
-def snippet(marker: str) -> str:
-    """The code block that follows ``<!-- upgrade:MARKER -->`` in docs/upgrading.md."""
-    match = re.search(rf"<!-- upgrade:{marker} -->\s*```\w*\n(.*?)```", GUIDE, re.DOTALL)
-    assert match, f"docs/upgrading.md has no upgrade:{marker} block"
-    return textwrap.dedent(match.group(1))
+GUIDE = REPO / "docs" / "upgrading.md"
 
 
 # Runs in the project: checks it at a time inside the guide's legacy window, then
@@ -63,7 +55,7 @@ def test_readme_upgrade_guide_keeps_3x_links_recording_beside_new_ones(tmp_path:
     startproject = settings.read_text().replace(
         "INSTALLED_APPS = [", 'INSTALLED_APPS = [\n    "myapp",'
     )
-    settings.write_text(startproject + "\n" + snippet("settings-3x"))
+    settings.write_text(startproject + "\n" + snippet(GUIDE, "upgrade:settings-3x"))
     urls = tmp_path / "mysite" / "urls.py"
     urls.write_text(
         urls.read_text()
@@ -73,7 +65,7 @@ def test_readme_upgrade_guide_keeps_3x_links_recording_beside_new_ones(tmp_path:
         )
     )
     pixels = tmp_path / "myapp" / "pixels.py"
-    pixels.write_text(snippet("pixels-3x"))
+    pixels.write_text(snippet(GUIDE, "upgrade:pixels-3x"))
     before = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=tmp_path,
@@ -89,8 +81,8 @@ def test_readme_upgrade_guide_keeps_3x_links_recording_beside_new_ones(tmp_path:
     assert "(ptrack.W001) PTRACK_SECRET is too weak" in before.stderr
 
     # The upgrade, as the guide says.
-    settings.write_text(startproject + "\n" + snippet("settings-4x"))
-    pixels.write_text(snippet("pixels-4x"))
+    settings.write_text(startproject + "\n" + snippet(GUIDE, "upgrade:settings-4x"))
+    pixels.write_text(snippet(GUIDE, "upgrade:pixels-4x"))
     [email] = [t for t in ptrack3.TOKENS if t["secret"] == ptrack3.SECRET and "html" in t]
     old_path = email["html"].split("'")[1].removeprefix("https://www.example.com")
     after = subprocess.run(

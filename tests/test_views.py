@@ -16,23 +16,8 @@ from PIL import Image
 import ptrack
 from ptrack.tracking import PIXEL_GIF
 from tests.conftest import Recorded, pixel_path
+from tests.fronts import assert_pixel
 from tests.testapp import pixels
-
-PIXEL_HEADERS = {
-    "Content-Type": "image/gif",
-    "Cache-Control": "no-cache, no-store, must-revalidate, private, max-age=0",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Length": "43",
-}
-
-
-def assert_pixel(response: Any, *, body: bytes = PIXEL_GIF) -> None:
-    assert response.status_code == 200
-    for name, value in PIXEL_HEADERS.items():
-        assert response[name] == value
-    assert response.content == body
-    assert not response.cookies
-    assert "Cookie" not in response.get("Vary", "")
 
 
 def test_pixel_is_a_transparent_1x1_gif() -> None:

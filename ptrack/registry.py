@@ -1,11 +1,8 @@
 """Recorders: the site's code that runs when a pixel loads or a link is clicked, and
 their registry.
 
-This module says who is registered; ``ptrack.dispatch`` runs them. The
-tracker's methods that run recorders call functions that ``ptrack.dispatch``
-hands over when it loads (``_bind_engine()``): it imports this module and
-``ptrack.tasks``, which looks recorders up here, so importing it from here
-would close a cycle.
+This module says who is registered; ``ptrack.dispatch`` runs them, and hands
+the tracker the functions that do so when it loads (see ``_bind_engine()``).
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
+# Not part of the API: importing it gives the tracker the functions that run recorders.
+from ptrack import dispatch as _dispatch  # noqa: F401
 from ptrack.classifier import Classification, Kind, classify
 from ptrack.encoders import Encoder, FernetEncoder, SignedEncoder, get_encoder, set_encoder
 from ptrack.events import EventType, PixelEvent

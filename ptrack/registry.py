@@ -1,35 +1,22 @@
 """Recorders: the site's code that runs when a pixel loads or a link is clicked, and
-their registry."""
+their registry.
+
+This module says who is registered; ``ptrack.dispatch`` runs them, and hands
+the tracker the functions that do so when it loads (see ``_bind_engine()``).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import (
-    Awaitable,
-    Callable,
-    Collection,
-    Coroutine,
-    Generator,
-    Iterable,
-    Mapping,
-    Sequence,
-)
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from asgiref.sync import async_to_sync, iscoroutinefunction
-from django.db import close_old_connections
 from django.utils.module_loading import autodiscover_modules
 
-from ptrack import batches, lanes
-from ptrack.classifier import KINDS, admitted
-from ptrack.conf import conf
+from ptrack.classifier import KINDS
 from ptrack.events import EventType, PixelEvent
 from ptrack.exceptions import PtrackRegistrationError
-
-logger = logging.getLogger("ptrack")
 
 
 class TrackingPixel:
@@ -83,10 +70,6 @@ class _Entry:
         return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _takes(entry: _Entry, event: PixelEvent) -> bool:
-    return admitted(entry.recorder.kinds, event.classification)
-
-
 def _entry(recorder: TrackingPixel) -> _Entry:
     cls = type(recorder)
     acall: Callable[[PixelEvent], Awaitable[Any]]
@@ -117,138 +100,26 @@ def _entry(recorder: TrackingPixel) -> _Entry:
     return _Entry(recorder, acall, True, run)
 
 
-# Sync recorders run here under WSGI when PTRACK_RECORDER_TIMEOUT is set; under
-# ASGI they run in ptrack.lanes.
-_pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ptrack-recorder")
-# Recorders still running under ASGI past the timeout, or after their request
-# was cancelled; kept so they finish.
-_late: set[asyncio.Future[None]] = set()
+# The bodies of PixelTracker's dispatch(), adispatch() and flush(), from
+# ptrack.dispatch; see _bind_engine().
+_dispatch: Callable[[Sequence[_Entry], PixelEvent], None]
+_adispatch: Callable[[Sequence[_Entry], PixelEvent], Coroutine[Any, Any, None]]
+_flush: Callable[[], None]
 
 
-def _started(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
-    """Run ``coro`` here until it first waits, then in a task; None if it finished.
+def _bind_engine(
+    dispatch: Callable[[Sequence[_Entry], PixelEvent], None],
+    adispatch: Callable[[Sequence[_Entry], PixelEvent], Coroutine[Any, Any, None]],
+    flush: Callable[[], None],
+) -> None:
+    """Take the functions that run recorders; ptrack.dispatch calls this when it loads.
 
-    A recorder that awaits nothing slow finishes in this loop iteration, with no
-    task and no trip round the loop (Python 3.12's eager tasks, for 3.10 up).
+    It imports this module, and ptrack.tasks, which looks recorders up here, so
+    this module cannot import it; the ptrack package imports it, so this is done
+    before anything can dispatch.
     """
-    try:
-        waiting_for = coro.send(None)
-    except StopIteration:
-        return None
-    return asyncio.ensure_future(_resumed(coro, waiting_for))
-
-
-async def _resumed(coro: Coroutine[Any, Any, None], waiting_for: Any) -> None:
-    await _Resume(coro, waiting_for)
-
-
-class _Resume:
-    """Hands on to a task what a started coroutine waits for, and resumes it after."""
-
-    __slots__ = ("_coro", "_waiting_for")
-
-    def __init__(self, coro: Coroutine[Any, Any, None], waiting_for: Any) -> None:
-        self._coro = coro
-        self._waiting_for = waiting_for
-
-    def __await__(self) -> Generator[Any, Any, None]:
-        coro, waiting_for = self._coro, self._waiting_for
-        while True:
-            try:
-                sent = yield waiting_for
-            except BaseException as e:  # thrown in by the task: pass it on
-                try:
-                    waiting_for = coro.throw(e)
-                except StopIteration:
-                    return
-                continue
-            try:
-                waiting_for = coro.send(sent)
-            except StopIteration:
-                return
-
-
-def _keep(runs: Iterable[asyncio.Future[None]]) -> None:
-    # The loop holds only weak references to tasks: these finish unawaited.
-    for run in runs:
-        if not run.done():
-            _late.add(run)
-            run.add_done_callback(_late.discard)
-
-
-def _run_in_pool(entry: _Entry, event: PixelEvent) -> None:
-    close_old_connections()
-    try:
-        _guarded(entry, event)
-    finally:
-        close_old_connections()
-
-
-def _guarded(entry: _Entry, event: PixelEvent) -> None:
-    try:
-        entry.run(event)
-    except Exception:
-        _log_failure(entry, event)
-
-
-def _log_failure(entry: _Entry, event: PixelEvent) -> None:
-    logger.exception("Recorder %s failed on pixel event %r", entry.name, event.to_dict())
-
-
-def _log_enqueue_failure(entry: _Entry, event: PixelEvent) -> None:
-    logger.warning(
-        "Could not enqueue background recorder %s; running it inline so that pixel "
-        "event %r is not lost.",
-        entry.name,
-        event.to_dict(),
-        exc_info=True,
-    )
-
-
-def _send_batch(entry: _Entry, events: Sequence[PixelEvent]) -> None:
-    """Enqueue one task for ``events``, or run the recorder on each here if that fails."""
-    close_old_connections()  # this thread serves no request: keep its connections fresh
-    try:
-        try:
-            from ptrack import tasks
-
-            tasks.task_for(entry.recorder, batch=True).enqueue(
-                entry.name, [event.to_dict() for event in events]
-            )
-        except Exception:
-            logger.warning(
-                "Could not enqueue a batch of %d events for background recorder %s; "
-                "running it here so that none is lost.",
-                len(events),
-                entry.name,
-                exc_info=True,
-            )
-            for event in events:
-                _guarded(entry, event)
-    finally:
-        close_old_connections()
-
-
-# Background events wait here when PTRACK_BATCH_SIZE is above 1.
-_batches = batches.Batches(_send_batch, name="ptrack-batches")
-
-
-def _gathered(entry: _Entry, event: PixelEvent) -> bool:
-    """Gather a background event for a batch; False when each load enqueues its own."""
-    if conf.BATCH_SIZE > 1:
-        _batches.add(entry, event)
-        return True
-    return False
-
-
-def _log_late(entry: _Entry, event: PixelEvent, timeout: float) -> None:
-    logger.warning(
-        "Recorder %s is still running %ss after pixel event %r; the response went out "
-        "without waiting, and it carries on in the background.",
-        entry.name,
-        timeout,
-        event.to_dict(),
-    )
+    global _dispatch, _adispatch, _flush
+    _dispatch, _adispatch, _flush = dispatch, adispatch, flush
 
 
 class PixelTracker:
@@ -335,67 +206,11 @@ class PixelTracker:
         ``PTRACK_BATCH_SIZE`` is above 1 (run here if enqueueing fails); the
         others run now, in registration order.
         """
-        inline = [
-            e
-            for e in self._by_type.get(event.event_type, ())
-            if _takes(e, event)
-            and not (e.recorder.background and (_gathered(e, event) or self._enqueued(e, event)))
-        ]
-        timeout = conf.RECORDER_TIMEOUT
-        if timeout is None:
-            for entry in inline:
-                _guarded(entry, event)
-            return
-        futures = {_pool.submit(_run_in_pool, entry, event): entry for entry in inline}
-        _done, late = wait(futures, timeout=timeout)
-        for future in late:
-            _log_late(futures[future], event, timeout)
+        _dispatch(self._by_type.get(event.event_type, ()), event)
 
     async def adispatch(self, event: PixelEvent) -> None:
         """``dispatch()`` for the event loop: sync recorders run in threads."""
-        inline = [
-            e
-            for e in self._by_type.get(event.event_type, ())
-            if _takes(e, event)
-            and not (
-                e.recorder.background and (_gathered(e, event) or await self._aenqueued(e, event))
-            )
-        ]
-        runs: dict[asyncio.Future[None], _Entry] = {}
-        for entry in inline:
-            run: asyncio.Future[None] | None
-            if entry.is_async:
-                run = _started(self._aguarded(entry, event))
-                if run is None:  # finished without waiting for anything
-                    continue
-            else:
-                run = lanes.recorders.run(_guarded, entry, event)
-            runs[run] = entry
-        if not runs:
-            return
-        timeout = conf.RECORDER_TIMEOUT
-        try:
-            if timeout is None:
-                for run in runs:
-                    # Django cancels an async view whose client went away. That
-                    # cancels a lane's future but not its thread, and a recorder's
-                    # task is shielded: the recording carries on either way.
-                    await (asyncio.shield(run) if isinstance(run, asyncio.Task) else run)
-                return
-            _done, late = await asyncio.wait(runs, timeout=timeout)
-        except asyncio.CancelledError:
-            _keep(runs)
-            raise
-        for future in late:
-            _log_late(runs[future], event, timeout)
-        _keep(late)
-
-    @staticmethod
-    async def _aguarded(entry: _Entry, event: PixelEvent) -> None:
-        try:
-            await entry.call(event)
-        except Exception:
-            _log_failure(entry, event)
+        await _adispatch(self._by_type.get(event.event_type, ()), event)
 
     def flush(self) -> None:
         """Enqueue the background events gathered so far (``PTRACK_BATCH_SIZE`` > 1).
@@ -403,29 +218,7 @@ class PixelTracker:
         A thread does this within ``PTRACK_BATCH_SECONDS``, and at exit; call it
         to hand them on now, e.g. at the end of a script or a test.
         """
-        _batches.flush()
-
-    @staticmethod
-    def _enqueued(entry: _Entry, event: PixelEvent) -> bool:
-        try:
-            from ptrack import tasks
-
-            tasks.task_for(entry.recorder).enqueue(entry.name, event.to_dict())
-        except Exception:
-            _log_enqueue_failure(entry, event)
-            return False
-        return True
-
-    @staticmethod
-    async def _aenqueued(entry: _Entry, event: PixelEvent) -> bool:
-        try:
-            from ptrack import tasks
-
-            await tasks.task_for(entry.recorder).aenqueue(entry.name, event.to_dict())
-        except Exception:
-            _log_enqueue_failure(entry, event)
-            return False
-        return True
+        _flush()
 
     def run_recorder(self, name: str, event: PixelEvent) -> None:
         """Run the recorder called ``name`` (module.QualName) on ``event``, here and now.

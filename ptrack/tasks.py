@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import logging
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ptrack.events import PixelEvent
-
-if TYPE_CHECKING:
-    from ptrack.registry import TrackingPixel
+from ptrack.registry import TrackingPixel, tracker
 
 
 def _framework() -> tuple[str | None, Any]:
@@ -32,8 +30,6 @@ logger = logging.getLogger("ptrack")
 
 
 def _record(recorder: str, event: dict[str, Any]) -> None:
-    from ptrack.registry import tracker
-
     tracker.run_recorder(recorder, PixelEvent.from_dict(event))
 
 
@@ -52,8 +48,6 @@ if _task is not None:
         the task framework records and retries it alone and the others are not
         run twice.
         """
-        from ptrack.registry import tracker
-
         instance = tracker.recorder_named(recorder)  # unknown here: the whole task fails
         failed = []
         for event in events:

@@ -79,7 +79,7 @@ class Settings:
     def SECRET(self) -> str | bytes:
         """The signing key: ``PTRACK_SECRET`` when set, else ``SECRET_KEY``."""
         secret = self.RAW_SECRET
-        if secret is None or secret == "":
+        if not secret:  # None, "" or b"": an empty key would sign with no key at all
             return self.SECRET_KEY
         return secret  # type: ignore[return-value]
 

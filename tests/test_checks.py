@@ -92,9 +92,10 @@ def test_assigned_encoder_is_not_reported() -> None:
         assert checks.check_settings() == []
 
 
-@override_settings(PTRACK_SECRET="", SECRET_KEY="")
-def test_e005_no_key_at_all() -> None:
-    assert ids(checks.check_settings()) == ["ptrack.E005"]
+@pytest.mark.parametrize("empty", ["", b""])
+def test_e005_no_key_at_all(empty: str | bytes) -> None:
+    with override_settings(PTRACK_SECRET=empty, SECRET_KEY=""):
+        assert ids(checks.check_settings()) == ["ptrack.E005"]
 
 
 @pytest.mark.parametrize("value", [0, -1, "3600", timedelta(0), True, float("inf"), float("nan")])

@@ -221,6 +221,22 @@ def test_ptrack_secret_replaces_secret_key() -> None:
         tokens.loads(own)
 
 
+@pytest.mark.parametrize("empty", ["", b""])
+def test_an_empty_ptrack_secret_of_either_type_leaves_secret_key_signing(
+    empty: str | bytes,
+) -> None:
+    # An empty bytes key would otherwise sign with no key at all: anyone could forge links.
+    with freeze_time("2026-05-01 08:00:00"):
+        with override_settings(PTRACK_SECRET=empty):
+            token = tokens.dumps(["a"], {})
+        assert token == tokens.dumps(["a"], {})
+    with (
+        override_settings(PTRACK_SECRET=empty, SECRET_KEY="another-key-" * 5),
+        pytest.raises(InvalidToken),
+    ):
+        tokens.loads(token)
+
+
 def test_mirror_sharing_only_ptrack_secret_verifies() -> None:
     shared = "shared-pixel-secret-between-deployments-0123456789"
     with override_settings(PTRACK_SECRET=shared, SECRET_KEY="internal-app-key-" * 4):

@@ -94,7 +94,7 @@ def check_secrets() -> list[CheckMessage]:
         )
     elif secret:
         errors += weak_key("PTRACK_SECRET", secret)
-    elif secret is None or secret == "":
+    else:  # None, "" or b"": SECRET_KEY signs
         try:
             conf.SECRET_KEY  # noqa: B018
         except ImproperlyConfigured:

@@ -70,3 +70,20 @@ def test_each_way_of_importing_a_test_module_is_found(tmp_path: Path) -> None:
     for source, expected in cases.items():
         module.write_text(source + "\n")
         assert other_test_modules_imported(module) == expected, source
+
+
+def test_the_development_page_maps_every_module_to_tests_that_exist() -> None:
+    """docs/development.md's table names each module of ``ptrack/`` and only real test modules."""
+    page = (TESTS.parent / "docs" / "development.md").read_text()
+    section = page.split("## Where the tests are", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `([\w/]+\.py)`[^|]*\| (.+) \|$", section, re.MULTILINE))
+    package = TESTS.parent / "ptrack"
+    modules = {
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if path.stat().st_size  # the empty __init__.py of management/ and templatetags/
+    }
+    assert sorted(modules - set(rows)) == []
+    assert sorted(set(rows) - modules) == []
+    named = {name for tests in rows.values() for name in re.findall(r"`(test_\w+\.py)`", tests)}
+    assert sorted(name for name in named if not (TESTS / name).exists()) == []

@@ -24,9 +24,9 @@ from itsdangerous import URLSafeTimedSerializer
 
 import ptrack
 from ptrack import clicks, encoders
+from ptrack.answers import CLICK_NOT_FOUND_BODY, PIXEL_GIF
 from ptrack.events import EventType
 from ptrack.exceptions import InvalidDestination
-from ptrack.tracking import CLICK_NOT_FOUND_BODY, PIXEL_GIF
 from tests.conftest import Recorded, pixel_path
 from tests.settings import SECRET_KEY
 from tests.test_fastpath import FRONTS, Front, Response, assert_pixel, make_front

@@ -18,7 +18,7 @@ from django.utils.module_loading import import_string
 
 import ptrack
 from ptrack import checks, tasks, views
-from ptrack.tracking import PIXEL_GIF
+from ptrack.answers import PIXEL_GIF
 from tests.conftest import pixel_path
 from tests.waiting import PATIENCE, wait_until
 

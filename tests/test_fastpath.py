@@ -21,8 +21,8 @@ from django.test import override_settings
 from freezegun import freeze_time
 
 import ptrack
+from ptrack.answers import PIXEL_GIF
 from ptrack.fastpath import ASGIFastPath, WSGIFastPath, pixel_prefix
-from ptrack.tracking import PIXEL_GIF
 from tests.conftest import Recorded, pixel_path
 
 PIXEL_HEADERS = {

@@ -194,10 +194,12 @@ def _context(scope: Scope) -> tracking.RequestContext:
             key = _CLASSIFIER_HEADERS[name]
             text = value.decode("latin-1")
             signals[key] = f"{signals[key]},{text}" if key in signals else text
-    return tracking.RequestContext(
-        (client[0] if client else None) or None,
-        # Django joins repeated headers with commas.
-        ",".join(user_agent),
-        ",".join(referer),
-        signals,
+    return tracking.new_context(
+        (
+            (client[0] if client else None) or None,
+            # Django joins repeated headers with commas.
+            ",".join(user_agent),
+            ",".join(referer),
+            signals,
+        )
     )

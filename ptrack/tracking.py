@@ -81,8 +81,7 @@ def track(token: str, context: RequestContext | None = None) -> PixelEvent | Non
     Returns the event, or ``None`` when the token did not verify; never raises
     for bad input. The view and any other front end call this.
     """
-    if context is None:
-        context = _NO_CONTEXT
+    context = context or _NO_CONTEXT
     event = verify(token, context)
     _record(event, context)
     return event
@@ -90,8 +89,7 @@ def track(token: str, context: RequestContext | None = None) -> PixelEvent | Non
 
 async def atrack(token: str, context: RequestContext | None = None) -> PixelEvent | None:
     """``track()`` for async front ends: recorders never block the event loop."""
-    if context is None:
-        context = _NO_CONTEXT
+    context = context or _NO_CONTEXT
     event = verify(token, context)
     await _arecord(event, context)
     return event
@@ -114,8 +112,7 @@ def track_click(token: str, context: RequestContext | None = None) -> str | None
     The destination is ``None`` when the token does not verify; an expired
     link keeps its destination and records nothing. Never raises for bad input.
     """
-    if context is None:
-        context = _NO_CONTEXT
+    context = context or _NO_CONTEXT
     destination, event = verify_click(token, context)
     _record(event, context)
     return destination
@@ -123,8 +120,7 @@ def track_click(token: str, context: RequestContext | None = None) -> str | None
 
 async def atrack_click(token: str, context: RequestContext | None = None) -> str | None:
     """``track_click()`` for async front ends."""
-    if context is None:
-        context = _NO_CONTEXT
+    context = context or _NO_CONTEXT
     destination, event = verify_click(token, context)
     await _arecord(event, context)
     return destination
@@ -156,21 +152,20 @@ def verify_click(
 def _record(event: PixelEvent | None, context: RequestContext) -> None:
     """Give a verified ``event`` to its recorders, unless the reader opted out
     (``PTRACK_HONOR_OPT_OUT``) or ``PTRACK_RECORD_KINDS`` leaves its kind out."""
-    if event is not None and _reaches_recorders(event, context):
+    headers = context.headers
+    if event is None or (headers and conf.HONOR_OPT_OUT and opted_out(headers)):
+        return
+    if admitted(_record_kinds(), event.classification):
         tracker.dispatch(event)
 
 
 async def _arecord(event: PixelEvent | None, context: RequestContext) -> None:
-    """``_record()`` for the event loop."""
-    if event is not None and _reaches_recorders(event, context):
-        await tracker.adispatch(event)
-
-
-def _reaches_recorders(event: PixelEvent, context: RequestContext) -> bool:
+    """``_record()`` for the event loop (the same test, written out: each load passes it)."""
     headers = context.headers
-    if headers and conf.HONOR_OPT_OUT and opted_out(headers):
-        return False
-    return admitted(_record_kinds(), event.classification)
+    if event is None or (headers and conf.HONOR_OPT_OUT and opted_out(headers)):
+        return
+    if admitted(_record_kinds(), event.classification):
+        await tracker.adispatch(event)
 
 
 @cached
@@ -218,8 +213,7 @@ def _event(
     With ``PTRACK_ANONYMIZE_IP`` the address is cut to its network after the
     classifier has seen it.
     """
-    if context is None:
-        context = _NO_CONTEXT
+    context = context or _NO_CONTEXT
     now = datetime.now(timezone.utc)
     issued_at = decoded.issued_at
     classification = _classify(

@@ -36,8 +36,10 @@ _CHECKED = {status: _checked(status) for status in HEADERS}
 
 
 def _response(answer: Answer) -> HttpResponse:
-    content_type, store = _CHECKED[answer.status]
-    response = HttpResponse(answer.body, content_type=content_type, status=answer.status)
+    status = answer.status
+    content_type, store = _CHECKED[status]
+    response = HttpResponse(answer.body, content_type=content_type)
+    response.status_code = status  # set, not passed: Django would check the constant again
     if store is not None:
         checked = response.headers._store
         checked.update(store)
@@ -46,7 +48,7 @@ def _response(answer: Answer) -> HttpResponse:
     else:  # pragma: no cover - every supported Django keeps headers in _store
         for name, value in answer.headers:
             response[name] = value
-    if answer.status == 404:
+    if status == 404:
         # ptrack has logged the refused token at DEBUG; Django would add a WARNING
         # per 404, which a link scanner turns into a flood, and the fast paths log none.
         response._has_been_logged = True  # type: ignore[attr-defined]

@@ -88,6 +88,8 @@ class WSGIFastPath:
         self.prefix = prefix if prefix is not None else pixel_prefix()
         self.click_prefix = self.prefix + CLICK_SEGMENT
         self.request_signals = request_signals
+        self._track = self._recording("track")
+        self._track_click = self._recording("track_click")
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -114,20 +116,22 @@ class WSGIFastPath:
         start_response(STATUS_LINES[answer.status], answer.headers)
         return [answer.body]
 
-    def _track(self, token: str, environ: dict[str, Any]) -> Any:
-        return self._record(tracking.track, token, environ)
+    def _recording(self, name: str) -> Callable[[str, dict[str, Any]], Any]:
+        """What answers a GET records with: ``ptrack.tracking``'s function ``name``
+        (looked up on each call, as tests and benchmarks swap it) given the
+        environ's context, inside Django's request signals unless turned off."""
 
-    def _track_click(self, token: str, environ: dict[str, Any]) -> Any:
-        return self._record(tracking.track_click, token, environ)
+        def record(token: str, environ: dict[str, Any]) -> Any:
+            track = getattr(tracking, name)
+            if not self.request_signals:
+                return track(token, tracking.request_context(environ))
+            request_started.send(sender=self.__class__, environ=environ)
+            try:
+                return track(token, tracking.request_context(environ))
+            finally:
+                request_finished.send(sender=self.__class__)
 
-    def _record(self, track: Callable[..., Any], token: str, environ: dict[str, Any]) -> Any:
-        if not self.request_signals:
-            return track(token, tracking.request_context(environ))
-        request_started.send(sender=self.__class__, environ=environ)
-        try:
-            return track(token, tracking.request_context(environ))
-        finally:
-            request_finished.send(sender=self.__class__)
+        return record
 
 
 def _encode(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:

@@ -178,15 +178,15 @@ def _record_kinds() -> frozenset[str] | None:
     return None if kinds >= KINDS else kinds
 
 
-def _classify(context: RequestContext, seconds_since_issued: float | None) -> Classification | None:
+def _classify(
+    user_agent: str,
+    headers: Mapping[str, str],
+    ip: str | None,
+    seconds_since_issued: float | None,
+) -> Classification | None:
     classifier = get_classifier()
     try:
-        result: Any = classifier(
-            context.user_agent,
-            context.headers,
-            context.ip,
-            seconds_since_issued=seconds_since_issued,
-        )
+        result: Any = classifier(user_agent, headers, ip, seconds_since_issued=seconds_since_issued)
         if isinstance(result, Classification):
             return result
         return Classification(Kind(result.kind), str(result.reason))
@@ -213,13 +213,12 @@ def _event(
     With ``PTRACK_ANONYMIZE_IP`` the address is cut to its network after the
     classifier has seen it.
     """
-    context = context or _NO_CONTEXT
+    ip, user_agent, referer, headers = context or _NO_CONTEXT
     now = datetime.now(timezone.utc)
     issued_at = decoded.issued_at
     classification = _classify(
-        context, None if issued_at is None else (now - issued_at).total_seconds()
+        user_agent, headers, ip, None if issued_at is None else (now - issued_at).total_seconds()
     )
-    ip = context.ip
     return new_event(
         event_type,
         args,
@@ -228,8 +227,8 @@ def _event(
         issued_at,
         decoded.expires_at,
         anonymize_ip(ip) if conf.ANONYMIZE_IP else ip,
-        context.user_agent,
-        context.referer,
+        user_agent,
+        referer,
         token,
         legacy=from_3x,
         destination=destination,

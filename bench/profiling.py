@@ -191,7 +191,7 @@ def _breakdown(
     module, attribute = patched
     track = getattr(module, attribute)
     verify_only: Any = tracking.verify
-    nothing: Any = lambda token, **context: None  # noqa: E731
+    nothing: Any = lambda token, context=None: None  # noqa: E731
     if inspect.iscoroutinefunction(track):  # its caller awaits what it calls
         verify_only, nothing = _awaitable(verify_only), _awaitable(nothing)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ptrack.tracking import CLICK_REDIRECT_HEADERS, PIXEL_GIF, PIXEL_HEADERS
+from ptrack.answers import CLICK_REDIRECT_HEADERS, PIXEL_GIF, PIXEL_HEADERS
 
 _HEADERS = [("Content-Type", "image/gif"), *PIXEL_HEADERS.items()]
 _ASGI_HEADERS = [(name.lower().encode(), value.encode()) for name, value in _HEADERS]

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.urls.resolvers import RoutePattern
 
-from ptrack.tracking import CLICK_REDIRECT_HEADERS, PIXEL_GIF, PIXEL_HEADERS
+from ptrack.answers import CLICK_REDIRECT_HEADERS, PIXEL_GIF, PIXEL_HEADERS
 from ptrack.urls import _PixelPattern
 
 

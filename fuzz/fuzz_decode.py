@@ -140,7 +140,7 @@ def check(data: bytes) -> None:
             if genuine != "signed" or encoder is ptrack.FernetEncoder:
                 raise FuzzFinding(f"token {token!r} verified under {encoder.__name__}")
     ptrack.ptrack_encoder = None
-    event = tracking.track(token, user_agent=token[:50], referer="")
+    event = tracking.track(token, tracking.RequestContext(user_agent=token[:50]))
     if event is not None and genuine is None:
         raise FuzzFinding(f"token {token!r} recorded, though neither signed nor sealed")
     if event is not None and event.legacy != (genuine == "sealed"):

@@ -5,9 +5,9 @@ Wrap the project's WSGI or ASGI application, in the manner of WhiteNoise::
     application = WSGIFastPath(get_wsgi_application())  # wsgi.py
     application = ASGIFastPath(get_asgi_application())  # asgi.py
 
-Requests under the pixel prefix get the same answer the pixel or click view
-gives (the same status, body and headers, recorders called through
-``ptrack.tracking`` exactly as the views call them), without Django's request
+Requests under the pixel prefix get the answer ``ptrack.answers`` decides, as
+the pixel and click views do (the same status, body and headers, recorders
+called through ``ptrack.tracking`` exactly as the views call them), without Django's request
 object, middleware or URL resolution. Everything else goes to the wrapped application unchanged.
 What the fast path skips is listed in the README's Performance section.
 """
@@ -23,8 +23,16 @@ from django.core.signals import request_finished, request_started
 from django.urls import get_script_prefix
 
 from ptrack import tracking
+from ptrack.answers import (
+    HEADERS,
+    STATUS_LINES,
+    Answer,
+    aanswer_click,
+    aanswer_pixel,
+    answer_click,
+    answer_pixel,
+)
 from ptrack.links import CLICK_SEGMENT, path_around_token
-from ptrack.tracking import PIXEL_GIF, PIXEL_HEADERS, click_answer
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Scope = MutableMapping[str, Any]
@@ -32,15 +40,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-_PIXEL_HEADERS = [("Content-Type", "image/gif"), *PIXEL_HEADERS.items()]
-# What the view's HttpResponseNotAllowed carries.
-_NOT_ALLOWED_HEADERS = [
-    ("Content-Type", "text/html; charset=utf-8"),
-    ("Allow", "GET, HEAD"),
-    ("Content-Length", "0"),
-]
-_STATUS_LINES = {200: "200 OK", 302: "302 Found", 404: "404 Not Found"}
 
 
 def pixel_prefix() -> str:
@@ -89,6 +88,8 @@ class WSGIFastPath:
         self.prefix = prefix if prefix is not None else pixel_prefix()
         self.click_prefix = self.prefix + CLICK_SEGMENT
         self.request_signals = request_signals
+        self._track = self._recording("track")
+        self._track_click = self._recording("track_click")
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -104,57 +105,42 @@ class WSGIFastPath:
             return self.application(environ, start_response)
         token = _token(path, self.click_prefix)
         if token is not None:
-            return self._click(environ, start_response, token)
-        token = _token(path, self.prefix)
-        if token is None:
-            return self.application(environ, start_response)
-        method = environ["REQUEST_METHOD"].upper()
-        if method == "GET":
-            self._record(tracking.track, token, environ)
-            start_response("200 OK", _PIXEL_HEADERS)
-            return [PIXEL_GIF]
-        if method == "HEAD":
-            start_response("200 OK", _PIXEL_HEADERS)
-            return [b""]
-        start_response("405 Method Not Allowed", _NOT_ALLOWED_HEADERS)
-        return [b""]
-
-    def _click(
-        self, environ: dict[str, Any], start_response: Callable[..., Any], token: str
-    ) -> Iterable[bytes]:
-        method = environ["REQUEST_METHOD"].upper()
-        if method == "GET":
-            destination = self._record(tracking.track_click, token, environ)
-        elif method == "HEAD":
-            destination = tracking.click_destination(token)
+            answer = answer_click(
+                environ["REQUEST_METHOD"].upper(), token, environ, self._track_click
+            )
         else:
-            start_response("405 Method Not Allowed", _NOT_ALLOWED_HEADERS)
-            return [b""]
-        status, headers, body = click_answer(destination)
-        start_response(_STATUS_LINES[status], headers)
-        return [body if method == "GET" else b""]
+            token = _token(path, self.prefix)
+            if token is None:
+                return self.application(environ, start_response)
+            answer = answer_pixel(environ["REQUEST_METHOD"].upper(), token, environ, self._track)
+        start_response(STATUS_LINES[answer.status], answer.headers)
+        return [answer.body]
 
-    def _record(self, track: Callable[..., Any], token: str, environ: dict[str, Any]) -> Any:
-        if not self.request_signals:
-            return track(token, **tracking.request_context(environ))
-        request_started.send(sender=self.__class__, environ=environ)
-        try:
-            return track(token, **tracking.request_context(environ))
-        finally:
-            request_finished.send(sender=self.__class__)
+    def _recording(self, name: str) -> Callable[[str, dict[str, Any]], Any]:
+        """What answers a GET records with: ``ptrack.tracking``'s function ``name``
+        (looked up on each call, as tests and benchmarks swap it) given the
+        environ's context, inside Django's request signals unless turned off."""
+
+        def record(token: str, environ: dict[str, Any]) -> Any:
+            track = getattr(tracking, name)
+            if not self.request_signals:
+                return track(token, tracking.request_context(environ))
+            request_started.send(sender=self.__class__, environ=environ)
+            try:
+                return track(token, tracking.request_context(environ))
+            finally:
+                request_finished.send(sender=self.__class__)
+
+        return record
 
 
 def _encode(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
 
 
-_ASGI_PIXEL_HEADERS = _encode(_PIXEL_HEADERS)
+# Each status's constant headers as ASGI sends them, encoded once.
+_ASGI_HEADERS = {status: _encode(headers) for status, headers in HEADERS.items()}
 _CLASSIFIER_HEADERS = {name.lower().encode(): name for name in tracking.CLASSIFIER_HEADERS.values()}
-_ASGI_NOT_ALLOWED_HEADERS = _encode(_NOT_ALLOWED_HEADERS)
-_ASGI_CLICK_HEADERS = {
-    302: _encode(tracking.CLICK_REDIRECT_HEADERS),
-    404: _encode(tracking.CLICK_NOT_FOUND_HEADERS),
-}
 
 
 class ASGIFastPath:
@@ -185,31 +171,16 @@ class ASGIFastPath:
             await self.application(scope, receive, send)
             return
         method = scope["method"].upper()
-        if method not in ("GET", "HEAD"):
-            status, headers, body = 405, _ASGI_NOT_ALLOWED_HEADERS, b""
-        elif is_click:
-            status, headers, body = await self._click(scope, method, token)
+        answer: Answer
+        if is_click:
+            answer = await aanswer_click(method, token, _context(scope), tracking.atrack_click)
         else:
-            if method == "GET":
-                await tracking.atrack(token, **_context(scope))
-            status, headers = 200, _ASGI_PIXEL_HEADERS
-            body = PIXEL_GIF if method == "GET" else b""
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    @staticmethod
-    async def _click(
-        scope: Scope, method: str, token: str
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        if method == "GET":
-            destination = await tracking.atrack_click(token, **_context(scope))
-        else:  # HEAD: the same answer, nothing recorded
-            destination = tracking.click_destination(token)
-        status, headers, body = click_answer(destination)
-        asgi_headers = _ASGI_CLICK_HEADERS[status]
-        if status == 302:  # the constant headers, then the Location
-            asgi_headers = [*asgi_headers, (b"location", headers[-1][1].encode("latin-1"))]
-        return status, asgi_headers, body if method == "GET" else b""
+            answer = await aanswer_pixel(method, token, _context(scope), tracking.atrack)
+        headers = _ASGI_HEADERS[answer.status]
+        if answer.location is not None:  # the constant headers, then the Location
+            headers = [*headers, (b"location", answer.location.encode("latin-1"))]
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body})
 
 
 def _context(scope: Scope) -> tracking.RequestContext:
@@ -227,10 +198,12 @@ def _context(scope: Scope) -> tracking.RequestContext:
             key = _CLASSIFIER_HEADERS[name]
             text = value.decode("latin-1")
             signals[key] = f"{signals[key]},{text}" if key in signals else text
-    return {
-        "ip": (client[0] if client else None) or None,
-        # Django joins repeated headers with commas.
-        "user_agent": ",".join(user_agent),
-        "referer": ",".join(referer),
-        "headers": signals,
-    }
+    return tracking.new_context(
+        (
+            (client[0] if client else None) or None,
+            # Django joins repeated headers with commas.
+            ",".join(user_agent),
+            ",".join(referer),
+            signals,
+        )
+    )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any, TypedDict
+from functools import partial
+from types import MappingProxyType
+from typing import Any, NamedTuple, cast
 
 from ptrack import clicks, encoders, legacy
 from ptrack.classifier import KINDS, Classification, Kind, admitted, get_classifier
@@ -18,50 +20,7 @@ from ptrack.tokens import DecodedToken
 
 logger = logging.getLogger("ptrack")
 
-# A 1x1 transparent GIF89a (43 bytes).
-PIXEL_GIF = (
-    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00"
-    b"!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
-)
-
-PIXEL_HEADERS = {
-    # Every load must reach the server: no cache, shared or private, may keep it.
-    "Cache-Control": "no-cache, no-store, must-revalidate, private, max-age=0",
-    "Pragma": "no-cache",
-    "Expires": "0",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Length": str(len(PIXEL_GIF)),
-}
-
-# Every click answer: no cache may keep it (each click must reach the server),
-# and the destination is not told the page the reader came from.
-_CLICK_HEADERS = [
-    ("Cache-Control", "no-store"),
-    ("Referrer-Policy", "no-referrer"),
-    ("X-Content-Type-Options", "nosniff"),
-]
-# A redirect's headers are these and its Location, last.
-CLICK_REDIRECT_HEADERS = [
-    ("Content-Type", "text/html; charset=utf-8"),
-    ("Content-Length", "0"),
-    *_CLICK_HEADERS,
-]
-# A link that does not verify gets this constant page: nothing of the request in it.
-CLICK_NOT_FOUND_BODY = b"This link is not valid.\n"
-CLICK_NOT_FOUND_HEADERS = [
-    ("Content-Type", "text/plain; charset=utf-8"),
-    ("Content-Length", str(len(CLICK_NOT_FOUND_BODY))),
-    *_CLICK_HEADERS,
-]
-
 _LOGGED_TOKEN_LENGTH = 80
-
-
-class RequestContext(TypedDict):
-    ip: str | None
-    user_agent: str
-    referer: str
-    headers: Mapping[str, str]
 
 
 # The request headers the classifier and the privacy switches read, by their
@@ -76,54 +35,137 @@ CLASSIFIER_HEADERS = {
 }
 
 
+class RequestContext(NamedTuple):
+    """What the pipeline reads of the request that loaded a pixel or followed a link.
+
+    ``request_context()`` makes one from a WSGI environ or ``request.META``.
+    Immutable; a named tuple rather than a frozen dataclass, since each request
+    makes one and a tuple is made in a fraction of the time.
+    """
+
+    ip: str | None = None  #: client address as Django sees it (REMOTE_ADDR); None if unknown
+    user_agent: str = ""  #: User-Agent header, "" when absent
+    referer: str = ""  #: Referer header, "" when absent
+    #: The classifier's and the privacy switches' headers (CLASSIFIER_HEADERS) it carried.
+    headers: Mapping[str, str] = MappingProxyType({})
+
+
+# What track() and the others read when given no context.
+_NO_CONTEXT = RequestContext()
+
+# RequestContext((ip, user_agent, referer, headers)) for the front ends, which
+# make one per request: without the named tuple's Python-level __new__, it
+# costs what the dict it replaced did.
+new_context = cast(
+    "Callable[[tuple[str | None, str, str, Mapping[str, str]]], RequestContext]",
+    partial(tuple.__new__, RequestContext),
+)
+
+
 def request_context(meta: Mapping[str, Any]) -> RequestContext:
     """The context of a load from a WSGI environ or Django's ``request.META``."""
-    return {
-        "ip": meta.get("REMOTE_ADDR") or None,
-        "user_agent": meta.get("HTTP_USER_AGENT", ""),
-        "referer": meta.get("HTTP_REFERER", ""),
-        "headers": {name: meta[key] for key, name in CLASSIFIER_HEADERS.items() if key in meta},
-    }
+    return new_context(
+        (
+            meta.get("REMOTE_ADDR") or None,
+            meta.get("HTTP_USER_AGENT", ""),
+            meta.get("HTTP_REFERER", ""),
+            {name: meta[key] for key, name in CLASSIFIER_HEADERS.items() if key in meta},
+        )
+    )
 
 
-def track(
-    token: str,
-    *,
-    ip: str | None = None,
-    user_agent: str = "",
-    referer: str = "",
-    headers: Mapping[str, str] | None = None,
-) -> PixelEvent | None:
+def track(token: str, context: RequestContext | None = None) -> PixelEvent | None:
     """Verify ``token`` and give the event to every recorder that takes its kind.
 
+    ``context`` is the request's (``request_context(request.META)``), or none.
     Returns the event, or ``None`` when the token did not verify; never raises
     for bad input. The view and any other front end call this.
     """
-    event = verify(token, ip=ip, user_agent=user_agent, referer=referer, headers=headers)
-    if event is not None and _reaches_recorders(event, headers):
-        tracker.dispatch(event)
+    context = context or _NO_CONTEXT
+    event = verify(token, context)
+    _record(event, context)
     return event
 
 
-async def atrack(
-    token: str,
-    *,
-    ip: str | None = None,
-    user_agent: str = "",
-    referer: str = "",
-    headers: Mapping[str, str] | None = None,
-) -> PixelEvent | None:
+async def atrack(token: str, context: RequestContext | None = None) -> PixelEvent | None:
     """``track()`` for async front ends: recorders never block the event loop."""
-    event = verify(token, ip=ip, user_agent=user_agent, referer=referer, headers=headers)
-    if event is not None and _reaches_recorders(event, headers):
-        await tracker.adispatch(event)
+    context = context or _NO_CONTEXT
+    event = verify(token, context)
+    await _arecord(event, context)
     return event
 
 
-def _reaches_recorders(event: PixelEvent, headers: Mapping[str, str] | None) -> bool:
-    if headers and conf.HONOR_OPT_OUT and opted_out(headers):
-        return False
-    return admitted(_record_kinds(), event.classification)
+def verify(token: str, context: RequestContext | None = None) -> PixelEvent | None:
+    """The event for a load of ``token``, or ``None`` (logged) if it does not verify."""
+    decoded, from_3x = _decode(token, "pixel")
+    if decoded is None or isinstance(decoded, ExpiredToken):
+        return None
+    if clicks.is_click(decoded.args):
+        logger.debug("Ignored a click token at the pixel URL: %r", token[:_LOGGED_TOKEN_LENGTH])
+        return None
+    return _event(EventType.LOADED, decoded, decoded.args, token, context, from_3x=from_3x)
+
+
+def track_click(token: str, context: RequestContext | None = None) -> str | None:
+    """Verify a click ``token``, give its event to the recorders, return the destination.
+
+    The destination is ``None`` when the token does not verify; an expired
+    link keeps its destination and records nothing. Never raises for bad input.
+    """
+    context = context or _NO_CONTEXT
+    destination, event = verify_click(token, context)
+    _record(event, context)
+    return destination
+
+
+async def atrack_click(token: str, context: RequestContext | None = None) -> str | None:
+    """``track_click()`` for async front ends."""
+    context = context or _NO_CONTEXT
+    destination, event = verify_click(token, context)
+    await _arecord(event, context)
+    return destination
+
+
+def verify_click(
+    token: str, context: RequestContext | None = None
+) -> tuple[str | None, PixelEvent | None]:
+    """Where a click on ``token`` leads, and its event: ``None`` for what is not to be had.
+
+    A genuine link past its expiry gives its destination and no event.
+    """
+    destination, opened = _open_click(token)
+    if opened is None:
+        return destination, None
+    decoded, destination, link_name, args = opened
+    event = _event(
+        EventType.CLICKED,
+        decoded,
+        args,
+        token,
+        context,
+        destination=destination,
+        link_name=link_name,
+    )
+    return destination, event
+
+
+def _record(event: PixelEvent | None, context: RequestContext) -> None:
+    """Give a verified ``event`` to its recorders, unless the reader opted out
+    (``PTRACK_HONOR_OPT_OUT``) or ``PTRACK_RECORD_KINDS`` leaves its kind out."""
+    headers = context.headers
+    if event is None or (headers and conf.HONOR_OPT_OUT and opted_out(headers)):
+        return
+    if admitted(_record_kinds(), event.classification):
+        tracker.dispatch(event)
+
+
+async def _arecord(event: PixelEvent | None, context: RequestContext) -> None:
+    """``_record()`` for the event loop (the same test, written out: each load passes it)."""
+    headers = context.headers
+    if event is None or (headers and conf.HONOR_OPT_OUT and opted_out(headers)):
+        return
+    if admitted(_record_kinds(), event.classification):
+        await tracker.adispatch(event)
 
 
 @cached
@@ -138,15 +180,13 @@ def _record_kinds() -> frozenset[str] | None:
 
 def _classify(
     user_agent: str,
-    headers: Mapping[str, str] | None,
+    headers: Mapping[str, str],
     ip: str | None,
     seconds_since_issued: float | None,
 ) -> Classification | None:
     classifier = get_classifier()
     try:
-        result: Any = classifier(
-            user_agent, headers or {}, ip, seconds_since_issued=seconds_since_issued
-        )
+        result: Any = classifier(user_agent, headers, ip, seconds_since_issued=seconds_since_issued)
         if isinstance(result, Classification):
             return result
         return Classification(Kind(result.kind), str(result.reason))
@@ -162,10 +202,7 @@ def _event(
     decoded: DecodedToken,
     args: tuple[Any, ...],
     token: str,
-    ip: str | None,
-    user_agent: str,
-    referer: str,
-    headers: Mapping[str, str] | None,
+    context: RequestContext | None,
     *,
     from_3x: bool = False,
     destination: str = "",
@@ -176,6 +213,7 @@ def _event(
     With ``PTRACK_ANONYMIZE_IP`` the address is cut to its network after the
     classifier has seen it.
     """
+    ip, user_agent, referer, headers = context or _NO_CONTEXT
     now = datetime.now(timezone.utc)
     issued_at = decoded.issued_at
     classification = _classify(
@@ -197,103 +235,6 @@ def _event(
         link_name=link_name,
         classification=classification,
     )
-
-
-def verify(
-    token: str,
-    *,
-    ip: str | None = None,
-    user_agent: str = "",
-    referer: str = "",
-    headers: Mapping[str, str] | None = None,
-) -> PixelEvent | None:
-    """The event for a load of ``token``, or ``None`` (logged) if it does not verify."""
-    decoded, from_3x = _decode(token, "pixel")
-    if decoded is None or isinstance(decoded, ExpiredToken):
-        return None
-    if clicks.is_click(decoded.args):
-        logger.debug("Ignored a click token at the pixel URL: %r", token[:_LOGGED_TOKEN_LENGTH])
-        return None
-    return _event(
-        EventType.LOADED,
-        decoded,
-        decoded.args,
-        token,
-        ip,
-        user_agent,
-        referer,
-        headers,
-        from_3x=from_3x,
-    )
-
-
-def track_click(
-    token: str,
-    *,
-    ip: str | None = None,
-    user_agent: str = "",
-    referer: str = "",
-    headers: Mapping[str, str] | None = None,
-) -> str | None:
-    """Verify a click ``token``, give its event to the recorders, return the destination.
-
-    The destination is ``None`` when the token does not verify; an expired
-    link keeps its destination and records nothing. Never raises for bad input.
-    """
-    destination, event = verify_click(
-        token, ip=ip, user_agent=user_agent, referer=referer, headers=headers
-    )
-    if event is not None and _reaches_recorders(event, headers):
-        tracker.dispatch(event)
-    return destination
-
-
-async def atrack_click(
-    token: str,
-    *,
-    ip: str | None = None,
-    user_agent: str = "",
-    referer: str = "",
-    headers: Mapping[str, str] | None = None,
-) -> str | None:
-    """``track_click()`` for async front ends."""
-    destination, event = verify_click(
-        token, ip=ip, user_agent=user_agent, referer=referer, headers=headers
-    )
-    if event is not None and _reaches_recorders(event, headers):
-        await tracker.adispatch(event)
-    return destination
-
-
-def verify_click(
-    token: str,
-    *,
-    ip: str | None = None,
-    user_agent: str = "",
-    referer: str = "",
-    headers: Mapping[str, str] | None = None,
-) -> tuple[str | None, PixelEvent | None]:
-    """Where a click on ``token`` leads, and its event: ``None`` for what is not to be had.
-
-    A genuine link past its expiry gives its destination and no event.
-    """
-    destination, opened = _open_click(token)
-    if opened is None:
-        return destination, None
-    decoded, destination, link_name, args = opened
-    event = _event(
-        EventType.CLICKED,
-        decoded,
-        args,
-        token,
-        ip,
-        user_agent,
-        referer,
-        headers,
-        destination=destination,
-        link_name=link_name,
-    )
-    return destination, event
 
 
 def click_destination(token: str) -> str | None:
@@ -322,26 +263,6 @@ def _open_click(
         return None, None
     destination, link_name, args = click
     return destination, (decoded, destination, link_name, args)
-
-
-def click_answer(destination: str | None) -> tuple[int, list[tuple[str, str]], bytes]:
-    """Status, headers and body of the answer to a click (bodies are for GET only).
-
-    A redirect to ``destination``, or for a link that did not verify to
-    ``PTRACK_CLICK_FALLBACK_URL``, or else a constant 404.
-    """
-    if destination is None:
-        destination = _fallback()
-        if destination is None:
-            return 404, CLICK_NOT_FOUND_HEADERS, CLICK_NOT_FOUND_BODY
-    return 302, [*CLICK_REDIRECT_HEADERS, ("Location", destination)], b""
-
-
-@cached
-def _fallback() -> str | None:
-    url = conf.CLICK_FALLBACK_URL
-    # An unusable setting answers 404 (system check ptrack.E022 reports it).
-    return url if url and clicks.problem(url) is None else None
 
 
 def _decode(token: str, kind: str) -> tuple[DecodedToken | ExpiredToken | None, bool]:

@@ -23,8 +23,8 @@ from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.wsgi import WSGIHandler
 from django.test import RequestFactory
 
+from ptrack.answers import PIXEL_GIF
 from ptrack.fastpath import ASGIFastPath, WSGIFastPath
-from ptrack.tracking import PIXEL_GIF
 
 PIXEL_HEADERS = {
     "content-type": "image/gif",

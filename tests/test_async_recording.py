@@ -57,7 +57,9 @@ def load_all(tokens: list[str]) -> float:
 
     async def main() -> float:
         started = time.monotonic()
-        events = await asyncio.gather(*(tracking.atrack(t, ip="192.0.2.1") for t in tokens))
+        events = await asyncio.gather(
+            *(tracking.atrack(t, tracking.RequestContext(ip="192.0.2.1")) for t in tokens)
+        )
         assert all(event is not None for event in events)
         return time.monotonic() - started
 

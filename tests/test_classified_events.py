@@ -119,7 +119,9 @@ def test_record_kinds_keeps_other_kinds_from_every_recorder(
     with override_settings(PTRACK_RECORD_KINDS=["human", "mail_proxy"]):
         get(client, "curl/8.5.0", "bot")
         get(client, CHROME, "person")
-        event = ptrack.tracking.track(pixel_path("x").split("/")[2], user_agent="curl/8.5.0")
+        event = ptrack.tracking.track(
+            pixel_path("x").split("/")[2], ptrack.tracking.RequestContext(user_agent="curl/8.5.0")
+        )
     assert [e.args for e in recorded.events] == [("person",)]
     assert event is not None  # verified and classified, just not recorded
 
@@ -153,8 +155,10 @@ def test_a_recorder_can_take_only_some_kinds_under_asgi(register: Any) -> None:
 
     register(Machines)
     token = pixel_path("n").split("/")[2]
-    async_to_sync(ptrack.tracking.atrack)(token, user_agent=CHROME)
-    async_to_sync(ptrack.tracking.atrack)(token, user_agent="curl/8.5.0")
+    async_to_sync(ptrack.tracking.atrack)(token, ptrack.tracking.RequestContext(user_agent=CHROME))
+    async_to_sync(ptrack.tracking.atrack)(
+        token, ptrack.tracking.RequestContext(user_agent="curl/8.5.0")
+    )
     assert seen == ["curl/8.5.0"]
 
 

@@ -24,9 +24,9 @@ from itsdangerous import URLSafeTimedSerializer
 
 import ptrack
 from ptrack import clicks, encoders
+from ptrack.answers import CLICK_NOT_FOUND_BODY, PIXEL_GIF
 from ptrack.events import EventType
 from ptrack.exceptions import InvalidDestination
-from ptrack.tracking import CLICK_NOT_FOUND_BODY, PIXEL_GIF
 from tests.conftest import Recorded, pixel_path
 from tests.fronts import Front, Response, assert_pixel
 from tests.helpers import flip

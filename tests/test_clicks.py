@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ptrack
-from ptrack import checks, clicks, tokens, tracking
+from ptrack import answers, checks, clicks, tokens, tracking
 from ptrack.events import EventType
 from ptrack.exceptions import (
     ExpiredToken,
@@ -300,7 +300,7 @@ def test_signed_click_payloads_redirect_only_to_sound_destinations(
     args = [[clicks.MARK, destination], *rest] if marked else [destination, *rest]
     for token in (tokens.dumps(args, {}), text):
         found, event = tracking.verify_click(token)
-        status, headers, _body = tracking.click_answer(found)
+        status, headers, _body, _location = answers.click_answer(found)
         if found is not None:
             assert clicks.problem(found) is None
             assert event is not None

@@ -17,7 +17,7 @@ from django.urls import resolve
 
 import ptrack
 from ptrack import tasks, views
-from ptrack.tracking import PIXEL_GIF
+from ptrack.answers import PIXEL_GIF
 from tests.conftest import pixel_path
 from tests.helpers import aget
 from tests.recorders import Seen, make_recorders

@@ -64,7 +64,9 @@ def test_loaded_event_is_the_dataclass_made_the_usual_way() -> None:
 
     with freeze_time_at(T):
         token = Pixel("campaign", [3], user_id=42).url().rstrip("/").rpartition("/")[2]
-        event = tracking.verify(token, ip="192.0.2.1", user_agent="UA", referer="r")
+        event = tracking.verify(
+            token, tracking.RequestContext(ip="192.0.2.1", user_agent="UA", referer="r")
+        )
     assert event is not None
     expected = ptrack.PixelEvent(
         event_type=ptrack.EventType.LOADED,

@@ -159,7 +159,10 @@ def test_track_never_raises_records_nothing_and_logs_one_safe_line(
     recorded: Recorded, token: str, user_agent: str, referer: str
 ) -> None:
     with ptrack_logs() as records:
-        assert tracking.track(token, user_agent=user_agent, referer=referer) is None
+        assert (
+            tracking.track(token, tracking.RequestContext(user_agent=user_agent, referer=referer))
+            is None
+        )
     assert recorded.events == []
     assert [record.levelname for record in records] == ["DEBUG"]
     message = records[0].getMessage()

@@ -25,8 +25,9 @@ from freezegun import freeze_time
 
 import ptrack
 from ptrack import legacy, tokens, tracking
+from ptrack.answers import PIXEL_GIF
 from ptrack.exceptions import ExpiredToken, InvalidToken
-from ptrack.tracking import PIXEL_GIF
+from ptrack.tracking import RequestContext
 from tests.conftest import Recorded, pixel_path
 from tests.fronts import Bad
 from tests.helpers import flip
@@ -118,7 +119,7 @@ def test_the_event_of_a_3x_link_is_the_dataclass_made_the_usual_way() -> None:
     moment = datetime(2026, 4, 1, 9, 30, tzinfo=timezone.utc)
     old = token("newsletter")
     with LEGACY, freeze_time(moment):
-        event = tracking.verify(old, ip="192.0.2.1", user_agent="UA", referer="r")
+        event = tracking.verify(old, RequestContext(ip="192.0.2.1", user_agent="UA", referer="r"))
     assert event == ptrack.PixelEvent(
         event_type=ptrack.EventType.LOADED,
         args=("newsletter",),
@@ -451,7 +452,7 @@ def test_a_load_of_a_3x_link_with_control_characters_in_the_context_logs_safely(
     ptrack.tracker.register(Broken)
     try:
         with LEGACY, caplog.at_level(logging.DEBUG, logger="ptrack"):
-            tracking.track(mint("n\r\nX", k="\x00\u2028"), user_agent="a\r\nb")
+            tracking.track(mint("n\r\nX", k="\x00\u2028"), RequestContext(user_agent="a\r\nb"))
             tracking.track(mint("n") + "\n")
     finally:
         ptrack.tracker.unregister(Broken)
@@ -495,8 +496,8 @@ def test_a_3x_load_is_classified_without_the_machine_window() -> None:
         "Chrome/131.0.0.0 Safari/537.36"
     )
     with LEGACY:
-        browser = tracking.verify(token("newsletter"), user_agent=chrome)
-        mpp = tracking.verify(token("newsletter"), user_agent="Mozilla/5.0")
+        browser = tracking.verify(token("newsletter"), RequestContext(user_agent=chrome))
+        mpp = tracking.verify(token("newsletter"), RequestContext(user_agent="Mozilla/5.0"))
     assert browser is not None
     assert mpp is not None
     assert browser.classification == ptrack.Classification(ptrack.Kind.HUMAN, "browser")

@@ -25,9 +25,10 @@ from itsdangerous import URLSafeTimedSerializer
 
 import ptrack
 from ptrack import legacy, tokens
+from ptrack.answers import PIXEL_GIF
 from ptrack.events import PixelEvent
 from ptrack.exceptions import ExpiredToken, InvalidToken
-from ptrack.tracking import PIXEL_GIF
+from ptrack.tracking import RequestContext
 from tests import ptrack3
 from tests.conftest import Recorded, pixel_path
 from tests.fronts import PIXEL_HEADERS, SENDERS, Bad
@@ -308,10 +309,11 @@ def test_user_agent_and_referer_cannot_forge_log_lines(
         with caplog.at_level(logging.DEBUG, logger="ptrack"):
             ptrack.tracking.track(
                 tokens.dumps(["n"], {"k": injection}),
-                user_agent=f"Mozilla{injection}/5.0",
-                referer=f"https://x/{injection}",
+                RequestContext(
+                    user_agent=f"Mozilla{injection}/5.0", referer=f"https://x/{injection}"
+                ),
             )
-            ptrack.tracking.track(_expired(), user_agent=injection)
+            ptrack.tracking.track(_expired(), RequestContext(user_agent=injection))
     finally:
         ptrack.tracker.unregister(_Broken)
     assert [r.levelname for r in caplog.records] == ["ERROR", "INFO"]

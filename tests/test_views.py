@@ -14,7 +14,7 @@ from freezegun import freeze_time
 from PIL import Image
 
 import ptrack
-from ptrack.tracking import PIXEL_GIF
+from ptrack.answers import PIXEL_GIF
 from tests.conftest import Recorded, pixel_path
 from tests.fronts import assert_pixel
 from tests.testapp import pixels
@@ -250,7 +250,7 @@ def test_headers_are_what_django_would_set_and_each_response_owns_them(
 ) -> None:
     from django.http import HttpResponse
 
-    from ptrack.tracking import PIXEL_HEADERS as SENT
+    from ptrack.answers import PIXEL_HEADERS as SENT
 
     expected = dict(HttpResponse(content_type="image/gif", headers=SENT).items())
     first = getattr(client, method)(pixel_path("n"))

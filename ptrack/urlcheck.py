@@ -8,12 +8,17 @@ a URL itself and none can be crashed by one that ``urlsplit()`` refuses.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit
 
 # Control characters, space, DEL and backslash: browsers strip or reinterpret
 # them ("java\tscript:", "https:\\evil.example"), so none may reach a Location.
 _UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+
+# A host in brackets, then at most a port: what is left of the network
+# location once any credentials are cut off.
+_BRACKETED = re.compile(r"\[([^\[\]]*)\](?::[^\[\]:]*)?")
 
 
 def problem(url: object, *, strict: bool = True, query: bool = True) -> str | None:
@@ -41,6 +46,8 @@ def problem(url: object, *, strict: bool = True, query: bool = True) -> str | No
         parts = urlsplit(url)
     except ValueError:
         return "has a malformed host"
+    if _malformed_brackets(parts.netloc):
+        return "has a malformed host"
     if parts.scheme not in ("http", "https") or (
         strict and not url[: len(parts.scheme) + 3].endswith("://")
     ):
@@ -59,3 +66,23 @@ def problem(url: object, *, strict: bool = True, query: bool = True) -> str | No
     if not query and (parts.query or parts.fragment):
         return "has a query or a fragment"
     return None
+
+
+def _malformed_brackets(netloc: str) -> bool:
+    """Whether a bracketed host is anything but an IPv6 address, on every Python.
+
+    ``urlsplit()`` refuses ``[12345::]`` or ``[1.2.3.4]`` only from Python
+    3.11.4, and none of them refuses ``[::1]junk`` or a zone id, which no
+    browser accepts either.
+    """
+    host = netloc.rpartition("@")[2]
+    if "[" not in host and "]" not in host:
+        return False
+    match = _BRACKETED.fullmatch(host)
+    if match is None or "%" in match[1]:
+        return True
+    try:
+        ipaddress.IPv6Address(match[1])
+    except ValueError:
+        return True
+    return False

@@ -104,7 +104,9 @@ def test_accepted_destinations(url: str) -> None:
     assert tracking.verify_click(urlsplit(link).path.split("/")[3])[0] == url
 
 
-@pytest.mark.parametrize("url", ["https://[oops/", "https://[::1/x", "http://[12345::]/"])
+@pytest.mark.parametrize(
+    "url", ["https://[oops/", "https://[::1/x", "http://[12345::]/", "https://[::1]evil.example/"]
+)
 def test_a_malformed_bracketed_host_is_refused_as_a_destination(url: str) -> None:
     assert clicks.problem(url) == "has a malformed host"
     with pytest.raises(InvalidDestination, match="it has a malformed host"):

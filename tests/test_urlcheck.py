@@ -23,6 +23,13 @@ NON_ASCII = (
         (b"https://a.example/", "is a bytes, not a str"),
         ("https://[oops/", "has a malformed host"),
         ("http://[12345::]/", "has a malformed host"),
+        # Refused alike on every Python, whatever its urlsplit() lets through.
+        ("http://[1.2.3.4]/", "has a malformed host"),
+        ("http://[v1.fe]/", "has a malformed host"),
+        ("http://[::1]junk/", "has a malformed host"),
+        ("http://[fe80::1%25eth0]/", "has a malformed host"),
+        ("http://a[b]c/", "has a malformed host"),
+        ("http://user@[::1:/", "has a malformed host"),
         ("ftp://a.example/", "is not an absolute http:// or https:// URL"),
         ("/relative", "is not an absolute http:// or https:// URL"),
         ("https:///path", "has no host"),

@@ -1,4 +1,4 @@
-"""bench/report.py: the benchmark's one formatter, as text and as the Markdown of docs/performance.md."""
+"""bench/report.py: one formatter, as text and as the Markdown of docs/performance.md."""
 
 from __future__ import annotations
 

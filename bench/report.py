@@ -1,9 +1,9 @@
-"""The benchmark's results as text (printed after a run) or as the tables of docs/performance.md.
+"""The benchmark's results as tables: printed after a run, and quoted in docs/performance.md.
 
-``text()`` lists every figure a run produced, case by case under the names the
-benchmark gives them; ``markdown()`` lays out the ones the docs quote, side by
-side and under the docs' labels. Both draw their tables with one ``Table``,
-which renders either aligned for a terminal or as plain Markdown.
+``render()`` is the one formatter: it lays out every figure a run produced in
+the same tables either way, aligned for a terminal or as Markdown for the docs
+(``python -m bench.run --markdown bench/results.json``), so the two never
+disagree on what a run measured.
 """
 
 from __future__ import annotations
@@ -47,6 +47,45 @@ class Table:
         return [line(self.titles), rule, *(line(row) for row in self.rows)]
 
 
+# A section of a report: a line of prose, or a table.
+Block = str | Table
+
+
+def render(results: dict[str, Any], *, markdown: bool) -> str:
+    """Every figure of a run's results, as aligned text or as the Markdown of the docs."""
+    m = results["machine"]
+    blocks: list[Block] = [_machine(m)]
+    if results.get("background"):
+        blocks += _background(results["background"], m["versions"])
+    if results.get("tokens"):
+        blocks += _tokens(results["tokens"])
+    if results.get("http"):
+        blocks += _http(results["http"])
+    elif "http" in results and "background" not in results:
+        blocks.append("No endpoint figures: wrk was not installed for this run.")
+    lines: list[str] = []
+    for block in blocks:
+        lines += ["", *(block.render(markdown) if isinstance(block, Table) else [block])]
+    return "\n".join(lines[1:])
+
+
+def _machine(m: dict[str, Any]) -> str:
+    v = m["versions"]
+    servers = (
+        f", gunicorn {v['gunicorn']}, uvicorn {v['uvicorn']} "
+        f"(uvloop {v['uvloop']}, httptools {v['httptools']}), wrk {v.get('wrk')}"
+        if "gunicorn" in v
+        else ""
+    )
+    return (
+        f"Measured on {m['cpu']} ({m['nproc']} CPUs, {m['memory_gib']} GiB), "
+        f"{m['platform']}, Python {m['python']}, Django {v['django']}, "
+        f"itsdangerous {v['itsdangerous']}{servers}; "
+        f"load average {m['load_average_at_start'][0]:.1f} at the start and "
+        f"{m['load_average_at_end'][0]:.1f} at the end (a shared machine)."
+    )
+
+
 def _bare_first(endpoints: dict[str, Any]) -> list[tuple[str, Any]]:
     """The bare view first, then the cases in the order they were set up."""
     return sorted(endpoints.items(), key=lambda item: item[0] != "bare view")
@@ -56,141 +95,50 @@ def _total(tables: Iterable[dict[str, Any]], key: str) -> int:
     return sum(e.get(key, 0) for table in tables for e in table.values())
 
 
-# --- text ----------------------------------------------------------------------------
+# --- token work ---------------------------------------------------------------------
 
-
-def text(results: dict[str, Any]) -> str:
-    """Every figure of a run, as printed at its end."""
-    m = results["machine"]
-    lines = [
-        f"Machine: {m['cpu']}, {m['nproc']} CPUs, {m['memory_gib']} GiB, Python {m['python']}, "
-        f"Django {m['versions']['django']}, itsdangerous {m['versions']['itsdangerous']}"
-    ]
-    if results.get("tokens"):
-        lines += _tokens_text(results["tokens"])
-    if results.get("http"):
-        lines += _http_text(results["http"])
-    if results.get("background"):
-        lines += _background_text(results["background"])
-    return "\n".join(lines)
-
-
-def _endpoint_table(title: str, recorded: bool = False) -> Table:
-    titles = [title, "req/s", "p50 ms", "p99 ms", "errors", "recorded / lost"]
-    widths = [38, 8, 7, 7, 6, 17]
-    return Table(titles, widths) if recorded else Table(titles[:-1], widths[:-1])
-
-
-def _endpoint_cells(e: dict[str, Any]) -> list[str]:
-    return [f"{e['rps']:,.0f}", f"{e['p50_ms']:.2f}", f"{e['p99_ms']:.2f}", f"{e['errors']}"]
-
-
-def _tokens_text(t: dict[str, Any]) -> list[str]:
-    table = Table(["case", "per second", "median µs"], [34, 11])
-    for name, value in t["per_second"].items():
-        table.add(name, f"{value:,.0f}", f"{t['median_us'][name]:.1f}")
-    return [
-        "",
-        f"Token work, in process (median of {t['rounds']} alternating rounds)",
-        *table.render(markdown=False),
-        *(f"{name}: {value:.2f}x" for name, value in t["ratios"].items()),
-        f"token length {t['token_length']} (plain itsdangerous {t['plain_token_length']}), "
-        f"URL length {t['url_length']}",
-    ]
-
-
-def _http_text(h: dict[str, Any]) -> list[str]:
-    lines = []
-    for conns, key in ((64, "c64"), (4, "c4")):
-        table = _endpoint_table("server: case", recorded=True)
-        for name, e in h[key].items():
-            rec = f"{e['recorder_calls']} / {e['lost']}" if "lost" in e else "-"
-            table.add(name, *_endpoint_cells(e), rec)
-        lines += [
-            "",
-            f"Endpoint, {conns} connections, {h['workers_per_server']} workers per server "
-            "(medians of alternating runs)",
-            *table.render(markdown=False),
-        ]
-    lines.append("")
-    for kind, ratios in h["ratios"].items():
-        lines += (f"{kind}: {name} = {value:.3f}" for name, value in ratios.items())
-    lines.append("")
-    for name, mem in h["memory"].items():
-        lines.append(
-            f"{name}: worker RSS {mem['rss_before_mib']} -> {mem['rss_after_round_1_mib']} "
-            f"-> {mem['rss_after_mib']} MiB (growth {mem['max_growth_mib']} MiB, "
-            f"{mem['growth_after_round_1_mib']} after round 1; "
-            f"{mem['requests'] or 0:,} recorded)"
-        )
-    return lines
-
-
-def _background_text(b: dict[str, Any]) -> list[str]:
-    c64, c4 = _endpoint_table("case"), _endpoint_table("case")
-    for name, e in _bare_first(b["endpoint"]):
-        c64.add(name, *_endpoint_cells(e))
-    for name, e in b["endpoint_c4"].items():
-        c4.add(name, *_endpoint_cells(e))
-    lines = [
-        "",
-        f"Slow recorder ({b['recorder_seconds'] * 1000:.0f} ms), gunicorn, "
-        f"{b['workers_per_server']} workers per server, {b['connections']} connections "
-        f"(medians of {b['rounds']} alternating runs of {b['seconds_per_run']} s)",
-        *c64.render(markdown=False),
-        "",
-        f"The same at 4 connections ({b['seconds_per_latency_run']} s runs)",
-        *c4.render(markdown=False),
-        "",
-        *(f"{name} = {value:.3f}" for name, value in b["ratios"].items()),
-        "",
-        *(
-            f"track() in process, {name}: {us:,.0f} µs per pixel load"
-            for name, us in b.get("track_us", {}).items()
-        ),
-    ]
-    for d in b["drain"].values():
-        lines.append("")
-        lines.append(
-            f"{d['label']}: {d['pixel_responses']:,} pixel responses (wrk), "
-            f"{d['enqueued']:,} enqueued ({d.get('tasks_enqueued', d['enqueued']):,} tasks), "
-            f"{d['ran_inline']} ran inline, "
-            f"{d['recorded']:,} recorded by the worker, {d['left_in_queue']} left, "
-            f"{d['failed']} failed, {d['lost']} lost, {d['duplicated']} duplicated"
-        )
-        for key in ("with_recorder", "without_sleep", "until_empty"):
-            if key not in d:
-                continue
-            w = d[key]
-            rate = "-" if w["per_second"] is None else f"{w['per_second']:,.1f}"
-            lines.append(
-                f"  {w['processes']} worker(s), recorder sleeping "
-                f"{w['recorder_seconds'] * 1000:.0f} ms: "
-                f"{w['events']:,} events at {rate}/s (start-up {w['startup_s'] or 0:.1f} s"
-                f"{', TIMED OUT' if w['timed_out'] else ''}): {w['command']}"
-            )
-    return lines
-
-
-# --- markdown --------------------------------------------------------------------------
-
-# Token cases in the docs' order: their label there, and the ratio they are read against.
+# Token cases in the docs' order: their label there, and the ratio they are read against
+# (None: the baseline itself).
 _TOKEN_ROWS = [
     ("Mint a token: `ptrack.encoders.encode()`", "ptrack mint token",
-     "mint token vs itsdangerous dumps", True),
-    ("Mint a URL: `ptrack.Pixel(...).url()`", "ptrack mint URL",
-     "mint URL vs itsdangerous dumps", False),
-    ("plain itsdangerous `dumps()`", "itsdangerous dumps", None, False),
-    ("Verify a token: `ptrack.encoders.decode()`", "ptrack verify",
-     "verify vs itsdangerous loads", True),
-    ("plain itsdangerous `loads()`", "itsdangerous loads", None, False),
-    ("`ptrack.tracking.track()`: verify, event, one recorder", "ptrack track()", "", False),
-    ("`ptrack.classify()`, cycling the labelled request shapes", "ptrack classify()", "", False),
-    ("Render a 5-story email with `{% ptrack %}`", "email render, with {% ptrack %}", "", False),
-    ("The same email without the tag", "email render, without it", "", False),
+     "mint token vs itsdangerous dumps"),
+    ("Mint a URL: `ptrack.Pixel(...).url()`", "ptrack mint URL", "mint URL vs itsdangerous dumps"),
+    ("plain itsdangerous `dumps()`", "itsdangerous dumps", None),
+    ("Verify a token: `ptrack.encoders.decode()`", "ptrack verify", "verify vs itsdangerous loads"),
+    ("plain itsdangerous `loads()`", "itsdangerous loads", None),
+    ("`ptrack.tracking.track()`: verify, event, one recorder", "ptrack track()", ""),
+    ("`ptrack.classify()`, cycling the labelled request shapes", "ptrack classify()", ""),
+    ("Render a 5-story email with `{% ptrack %}`", "email render, with {% ptrack %}", ""),
+    ("The same email without the tag", "email render, without it", ""),
 ]  # fmt: skip
 
-# The ratios of the docs' table: label, key in the results, target.
+
+def _tokens(t: dict[str, Any]) -> list[Block]:
+    ps, us, r = t["per_second"], t["median_us"], t["ratios"]
+    table = Table([
+        f"Token work, in process (median of {t['rounds']} alternating rounds)", "per second",
+        "µs, median", "vs itsdangerous",
+    ])  # fmt: skip
+    known = set()
+    for label, key, ratio in _TOKEN_ROWS:
+        known.add(key)
+        if key in ps:  # else a case added after the run
+            cell = "1x" if ratio is None else f"{r[ratio]:.2f}x" if ratio else ""
+            table.add(label, f"{ps[key]:,.0f}", f"{us[key]:.1f}", cell)
+    for key in [key for key in ps if key not in known]:  # a case the docs do not quote yet
+        table.add(key, f"{ps[key]:,.0f}", f"{us[key]:.1f}", "")
+    return [
+        table,
+        f"Token {t['token_length']} characters (plain itsdangerous: {t['plain_token_length']}), "
+        f"URL {t['url_length']} characters, for `'campaign-42', user_id=123456, "
+        f"email='someone@example.com', variant='b'`.",
+    ]
+
+
+# --- the endpoints, served ---------------------------------------------------------------
+
+# The ratios in the docs' order: label, key in the results, target. Any other ratio a
+# run gives follows under its key.
 _RATIO_ROWS = [
     ("view / bare view, req/s", "view / bare view (rps)", "≥ 0.95"),
     (
@@ -229,54 +177,18 @@ _RATIO_ROWS = [
     ),
 ]
 
-
-def markdown(results: dict[str, Any]) -> str:
-    """The tables of docs/performance.md, from a results JSON."""
-    m = results["machine"]
-    v = m["versions"]
-    out = [
-        f"Measured on {m['cpu']} ({m['nproc']} CPUs, {m['memory_gib']} GiB), "
-        f"{m['platform']}, Python {m['python']}, Django {v['django']}, "
-        f"itsdangerous {v['itsdangerous']}, gunicorn {v['gunicorn']}, uvicorn {v['uvicorn']} "
-        f"(uvloop {v['uvloop']}, httptools {v['httptools']}), wrk {v.get('wrk')}; "
-        f"load average {m['load_average_at_start'][0]:.1f} at the start and "
-        f"{m['load_average_at_end'][0]:.1f} at the end (a shared machine)."
-    ]
-    if "background" in results:  # a --background run: that scenario only
-        return "\n".join(out + _background_markdown(results["background"], v))
-    out += _tokens_markdown(results["tokens"])
-    if results.get("http"):
-        out += _http_markdown(results["http"])
-    return "\n".join(out)
+_SERVERS = ("gunicorn", "uvicorn")
 
 
-def _tokens_markdown(t: dict[str, Any]) -> list[str]:
-    ps, us, r = t["per_second"], t["median_us"], t["ratios"]
-    table = Table(["Token work, in process", "per second", "µs, median", "vs itsdangerous"])
-    for label, key, ratio, bold in _TOKEN_ROWS:
-        if key not in ps:  # a case added after the run
-            continue
-        cell = "1x" if ratio is None else f"{r[ratio]:.2f}x" if ratio else ""
-        table.add(label, f"{ps[key]:,.0f}", f"{us[key]:.1f}", f"**{cell}**" if bold else cell)
-    return [
-        "",
-        *table.render(markdown=True),
-        "",
-        f"Token {t['token_length']} characters (plain itsdangerous: {t['plain_token_length']}), "
-        f"URL {t['url_length']} characters, for `'campaign-42', user_id=123456, "
-        f"email='someone@example.com', variant='b'`.",
-    ]
-
-
-def _http_markdown(h: dict[str, Any]) -> list[str]:
+def _http(h: dict[str, Any]) -> list[Block]:
     c64 = Table([
-        "Endpoint, 64 connections", "gunicorn req/s", "p50 ms", "p99 ms",
-        "uvicorn req/s", "p50 ms", "p99 ms",
+        f"Endpoint, 64 connections, {h['workers_per_server']} workers per server",
+        "gunicorn req/s", "p50 ms", "p99 ms", "uvicorn req/s", "p50 ms", "p99 ms",
     ])  # fmt: skip
     for label in dict.fromkeys(k.split(": ", 1)[1] for k in h["c64"]):
         cells = []
-        for kind in ("gunicorn", "uvicorn"):
-            e = h["c64"].get(f"{kind}: {label}")
+        for server in _SERVERS:
+            e = h["c64"].get(f"{server}: {label}")
             cells += (
                 [f"{e['rps']:,.0f}", f"{e['p50_ms']:.1f}", f"{e['p99_ms']:.1f}"]
                 if e
@@ -284,28 +196,35 @@ def _http_markdown(h: dict[str, Any]) -> list[str]:
             )
         c64.add(label, *cells)
     c4 = Table(["Endpoint, 4 connections", "gunicorn p50 ms", "p99 ms", "uvicorn p50 ms", "p99 ms"])
-    for label in [k.split(": ", 1)[1] for k in h["c4"] if k.startswith("gunicorn: ")]:
-        g, u = h["c4"][f"gunicorn: {label}"], h["c4"][f"uvicorn: {label}"]
-        c4.add(
-            label, f"{g['p50_ms']:.2f}", f"{g['p99_ms']:.2f}", f"{u['p50_ms']:.2f}",
-            f"{u['p99_ms']:.2f}",
-        )  # fmt: skip
+    for label in dict.fromkeys(k.split(": ", 1)[1] for k in h["c4"]):
+        cells = []
+        for server in _SERVERS:
+            e = h["c4"].get(f"{server}: {label}")
+            cells += [f"{e['p50_ms']:.2f}", f"{e['p99_ms']:.2f}"] if e else ["", ""]
+        c4.add(label, *cells)
     tables = (h["c64"], h["c4"])
 
-    ratios = Table(
-        ["Ratio: median over rounds (lowest to highest round)", "target", "gunicorn", "uvicorn"]
-    )
-
-    def cell(kind: str, key: str) -> str:
-        value = h["ratios"][kind].get(key)
+    def cell(server: str, key: str) -> str:
+        value = h["ratios"].get(server, {}).get(key)
         if value is None:
             return ""
-        spread = h.get("ratio_rounds", {}).get(kind, {}).get(key)
+        spread = h.get("ratio_rounds", {}).get(server, {}).get(key)
         return f"{value:.2f} ({min(spread):.2f} to {max(spread):.2f})" if spread else f"{value:.2f}"
 
-    for label, key, target in _RATIO_ROWS:
-        ratios.add(label, target, cell("gunicorn", key), cell("uvicorn", key))
-    memory = Table(["Worker RSS, MiB", "after warm-up", "after round 1", "at the end"])
+    ratios = Table(["Ratio: median over rounds (lowest to highest round)", "target", *_SERVERS])
+    rows = [*_RATIO_ROWS]
+    quoted = {key for _, key, _ in _RATIO_ROWS}
+    for server in _SERVERS:
+        rows += ((key, key, "") for key in h["ratios"].get(server, {}) if key not in quoted)
+        quoted |= h["ratios"].get(server, {}).keys()
+    for label, key, target in rows:
+        cells = [cell(server, key) for server in _SERVERS]
+        if any(cells):  # else a case added after the run
+            ratios.add(label, target, *cells)
+    memory = Table([
+        "Worker RSS, MiB", "after warm-up", "after round 1", "at the end", "most growth",
+        "growth after round 1", "recorded",
+    ])  # fmt: skip
     for name, mem in h["memory"].items():
         memory.add(
             name,
@@ -313,27 +232,29 @@ def _http_markdown(h: dict[str, Any]) -> list[str]:
                 ", ".join(map(str, mem[key]))
                 for key in ("rss_before_mib", "rss_after_round_1_mib", "rss_after_mib")
             ),
+            f"{mem['max_growth_mib']}",
+            f"{mem['growth_after_round_1_mib']}",
+            f"{mem['requests'] or 0:,}",
         )
     return [
-        "",
-        *c64.render(markdown=True),
-        "",
-        *c4.render(markdown=True),
-        "",
+        c64,
+        c4,
         f"{_total(tables, 'requests'):,} requests, {_total(tables, 'errors')} errors; "
         f"{_total(tables, 'recorder_calls'):,} recorder calls for the pixel runs, "
         f"{_total(tables, 'lost')} successful pixel responses without one.",
-        "",
-        *ratios.render(markdown=True),
-        "",
-        *memory.render(markdown=True),
+        ratios,
+        memory,
     ]
 
 
-def _background_markdown(b: dict[str, Any], versions: dict[str, Any]) -> list[str]:
-    """The slow-recorder tables of docs/performance.md, from a ``--background`` results JSON."""
+# --- a slow recorder, inline and in the background ----------------------------------------
+
+_PACKAGES = ("django-tasks", "django-tasks-db", "django-tasks-rq", "django-rq", "rq", "redis")
+_DRAIN_PHASES = ("with_recorder", "without_sleep", "until_empty")
+
+
+def _background(b: dict[str, Any], versions: dict[str, Any]) -> list[Block]:
     ms = b["recorder_seconds"] * 1000
-    packages = ("django-tasks", "django-tasks-db", "django-tasks-rq", "django-rq", "rq", "redis")
     endpoints = Table([
         f"Endpoint, {ms:.0f} ms recorder", f"req/s, {b['connections']} connections",
         "p50 ms", "p99 ms", "req/s / bare", "p99 / bare", "p50 ms, 4 connections", "p99 ms",
@@ -357,14 +278,11 @@ def _background_markdown(b: dict[str, Any], versions: dict[str, Any]) -> list[st
         if b.get("ratio_rounds")
         else ""
     )
-    out = [
-        "",
+    out: list[Block] = [
         "Task backends: "
-        + ", ".join(f"{name} {versions.get(name)}" for name in packages)
+        + ", ".join(f"{name} {versions.get(name)}" for name in _PACKAGES)
         + f" (redis-py), redis-server {b.get('redis')}.",
-        "",
-        *endpoints.render(markdown=True),
-        "",
+        endpoints,
         f"gunicorn with {b['workers_per_server']} sync workers per server, "
         f"{b['rounds']} rounds of {b['seconds_per_run']} s runs, each case back to back with "
         f"the bare view in ABBA order ({b['seconds_per_latency_run']} s at 4 connections); "
@@ -375,22 +293,33 @@ def _background_markdown(b: dict[str, Any], versions: dict[str, Any]) -> list[st
         track = Table(["`ptrack.tracking.track()` in process, one recorder", "µs per pixel load"])
         for name, us in b["track_us"].items():
             track.add(name, f"{us:,.0f}")
-        out += ["", *track.render(markdown=True)]
+        out.append(track)
     cleanup = next(iter(b["drain"].values()))["until_empty"]["processes"]
     drains = Table([
         "Task workers, events/s (events)", f"one, {ms:.0f} ms recorder", "one, no sleep",
-        f"{cleanup}, no sleep, until empty", "pixel responses", "enqueued", "recorded", "lost",
+        f"{cleanup}, no sleep, until empty", "pixel responses", "enqueued", "recorded",
+        "left", "failed", "lost", "duplicated",
     ])  # fmt: skip
+    commands: list[str] = []
     for d in b["drain"].values():
-        rates = [
-            "-"
-            if w is None or w["per_second"] is None
-            else f"{w['per_second']:,.0f} ({w['events']:,})"
-            for w in (d.get("with_recorder"), d.get("without_sleep"), d["until_empty"])
-        ]
+        phases = [d.get(key) for key in _DRAIN_PHASES]
         drains.add(
-            d["label"], *rates, f"{d['pixel_responses']:,}",
-            f"{d['enqueued'] + d['ran_inline']:,}", f"{d['recorded'] + d['ran_inline']:,}",
-            f"{d['lost']}",
+            d["label"],
+            *(
+                "-"
+                if w is None or w["per_second"] is None
+                else f"{w['per_second']:,.0f} ({w['events']:,})"
+                for w in phases
+            ),
+            f"{d['pixel_responses']:,}", f"{d['enqueued'] + d['ran_inline']:,}",
+            f"{d['recorded'] + d['ran_inline']:,}", f"{d['left_in_queue']}", f"{d['failed']}",
+            f"{d['lost']}", f"{d['duplicated']}",
         )  # fmt: skip
-    return [*out, "", *drains.render(markdown=True)]
+        commands += (
+            f"- {d['label']}, {w['processes']} worker(s), recorder sleeping "
+            f"{w['recorder_seconds'] * 1000:.0f} ms, start-up {w['startup_s'] or 0:.1f} s"
+            f"{', TIMED OUT' if w['timed_out'] else ''}: `{w['command']}`"
+            for w in phases
+            if w is not None
+        )
+    return [*out, drains, "\n".join(["Task worker commands:", *commands])]

@@ -29,7 +29,7 @@ This module is the command line; the parts live beside it: the token work in
 recorders and the drain in ``bench/background.py``, starting and stopping the
 servers in ``bench/servers.py``, wrk and its request headers in
 ``bench/load.py``, the machine's description in ``bench/machine.py``, and the
-text and Markdown tables in ``bench/report.py``.
+tables, as text or as Markdown, in ``bench/report.py``.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     options = parser.parse_args(argv)
     if options.markdown:
-        print(report.markdown(json.loads(options.markdown.read_text())))
+        print(report.render(json.loads(options.markdown.read_text()), markdown=True))
         return 0
     if options.quick:
         options.rounds, options.duration, options.latency_duration = 1, 2, 1
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     results["machine"]["load_average_at_end"] = os.getloadavg()
     options.json.write_text(json.dumps(results, indent=2) + "\n")
-    print(report.text(results))
+    print(report.render(results, markdown=False))
     print(f"\nWrote {options.json}")
     return 0
 

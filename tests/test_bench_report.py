@@ -1,4 +1,4 @@
-"""bench/report.py: the benchmark's tables, as text and as the Markdown of docs/performance.md."""
+"""bench/report.py: one formatter, as text and as the Markdown of docs/performance.md."""
 
 from __future__ import annotations
 
@@ -47,30 +47,81 @@ def test_the_committed_results_are_found() -> None:
     assert {"results.json", "results-background.json"} <= {path.name for path in RESULTS}
 
 
+def _cells(lines: list[str]) -> list[list[str]]:
+    """The cells of every table row, without the alignment or the rule under the titles."""
+    return [
+        [cell.strip() for cell in line.strip("|").split(" | ")]
+        for line in lines
+        if line.startswith("| ")
+    ]
+
+
 @pytest.mark.parametrize("path", RESULTS, ids=lambda path: path.name)
-def test_every_committed_results_file_renders(path: Path) -> None:
+def test_text_and_markdown_hold_the_same_figures(path: Path) -> None:
     results = json.loads(path.read_text())
-    text, markdown = report.text(results), report.markdown(results)
-    assert text.startswith("Machine: ")
-    assert markdown.startswith("Measured on ")
+    text = report.render(results, markdown=False).splitlines()
+    markdown = report.render(results, markdown=True).splitlines()
+    assert text[0] == markdown[0]
+    assert text[0].startswith("Measured on ")
+    assert _cells(text) == _cells(markdown)
+    assert [line for line in text if not line.startswith("|")] == [
+        line for line in markdown if not line.startswith("|")
+    ]
+    assert any(line.startswith("|---|--:|") for line in markdown)
+    assert not any(line.startswith("|---|--:|") for line in text)
 
 
-def test_markdown_leaves_out_a_token_case_the_run_did_not_measure() -> None:
+def test_every_token_case_is_shown_and_the_docs_order_kept() -> None:
     results = _load("results.json")
     assert "ptrack classify()" not in results["tokens"]["per_second"]
-    markdown = report.markdown(results)
-    assert "| Verify a token: `ptrack.encoders.decode()` | 124,931 | 8.0 | **2.73x** |" in markdown
+    markdown = report.render(results, markdown=True)
+    assert "| Verify a token: `ptrack.encoders.decode()` | 124,931 | 8.0 | 2.73x |" in markdown
     assert "ptrack.classify()" not in markdown
+    results["tokens"]["per_second"]["a new case"] = 1234.5
+    results["tokens"]["median_us"]["a new case"] = 810.0
+    rows = _cells(report.render(results, markdown=True).splitlines())
+    labels = [row[0] for row in rows]
+    assert (
+        labels.index("Mint a token: `ptrack.encoders.encode()`")
+        < labels.index("The same email without the tag")
+        < labels.index("a new case")
+    )
+    assert ["a new case", "1,234", "810.0", ""] in rows
+
+
+def test_every_ratio_of_a_run_is_shown() -> None:
+    results = _load("results.json")
+    rows = {row[0]: row[1:] for row in _cells(report.render(results, markdown=False).splitlines())}
+    assert rows["view / bare view, req/s"] == [
+        "≥ 0.95",
+        "0.97 (0.89 to 1.08)",
+        "1.06 (0.78 to 1.11)",
+    ]
+    for server in ("gunicorn", "uvicorn"):
+        for key, value in results["http"]["ratios"][server].items():
+            assert any(f"{value:.2f}" in cell for row in rows.values() for cell in row), key
+    assert rows["fast path / raw callable (p99, 64 conn)"][0] == ""
 
 
 def test_the_background_tables() -> None:
     results = _load("results-background.json")
-    markdown = report.markdown(results).splitlines()
+    markdown = report.render(results, markdown=True).splitlines()
     assert "| bare view | 1,907 | 33.3 | 52.1 | 1.00 | 1.00 | 1.9 | 3.5 |" in markdown
     assert (
         "| background, RQ on Redis, pooled, PTRACK_BATCH_SIZE=100 | - | - | 9,564 (20,811) "
-        "| 20,525 | 20,811 | 20,811 | 0 |"
+        "| 20,525 | 20,811 | 20,811 | 0 | 0 | 0 | 0 |"
     ) in markdown
-    text = report.text(results).splitlines()
-    assert "| case" in text[3]
-    assert "inline recorder / bare view (req/s) = 0.046" in text
+    assert any("`manage.py db_worker --batch" in line for line in markdown)
+
+
+def test_a_run_without_wrk_says_so() -> None:
+    results = _load("results.json")
+    results["http"] = None
+    text = report.render(results, markdown=False)
+    assert text.endswith("No endpoint figures: wrk was not installed for this run.")
+
+
+@pytest.mark.parametrize("name", ["results.json", "results-background.json"])
+def test_the_docs_quote_the_committed_run_as_the_formatter_renders_it(name: str) -> None:
+    docs = (BENCH.parent / "docs" / "performance.md").read_text()
+    assert report.render(_load(name), markdown=True) in docs

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import ptrack
 from ptrack import Classification, Kind, classify
-from ptrack.classifier import active_rules, get_classifier, user_agents
+from ptrack.classifier import active_rules, get_classifier, markers, user_agents
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -404,8 +404,8 @@ class TestPrivateRelayFile:
 def test_rule_families_name_their_markers() -> None:
     assert user_agents.family("x googleimageproxy y") == ("mail_proxy", "gmail_image_proxy")
     assert user_agents.family("mozilla/5.0 (cubot note 30)") is None
-    assert user_agents.MAIL_CLIENT.find("thunderbird/115") == "mail_client"
-    assert user_agents.MAIL_CLIENT.find("chrome/131") is None
+    assert markers.MAIL_CLIENT.find("thunderbird/115") == "mail_client"
+    assert markers.MAIL_CLIENT.find("chrome/131") is None
 
 
 def test_hostile_user_agents_cost_time_in_proportion_to_their_length() -> None:
@@ -429,25 +429,25 @@ def test_every_shipped_network_names_a_kind() -> None:
 # family() skips the parts of a browser's User-Agent that cannot hold a marker.
 # Its answer must be the one a scan of the whole string gives.
 
-_MARKERS = list(user_agents._RANK)
+_MARKERS = list(markers.RANK)
 
 
 def _whole_scan_family(ua: str) -> tuple[str, str] | None:
     """family() as a plain scan of the whole string, without skipping anything."""
     text = ua.replace("cubot", "") if "cubot" in ua else ua
-    best, marker = len(user_agents.FAMILIES), ""
-    match = user_agents._ANY.search(text)
+    best, marker = len(markers.FAMILIES), ""
+    match = markers.ANY.search(text)
     while match is not None:
-        rank = user_agents._RANK[match.group()]
+        rank = markers.RANK[match.group()]
         if rank < best:
             best, marker = rank, match.group()
             if rank == 0:
                 break
-        match = user_agents._ANY.search(text, match.end())
-    if best < len(user_agents.FAMILIES):
-        name, markers = user_agents.FAMILIES[best]
-        return name, markers.reasons[marker]
-    if "@" in text and user_agents._EMAIL.search(text):
+        match = markers.ANY.search(text, match.end())
+    if best < len(markers.FAMILIES):
+        name, family = markers.FAMILIES[best]
+        return name, family.reasons[marker]
+    if "@" in text and markers.EMAIL.search(text):
         return "bot", "crawler"
     return None
 

@@ -7,7 +7,8 @@ itself as the reason. Only ``human`` and ``mail_proxy`` count as opens: a
 provider's image proxy fetches because a person is viewing the mail.
 
 The package holds the kinds and the verdict (``kinds``), the rules that decide
-(``engine``), what a User-Agent says (``user_agents``), the network sets
+(``engine``), the User-Agent markers of each family (``markers``) and how a
+User-Agent is read with them (``user_agents``), the network sets
 (``networks``) and their shipped and downloaded lists (``sources``), and the
 classifier the settings configure (``config``); this module re-exports what
 the rest of ptrack and sites use.

@@ -107,6 +107,10 @@ _TOKEN_ROWS = [
     ("Verify a token: `ptrack.encoders.decode()`", "ptrack verify", "verify vs itsdangerous loads"),
     ("plain itsdangerous `loads()`", "itsdangerous loads", None),
     ("`ptrack.tracking.track()`: verify, event, one recorder", "ptrack track()", ""),
+    ("`ptrack.tracking.track()` of a link naming its recipient, no consent source",
+     "ptrack track(), naming a recipient, no consent source", ""),
+    ("`ptrack.tracking.track()` of a link naming its recipient, consent asked from memory",
+     "ptrack track(), naming a recipient", ""),
     ("`ptrack.classify()`, cycling the labelled request shapes", "ptrack classify()", ""),
     ("Render a 5-story email with `{% ptrack %}`", "email render, with {% ptrack %}", ""),
     ("The same email without the tag", "email render, without it", ""),
@@ -127,8 +131,13 @@ def _tokens(t: dict[str, Any]) -> list[Block]:
             table.add(label, f"{ps[key]:,.0f}", f"{us[key]:.1f}", cell)
     for key in [key for key in ps if key not in known]:  # a case the docs do not quote yet
         table.add(key, f"{ps[key]:,.0f}", f"{us[key]:.1f}", "")
+    extra = [
+        f"{name}: {us:+.2f} µs per load (median of per-round differences)."
+        for name, us in t.get("extra_us", {}).items()
+    ]
     return [
         table,
+        *extra,
         f"Token {t['token_length']} characters (plain itsdangerous: {t['plain_token_length']}), "
         f"URL {t['url_length']} characters, for `'campaign-42', user_id=123456, "
         f"email='someone@example.com', variant='b'`.",

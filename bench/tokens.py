@@ -28,6 +28,23 @@ def pixel_tokens(count: int) -> list[str]:
     return [encoders.encode(ARGS, {**KWARGS, "user_id": n}) for n in range(count)]
 
 
+def recipient_tokens(count: int) -> list[str]:
+    """What ``Pixel(*ARGS, **KWARGS).url(recipient=...)`` signs, for ``count`` recipients."""
+    from ptrack import encoders
+
+    return [
+        encoders.encode(ARGS, {**KWARGS, "user_id": n}, recipient=f"sub-{n}") for n in range(count)
+    ]
+
+
+# A consent source that answers from memory, as one reading Django's local-memory cache would.
+CONSENT_LEVELS = {f"sub-{n}": "full" for n in range(1000)}
+
+
+def memory_consent(recipient: str) -> str | None:
+    return CONSENT_LEVELS.get(recipient)
+
+
 def click_tokens(count: int) -> list[str]:
     """What ``Pixel(*ARGS, **KWARGS).link(CLICK_DESTINATION)`` signs, for each user."""
     from ptrack import clicks, encoders
@@ -49,6 +66,7 @@ def token_bench(rounds: int, seconds: float) -> dict[str, Any]:
     django.setup()
     from django.conf import settings
     from django.template import Context, Engine
+    from django.test import override_settings
     from itsdangerous import URLSafeTimedSerializer
 
     import ptrack
@@ -107,21 +125,35 @@ def token_bench(rounds: int, seconds: float) -> dict[str, Any]:
         "itsdangerous loads": cycling(plain.loads, plain_tokens),
         "ptrack verify": cycling(encoders.decode, tokens),
         "ptrack track()": cycling(tracking.track, tokens),
+        "ptrack track(), naming a recipient, no consent source": cycling(
+            tracking.track, recipient_tokens(1000)
+        ),
+        "ptrack track(), naming a recipient": cycling(tracking.track, recipient_tokens(1000)),
         "ptrack classify()": cycling_classify(),
         "email render, with {% ptrack %}": lambda: template.render(Context(context)),
         "email render, without it": lambda: without_tag.render(Context(context)),
     }
+    # Settings in force for a case only, around each of its measurements.
+    case_settings = {
+        "ptrack track(), naming a recipient": {"PTRACK_CONSENT": "bench.tokens.memory_consent"},
+    }
     numbers = {}
     for name, func in cases.items():  # calibrate: about `seconds` per measurement
         n, elapsed = 1, 0.0
-        while elapsed < 0.05:
-            n *= 2
-            elapsed = timeit.timeit(func, number=n)
+        with override_settings(**case_settings.get(name, {})):
+            while elapsed < 0.05:
+                n *= 2
+                elapsed = timeit.timeit(func, number=n)
         numbers[name] = max(1, int(n * seconds / elapsed))
+    with override_settings(**case_settings["ptrack track(), naming a recipient"]):
+        event = tracking.track(recipient_tokens(1)[0])
+        assert event is not None
+        assert (event.recipient, event.consent) == ("sub-0", "full")
     times: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(rounds):
         for name, func in cases.items():
-            times[name].append(timeit.timeit(func, number=numbers[name]) / numbers[name])
+            with override_settings(**case_settings.get(name, {})):
+                times[name].append(timeit.timeit(func, number=numbers[name]) / numbers[name])
     per_second = {name: 1 / statistics.median(values) for name, values in times.items()}
     return {
         "rounds": rounds,
@@ -137,6 +169,26 @@ def token_bench(rounds: int, seconds: float) -> dict[str, Any]:
             "verify vs itsdangerous loads": _median_ratio(
                 times["itsdangerous loads"], times["ptrack verify"]
             ),
+        },
+        "extra_us": {
+            "track() naming a recipient, memory consent source, over track()": statistics.median(
+                a - b
+                for a, b in zip(
+                    times["ptrack track(), naming a recipient"],
+                    times["ptrack track()"],
+                    strict=True,
+                )
+            )
+            * 1e6,
+            "of which the lookup, over the same link with no consent source": statistics.median(
+                a - b
+                for a, b in zip(
+                    times["ptrack track(), naming a recipient"],
+                    times["ptrack track(), naming a recipient, no consent source"],
+                    strict=True,
+                )
+            )
+            * 1e6,
         },
         "token_length": len(encoders.encode(ARGS, KWARGS)),
         "url_length": len(pixel.url()),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 # Not part of the API: importing it gives the tracker the functions that run recorders.
 from ptrack import dispatch as _dispatch  # noqa: F401
 from ptrack.classifier import Classification, Kind, classify
+from ptrack.consent import Consent
 from ptrack.encoders import Encoder, FernetEncoder, SignedEncoder, get_encoder, set_encoder
 from ptrack.events import EventType, PixelEvent
 from ptrack.links import Pixel, build_img, build_link, build_url
@@ -17,6 +18,7 @@ from ptrack.registry import PixelTracker, TrackingPixel, tracker
 
 __all__ = [
     "Classification",
+    "Consent",
     "Encoder",
     "EventType",
     "FernetEncoder",

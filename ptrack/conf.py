@@ -32,6 +32,10 @@ DEFAULT_CLASSIFIER = "ptrack.classifier.classify"
 DEFAULT_PRIVATE_RELAY_URL = "https://mask-api.icloud.com/egress-ip-ranges.csv"
 DEFAULT_CLICK_FALLBACK_URL: str | None = None
 DEFAULT_EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+# With a consent source set: a recipient it does not know has given no consent,
+# and a link naming nobody is counted without saying who loaded it.
+DEFAULT_CONSENT_DEFAULT = "none"
+DEFAULT_CONSENT_UNNAMED = "aggregate"
 # As set, for the system checks: None means not set.
 DEFAULT_RAW_SECRET: object = None
 DEFAULT_RAW_SECRET_FALLBACKS: object = ()
@@ -197,6 +201,32 @@ class Settings:
     def RAW_EMAIL_BACKEND(self) -> object:
         """``PTRACK_EMAIL_BACKEND`` as set, of whatever type, for the checks; ``None``: not set."""
         return getattr(settings, "PTRACK_EMAIL_BACKEND", DEFAULT_RAW_EMAIL_BACKEND)
+
+    @_remembered
+    def CONSENT(self) -> Any:
+        """The site's consent source (a dotted path, or the callable); ``None``: no checks."""
+        return getattr(settings, "PTRACK_CONSENT", None)
+
+    @property
+    def CONSENT_DEFAULT(self) -> str:
+        """The level of a recipient the consent source does not know (answers ``None``)."""
+        return getattr(settings, "PTRACK_CONSENT_DEFAULT", DEFAULT_CONSENT_DEFAULT)
+
+    @property
+    def CONSENT_UNNAMED(self) -> str:
+        """The level of a load whose link names no recipient, with a consent source set."""
+        return getattr(settings, "PTRACK_CONSENT_UNNAMED", DEFAULT_CONSENT_UNNAMED)
+
+    @property
+    def MESSAGE_RECIPIENT(self) -> Any:
+        """What names a marked message's recipient for the backend when the message does
+        not: a callable taking the message (or its dotted path); ``None``: nothing."""
+        return getattr(settings, "PTRACK_MESSAGE_RECIPIENT", None)
+
+    @property
+    def CONSENT_TIMEOUT(self) -> float | None:
+        """Seconds a lookup may take before it counts as ``"none"``; ``None``: no limit."""
+        return getattr(settings, "PTRACK_CONSENT_TIMEOUT", None)
 
     @property
     def ENCODER(self) -> str:

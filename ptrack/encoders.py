@@ -12,7 +12,8 @@ those quietly. Any other exception is logged as a bug in the encoder.
 
 Encoders may also offer ``encode(args, kwargs, *, max_age=None) -> str`` and
 ``decode(token) -> DecodedToken``, which carry a per-link expiry and the time
-the link was issued; ptrack uses them when present.
+the link was issued; ptrack uses them when present. An ``encode()`` that also
+takes ``recipient=None`` can carry whom the link is for (``DecodedToken.recipient``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
@@ -60,9 +62,13 @@ class SignedEncoder:
 
     @staticmethod
     def encode(
-        args: Sequence[Any], kwargs: Mapping[str, Any], *, max_age: int | None = None
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+        *,
+        max_age: int | None = None,
+        recipient: str | None = None,
     ) -> str:
-        return tokens.dumps(args, kwargs, max_age=max_age)
+        return tokens.dumps(args, kwargs, max_age=max_age, recipient=recipient)
 
     @staticmethod
     def decode(token: str) -> DecodedToken:
@@ -100,9 +106,13 @@ class FernetEncoder:
 
     @staticmethod
     def encode(
-        args: Sequence[Any], kwargs: Mapping[str, Any], *, max_age: int | None = None
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+        *,
+        max_age: int | None = None,
+        recipient: str | None = None,
     ) -> str:
-        signed = tokens.dumps(args, kwargs, max_age=max_age)
+        signed = tokens.dumps(args, kwargs, max_age=max_age, recipient=recipient)
         return _fernet().encrypt(signed.encode()).decode()
 
     @staticmethod
@@ -170,9 +180,35 @@ def _handlers() -> tuple[Any, Callable[..., str] | None, Callable[[str], Any] | 
     return encoder, encode, decode, conf.MAX_TOKEN_LENGTH
 
 
-def encode(args: Sequence[Any], kwargs: Mapping[str, Any], *, max_age: int | None = None) -> str:
+@cached
+def _takes_recipient() -> bool:
+    encode = _handlers()[1]
+    try:
+        parameters = inspect.signature(encode).parameters if encode else {}
+    except (TypeError, ValueError):
+        return False
+    return "recipient" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+
+
+def encode(
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    *,
+    max_age: int | None = None,
+    recipient: str | None = None,
+) -> str:
     """Make the token for a link with the encoder in force."""
     encoder, encode, _decode, _limit = _handlers()
+    if recipient is not None:
+        if not _takes_recipient():
+            raise TypeError(
+                f"The encoder {encoder.__qualname__} has no encode() that takes recipient=, "
+                f"so its links cannot name their recipient; add that parameter to encode() "
+                f"and carry it in DecodedToken.recipient."
+            )
+        return cast(str, encode(args, kwargs, max_age=max_age, recipient=recipient))  # type: ignore[misc]
     if encode is not None:
         return encode(args, kwargs, max_age=max_age)
     if max_age is not None:

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ptrack.classifier import Classification
+from ptrack.consent import Consent
 
 
 class EventType:
@@ -45,6 +46,8 @@ class PixelEvent:
     destination: str = ""  # where a click link sends its reader; "" for loads
     link_name: str = ""  # which link of its email was clicked (name or position); "" if untold
     classification: Classification | None = None  # who loaded it; None if not classified
+    recipient: str | None = None  # the opaque key of whom the link was for; None if untold
+    consent: Consent = Consent.FULL  # the level it was recorded under (ptrack.consent)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "args", tuple(self.args))
@@ -74,6 +77,8 @@ class PixelEvent:
                 values[name] = datetime.fromisoformat(values[name])
         if values.get("classification"):
             values["classification"] = Classification.from_dict(values["classification"])
+        if "consent" in values:
+            values["consent"] = Consent(values["consent"])
         return cls(**values)
 
 
@@ -88,7 +93,9 @@ _set_event_type, _set_args, _set_kwargs, _set_timestamp, _set_issued_at = (
 _set_expires_at, _set_ip, _set_user_agent, _set_referer, _set_token = (
     _slot[name] for name in ("expires_at", "ip", "user_agent", "referer", "token")
 )
-_set_classification = _slot["classification"]
+_set_classification, _set_recipient, _set_consent = (
+    _slot[name] for name in ("classification", "recipient", "consent")
+)
 _set_legacy, _set_destination, _set_link_name = (
     _slot[name] for name in ("legacy", "destination", "link_name")
 )
@@ -109,6 +116,7 @@ def new_event(
     destination: str = "",
     link_name: str = "",
     classification: Classification | None = None,
+    recipient: str | None = None,
 ) -> PixelEvent:
     """``PixelEvent(event_type=event_type, ...)``, made faster."""
     event = _new(PixelEvent)
@@ -126,4 +134,6 @@ def new_event(
     _set_destination(event, destination)
     _set_link_name(event, link_name)
     _set_classification(event, classification)
+    _set_recipient(event, recipient)
+    _set_consent(event, Consent.FULL)
     return event

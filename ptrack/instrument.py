@@ -31,6 +31,7 @@ from ptrack.links import (
     PIXEL_URL_NAME,
     Expiry,
     Pixel,
+    consented_recipient,
     link_maker,
     path_around_token,
 )
@@ -61,6 +62,7 @@ class TrackingOptions(TypedDict, total=False):
     """The options of ``Tracking``, as keywords of the functions that take a pixel."""
 
     expires: Expiry
+    recipient: str | None
     text: bool
     opens: bool
     clicks: bool
@@ -78,6 +80,7 @@ class Tracking:
 
     pixel: Pixel  # the data every click and open of this email records
     expires: Expiry = None  # when the pixel and links stop recording; None = PTRACK_MAX_AGE
+    recipient: str | None = None  # whom the email is for, an opaque key (ptrack.consent)
     text: bool = False  # also turn a message's plain-text links into click links
     opens: bool = True  # add the open pixel to the HTML
     clicks: bool = True  # turn the HTML's links into click links
@@ -120,8 +123,9 @@ def instrument_html(
     has a ptrack pixel. Everything else is returned byte for byte.
 
     ``options`` are those of ``Tracking``: ``clicks=False`` leaves the links
-    and ``opens=False`` the pixel out, ``expires`` applies to the pixel and
-    every link.
+    and ``opens=False`` the pixel out, ``expires`` and ``recipient`` apply to
+    the pixel and every link; a recipient who allows no tracking gets
+    ``html_text`` back as it is.
     """
     if not isinstance(html_text, str):
         raise TypeError(
@@ -129,6 +133,9 @@ def instrument_html(
             f"decode bytes first."
         )
     tracking = Tracking.of(pixel, **options)
+    recipient, render = consented_recipient(tracking.recipient)
+    if not render:
+        return html_text
     click_prefix, pixel_prefix = url_prefixes()
 
     links: list[_Link] = []
@@ -143,8 +150,15 @@ def instrument_html(
             ends[kind] = start
 
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement), in document order
+    make_link = None
     if tracking.clicks and links:
-        make_link = link_maker(tracking.pixel.args, tracking.pixel.kwargs, expires=tracking.expires)
+        make_link = link_maker(
+            tracking.pixel.args,
+            tracking.pixel.kwargs,
+            expires=tracking.expires,
+            recipient=recipient,
+        )
+    if make_link is not None:
         position = 0
         for link in links:
             if not trackable(link.destination, click_prefix):
@@ -159,7 +173,9 @@ def instrument_html(
     if tracking.opens and not has_pixel:
         # Before </body>, else </html>, else <plaintext> (after which all is text), else last.
         at = next((at for at in ends.values() if at >= 0), len(html_text))
-        edits.append((at, at, str(tracking.pixel.img(expires=tracking.expires))))
+        img = tracking.pixel.img(expires=tracking.expires, recipient=recipient)
+        if img:
+            edits.append((at, at, str(img)))
         edits.sort(key=lambda edit: edit[0])
     if not edits:
         return html_text
@@ -180,9 +196,18 @@ def instrument_text(
     A URL ends at whitespace, a quote or an angle bracket; punctuation after it
     (a full stop, a closing parenthesis) stays outside the link. URLs with
     template placeholders and ptrack links are left alone, as in HTML. Of the
-    ``options`` (those of ``Tracking``), only ``expires`` concerns plain text.
+    ``options`` (those of ``Tracking``), ``expires`` and ``recipient`` concern
+    plain text.
     """
     tracking = Tracking.of(pixel, **options)
+    make_link = link_maker(
+        tracking.pixel.args,
+        tracking.pixel.kwargs,
+        expires=tracking.expires,
+        recipient=tracking.recipient,
+    )
+    if make_link is None:
+        return plain_text
     position = 0
     click_prefix = url_prefixes()[0]
 
@@ -195,7 +220,7 @@ def instrument_text(
         if not trackable(kept, click_prefix):
             return url
         try:
-            link = tracking.pixel.link(kept, expires=tracking.expires, name=f"text-{position + 1}")
+            link = make_link(kept, f"text-{position + 1}")
         except InvalidDestination as e:
             logger.warning("Left a link untracked: %s", e)
             return url

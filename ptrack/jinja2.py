@@ -3,9 +3,9 @@
 Add ``"ptrack.jinja2.PtrackExtension"`` to the environment's extensions. The
 tags take what the Django tags take::
 
-    {% ptrack arg ... key=value ... [expires EXPIRY] [as var] %}
-    {% ptrack_url arg ... key=value ... [expires EXPIRY] [as var] %}
-    {% ptrack_link DESTINATION arg ... key=value ... [expires EXPIRY] [as var] %}
+    {% ptrack arg ... key=value ... [expires EXPIRY] [recipient KEY] [as var] %}
+    {% ptrack_url arg ... key=value ... [expires EXPIRY] [recipient KEY] [as var] %}
+    {% ptrack_link DESTINATION arg ... key=value ... [expires EXPIRY] [recipient KEY] [as var] %}
 
 Arguments may be separated by commas, and must be where two string literals
 meet: Jinja2 joins ``'a' 'b'`` into one string.
@@ -23,6 +23,8 @@ from markupsafe import Markup
 from ptrack.links import Expiry, build_img, build_link, build_url
 
 _NEEDS_DESTINATION = "ptrack_link"
+# Clauses, not keyword arguments, in the order _build() takes them.
+_CLAUSES = ("expires", "recipient")
 
 
 class PtrackExtension(Extension):
@@ -35,7 +37,7 @@ class PtrackExtension(Extension):
         tag, lineno = token.value, token.lineno
         args: list[nodes.Expr] = []
         kwargs: dict[str, nodes.Expr] = {}
-        expires: nodes.Expr = nodes.Const(None)
+        clauses: dict[str, nodes.Expr] = {}
         target: str | None = None
         stream = parser.stream
         while stream.current.type != "block_end":
@@ -48,13 +50,20 @@ class PtrackExtension(Extension):
                 if stream.current.type != "block_end":
                     parser.fail(f"'{tag}' takes 'as' and a name at its end.", lineno)
                 break
-            if current.test("name:expires") and stream.look().type not in (
-                "assign",
-                "comma",
-                "block_end",
+            if (
+                current.type == "name"
+                and current.value in _CLAUSES
+                and stream.look().type
+                not in (
+                    "assign",
+                    "comma",
+                    "block_end",
+                )
             ):
+                if current.value in clauses:
+                    parser.fail(f"'{tag}' received {current.value!r} twice.", lineno)
                 next(stream)
-                expires = parser.parse_expression()
+                clauses[current.value] = parser.parse_expression()
                 continue
             if current.type == "name" and stream.look().type == "assign":
                 key = next(stream).value
@@ -84,7 +93,7 @@ class PtrackExtension(Extension):
                 nodes.Const(tag),
                 nodes.List(args),
                 nodes.Dict([nodes.Pair(nodes.Const(k), v) for k, v in kwargs.items()]),
-                expires,
+                *(clauses.get(clause, nodes.Const(None)) for clause in _CLAUSES),
             ],
             lineno=lineno,
         )
@@ -93,12 +102,18 @@ class PtrackExtension(Extension):
         return nodes.Output([call], lineno=lineno)
 
     @staticmethod
-    def _build(tag: str, args: list[Any], kwargs: dict[str, Any], expires: Expiry) -> str:
+    def _build(
+        tag: str,
+        args: list[Any],
+        kwargs: dict[str, Any],
+        expires: Expiry,
+        recipient: str | None,
+    ) -> str:
         if tag == "ptrack":
-            return Markup(build_img(args, kwargs, expires=expires))
+            return Markup(build_img(args, kwargs, expires=expires, recipient=recipient))
         if tag == "ptrack_url":
-            return build_url(args, kwargs, expires=expires)
-        return build_link(args[0], args[1:], kwargs, expires=expires)
+            return build_url(args, kwargs, expires=expires, recipient=recipient)
+        return build_link(args[0], args[1:], kwargs, expires=expires, recipient=recipient)
 
 
 def _source(token: Any) -> str:

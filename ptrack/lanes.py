@@ -173,6 +173,8 @@ class Lane:
 
 
 recorders = Lane(max_threads=16, name="ptrack-recorder", between=close_old_connections)
+# A sync consent source asked by an async front end (ptrack.consent.alevel()).
+consent = Lane(max_threads=8, name="ptrack-consent", between=close_old_connections)
 # The threads are daemons, so that idle ones do not keep the process alive;
 # at exit, recorders already queued still finish, as in a ThreadPoolExecutor.
 atexit.register(recorders.wait_idle)

@@ -14,8 +14,9 @@ from django.urls import NoReverseMatch, get_resolver, get_script_prefix, get_url
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from ptrack import clicks, encoders
+from ptrack import clicks, consent, encoders
 from ptrack.conf import cached, conf
+from ptrack.consent import Consent
 from ptrack.exceptions import PixelURLTooLong, PixelValueError
 
 Expiry = int | float | timedelta | datetime | None
@@ -57,18 +58,41 @@ def _max_age(expires: Expiry) -> int | None:
     return max_age
 
 
-def build_url(args: Sequence[Any], kwargs: Mapping[str, Any], *, expires: Expiry = None) -> str:
+def build_url(
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    *,
+    expires: Expiry = None,
+    recipient: str | None = None,
+) -> str:
     """The absolute pixel URL for ``args`` and ``kwargs``.
 
     ``expires`` gives this link its own expiry (seconds or timedelta from now,
-    or an aware datetime) instead of ``PTRACK_MAX_AGE``.
+    or an aware datetime) instead of ``PTRACK_MAX_AGE``. ``recipient`` names
+    whom the link is for, an opaque key that the consent source is asked
+    about: ``""`` when they allow no tracking, a URL without it when only
+    counts.
     """
     if clicks.is_click(args):
         raise PixelValueError(
             f"A pixel cannot carry {args[0]!r} as its first argument: a list starting "
             f"with {clicks.MARK!r} marks click links."
         )
-    return _build(PIXEL_URL_NAME, args, kwargs, expires)
+    carried, render = consented_recipient(recipient)
+    if not render:
+        return ""
+    return _build(PIXEL_URL_NAME, args, kwargs, expires, carried)
+
+
+def consented_recipient(recipient: str | None) -> tuple[str | None, bool]:
+    """The recipient a link may carry under their consent now, and whether to make it at all."""
+    if recipient is None:
+        return None, True
+    consent.check_recipient(recipient)
+    allowed = consent.level(recipient)
+    if allowed is Consent.NONE:
+        return None, False
+    return (None if allowed is Consent.AGGREGATE else recipient), True
 
 
 def build_link(
@@ -78,6 +102,7 @@ def build_link(
     *,
     expires: Expiry = None,
     name: str = "",
+    recipient: str | None = None,
 ) -> str:
     """The absolute click URL that records a click and redirects to ``destination``.
 
@@ -85,41 +110,60 @@ def build_link(
     control characters or spaces, at most ``PTRACK_MAX_URL_LENGTH`` long;
     anything else raises ``InvalidDestination``. ``expires`` ends the recording,
     not the link: an expired link still redirects. ``name`` says which link of
-    its email this is; the click event carries it as ``link_name``.
+    its email this is; the click event carries it as ``link_name``. For a
+    ``recipient`` who allows no tracking, ``destination`` itself is returned.
     """
     clicks.check_destination(destination, _url_settings()[1])
     if not isinstance(name, str):
         raise PixelValueError(f"name={name!r} should be a str, the link's name in its email.")
-    return _build(CLICK_URL_NAME, clicks.click_args(destination, args, name), kwargs, expires)
+    carried, render = consented_recipient(recipient)
+    if not render:
+        return destination
+    click = clicks.click_args(destination, args, name)
+    return _build(CLICK_URL_NAME, click, kwargs, expires, carried)
 
 
 def link_maker(
-    args: Sequence[Any], kwargs: Mapping[str, Any], *, expires: Expiry = None
-) -> Callable[[str, str], str]:
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    *,
+    expires: Expiry = None,
+    recipient: str | None = None,
+) -> Callable[[str, str], str] | None:
     """``build_link`` for many destinations with the same data, e.g. every link of an email.
 
-    Returns ``make(destination, name)``. The settings, the URLconf and the
-    expiry are read once, here, instead of once per link.
+    Returns ``make(destination, name)``, or ``None`` when the recipient allows
+    no tracking, so links stay as they are. The settings, the URLconf, the
+    expiry and the consent are read once, here, instead of once per link.
     """
     app_url, max_url_length = _url_settings()
     _require(app_url)
     max_age = _max_age(expires)
+    carried, render = consented_recipient(recipient)
+    if not render:
+        return None
     around = path_around_token(CLICK_URL_NAME)
 
     def make(destination: str, name: str) -> str:
         clicks.check_destination(destination, max_url_length)
         click = clicks.click_args(destination, args, name)
-        token = encoders.encode(click, kwargs, max_age=max_age)
+        token = encoders.encode(click, kwargs, max_age=max_age, recipient=carried)
         path = _path(token, CLICK_URL_NAME, around)
         return _checked(app_url + path, max_url_length, CLICK_URL_NAME)
 
     return make
 
 
-def _build(name: str, args: Sequence[Any], kwargs: Mapping[str, Any], expires: Expiry) -> str:
+def _build(
+    name: str,
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    expires: Expiry,
+    recipient: str | None,
+) -> str:
     app_url, max_url_length = _url_settings()
     _require(app_url)
-    token = encoders.encode(args, kwargs, max_age=_max_age(expires))
+    token = encoders.encode(args, kwargs, max_age=_max_age(expires), recipient=recipient)
     return _checked(app_url + _path(token, name), max_url_length, name)
 
 
@@ -201,10 +245,16 @@ def _reverse(token: str, name: str) -> str:
 
 
 def build_img(
-    args: Sequence[Any], kwargs: Mapping[str, Any], *, expires: Expiry = None
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    *,
+    expires: Expiry = None,
+    recipient: str | None = None,
 ) -> SafeString:
-    """The 1x1 ``<img>`` tag for ``args`` and ``kwargs``, HTML-escaped."""
-    return format_html(IMG_HTML, build_url(args, kwargs, expires=expires))
+    """The 1x1 ``<img>`` tag for ``args`` and ``kwargs``, HTML-escaped; ``""`` for a
+    recipient who allows no tracking."""
+    url = build_url(args, kwargs, expires=expires, recipient=recipient)
+    return format_html(IMG_HTML, url) if url else SafeString("")
 
 
 class Pixel:
@@ -212,8 +262,8 @@ class Pixel:
 
     ``Pixel('newsletter', user_id=42).img()`` gives the ``<img>`` tag,
     ``.url()`` the bare URL, and ``.link(destination)`` a click link carrying
-    the same data; all take ``expires=``. Every argument of the constructor
-    goes into the link, so no name is reserved.
+    the same data; all take ``expires=`` and ``recipient=``. Every argument of
+    the constructor goes into the link, so no name is reserved.
     """
 
     __slots__ = ("args", "kwargs")
@@ -222,18 +272,27 @@ class Pixel:
         self.args = args
         self.kwargs = kwargs
 
-    def url(self, *, expires: Expiry = None) -> str:
-        return build_url(self.args, self.kwargs, expires=expires)
+    def url(self, *, expires: Expiry = None, recipient: str | None = None) -> str:
+        return build_url(self.args, self.kwargs, expires=expires, recipient=recipient)
 
-    def img(self, *, expires: Expiry = None) -> SafeString:
-        return build_img(self.args, self.kwargs, expires=expires)
+    def img(self, *, expires: Expiry = None, recipient: str | None = None) -> SafeString:
+        return build_img(self.args, self.kwargs, expires=expires, recipient=recipient)
 
-    def link(self, destination: str, *, expires: Expiry = None, name: str = "") -> str:
+    def link(
+        self,
+        destination: str,
+        *,
+        expires: Expiry = None,
+        name: str = "",
+        recipient: str | None = None,
+    ) -> str:
         """The click URL that records a click with this data, then goes to ``destination``.
 
         ``name`` tells reports which link of the email it was (``PixelEvent.link_name``).
         """
-        return build_link(destination, self.args, self.kwargs, expires=expires, name=name)
+        return build_link(
+            destination, self.args, self.kwargs, expires=expires, name=name, recipient=recipient
+        )
 
     def __html__(self) -> SafeString:
         return self.img()

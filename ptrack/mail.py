@@ -10,16 +10,16 @@ message untouched.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.module_loading import import_string
 
-from ptrack.conf import conf
+from ptrack.conf import cached, conf
 from ptrack.instrument import Tracking, TrackingOptions, instrument_html, instrument_text
-from ptrack.links import Pixel
+from ptrack.links import Pixel, consented_recipient
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -55,6 +55,11 @@ def instrument_message(
 
 
 def _instrument(message: EmailMessage, tracking: Tracking) -> None:
+    recipient, render = consented_recipient(tracking.recipient)
+    if not render:
+        return  # the recipient allows no tracking: the message goes out as it is
+    if recipient != tracking.recipient:
+        tracking = Tracking.of(tracking, recipient=recipient)
     message.body = _part(message.body, message.content_subtype == "html", tracking, "body")
     alternatives = getattr(message, "alternatives", None)
     if alternatives:
@@ -120,6 +125,20 @@ def tracked(message: _M) -> _M:
             f"message.{ATTRIBUTE} should be set by ptrack.mail.track_message(), "
             f"not be {tracking!r}."
         )
+    tracking = Tracking.of(tracking)
+    if tracking.recipient is None and conf.MESSAGE_RECIPIENT:
+        recipient = _recipient_hook()(message)
+        if recipient is not None:
+            tracking = Tracking.of(tracking, recipient=recipient)
     instrumented = copy.copy(message)
-    _instrument(instrumented, Tracking.of(tracking))
+    _instrument(instrumented, tracking)
     return instrumented
+
+
+@cached
+def _recipient_hook() -> Callable[[EmailMessage], str | None]:
+    hook = conf.MESSAGE_RECIPIENT
+    return cast(
+        "Callable[[EmailMessage], str | None]",
+        import_string(hook) if isinstance(hook, str) else hook,
+    )

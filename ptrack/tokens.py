@@ -2,7 +2,8 @@
 
 A token is an itsdangerous URL-safe timed token (compact JSON, zlib-compressed
 when that is shorter, HMAC-SHA256) over ``[args, kwargs]``, or
-``[args, kwargs, max_age]`` when the link carries its own expiry. The salt
+``[args, kwargs, max_age]`` when the link carries its own expiry, or
+``[args, kwargs, max_age or null, recipient]`` when it names its recipient. The salt
 namespaces pixel tokens, so no other value the site signs verifies as one.
 Tokens are signed, not encrypted: whoever holds the URL can read its data, but
 nobody without the key can forge or alter it.
@@ -47,6 +48,7 @@ class DecodedToken:
     kwargs: dict[str, Any]  # keyword arguments given when the link was made
     issued_at: datetime | None  # aware UTC time the link was signed; None if unknown
     expires_at: datetime | None  # aware UTC time the link stops recording; None = never
+    recipient: str | None = None  # the opaque key of whom the link is for; None if untold
 
 
 def _inflate(payload: bytes, limit: int) -> bytes:
@@ -127,18 +129,27 @@ def _check_value(value: Any, where: str) -> None:
     )
 
 
-def dumps(args: Sequence[Any], kwargs: Mapping[str, Any], *, max_age: int | None = None) -> str:
+def dumps(
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    *,
+    max_age: int | None = None,
+    recipient: str | None = None,
+) -> str:
     """Sign ``args`` and ``kwargs`` into a URL-safe token.
 
     ``max_age`` (whole seconds) gives this link its own expiry, overriding
-    ``PTRACK_MAX_AGE``.
+    ``PTRACK_MAX_AGE``; ``recipient`` names whom the link is for, apart from
+    its data (``ptrack.consent.check_recipient()`` says what it may be).
     """
     check_json(args, kwargs)
     payload: list[Any] = [
         args if type(args) in (list, tuple) else list(args),
         kwargs if type(kwargs) is dict else dict(kwargs),
     ]
-    if max_age is not None:
+    if recipient is not None:
+        payload += (max_age, recipient)
+    elif max_age is not None:
         payload.append(max_age)
     return _codec().dumps(payload)
 
@@ -314,12 +325,17 @@ class _Codec:
             raise InvalidToken(f"Could not load the payload: {e}") from e
         if not (
             type(payload) is list
-            and len(payload) in (2, 3)
+            and len(payload) in (2, 3, 4)
             and type(payload[0]) is list
             and type(payload[1]) is dict
         ):
             raise InvalidToken("Token payload is not [args, kwargs].")
-        if len(payload) == 3:
+        recipient = None
+        if len(payload) == 4:
+            recipient = payload[3]
+            if type(recipient) is not str or not recipient:
+                raise InvalidToken("Token recipient is not a non-empty string.")
+        if len(payload) >= 3 and (payload[2] is not None or recipient is None):
             max_age = payload[2]
             if type(max_age) is not int or max_age <= 0:
                 raise InvalidToken("Token max age is not a positive integer.")
@@ -329,7 +345,7 @@ class _Codec:
         if now < issued:
             raise InvalidToken("Token was signed in the future.")
         if max_age is None:  # the usual case: links that never expire
-            return DecodedToken(tuple(payload[0]), payload[1], signed, None)
+            return DecodedToken(tuple(payload[0]), payload[1], signed, None, recipient)
         expires_at = _expiry(issued + max_age)
         if now - issued > max_age:
             raise ExpiredToken(
@@ -339,7 +355,7 @@ class _Codec:
                 link_args=tuple(payload[0]),
                 link_kwargs=payload[1],
             )
-        return DecodedToken(tuple(payload[0]), payload[1], signed, expires_at)
+        return DecodedToken(tuple(payload[0]), payload[1], signed, expires_at, recipient)
 
 
 @cached

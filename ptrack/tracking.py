@@ -9,7 +9,7 @@ from functools import partial
 from types import MappingProxyType
 from typing import Any, NamedTuple, cast
 
-from ptrack import clicks, encoders, legacy
+from ptrack import clicks, consent, encoders, legacy
 from ptrack.classifier import KINDS, Classification, Kind, admitted, get_classifier
 from ptrack.conf import cached, conf
 from ptrack.events import EventType, PixelEvent, new_event
@@ -21,6 +21,7 @@ from ptrack.tokens import DecodedToken
 logger = logging.getLogger("ptrack")
 
 _LOGGED_TOKEN_LENGTH = 80
+_FULL = consent.Consent.FULL
 
 
 # The request headers the classifier and the privacy switches read, by their
@@ -78,21 +79,18 @@ def track(token: str, context: RequestContext | None = None) -> PixelEvent | Non
     """Verify ``token`` and give the event to every recorder that takes its kind.
 
     ``context`` is the request's (``request_context(request.META)``), or none.
-    Returns the event, or ``None`` when the token did not verify; never raises
-    for bad input. The view and any other front end call this.
+    Returns the event as the recipient's consent lets recorders see it, or
+    ``None`` when the token did not verify or consent allows nothing; never
+    raises for bad input. The view and any other front end call this.
     """
     context = context or _NO_CONTEXT
-    event = verify(token, context)
-    _record(event, context)
-    return event
+    return _record(verify(token, context), context)
 
 
 async def atrack(token: str, context: RequestContext | None = None) -> PixelEvent | None:
     """``track()`` for async front ends: recorders never block the event loop."""
     context = context or _NO_CONTEXT
-    event = verify(token, context)
-    await _arecord(event, context)
-    return event
+    return await _arecord(verify(token, context), context)
 
 
 def verify(token: str, context: RequestContext | None = None) -> PixelEvent | None:
@@ -149,23 +147,50 @@ def verify_click(
     return destination, event
 
 
-def _record(event: PixelEvent | None, context: RequestContext) -> None:
-    """Give a verified ``event`` to its recorders, unless the reader opted out
-    (``PTRACK_HONOR_OPT_OUT``) or ``PTRACK_RECORD_KINDS`` leaves its kind out."""
+def _record(event: PixelEvent | None, context: RequestContext) -> PixelEvent | None:
+    """Give a verified ``event``, as much of it as the recipient's consent allows, to its
+    recorders, unless the reader opted out (``PTRACK_HONOR_OPT_OUT``) or
+    ``PTRACK_RECORD_KINDS`` leaves its kind out; return it as they got it."""
+    if event is None:
+        return None
+    if _consenting():
+        recipient = event.recipient
+        allowed = consent.unnamed_level() if recipient is None else consent.level(recipient)
+        if allowed is not _FULL:  # an event is made at "full"
+            event = consent.restrict(event, allowed)
+            if event is None:
+                return None
     headers = context.headers
-    if event is None or (headers and conf.HONOR_OPT_OUT and opted_out(headers)):
-        return
+    if headers and conf.HONOR_OPT_OUT and opted_out(headers):
+        return event
     if admitted(_record_kinds(), event.classification):
         tracker.dispatch(event)
+    return event
 
 
-async def _arecord(event: PixelEvent | None, context: RequestContext) -> None:
+async def _arecord(event: PixelEvent | None, context: RequestContext) -> PixelEvent | None:
     """``_record()`` for the event loop (the same test, written out: each load passes it)."""
+    if event is None:
+        return None
+    if _consenting():
+        recipient = event.recipient
+        allowed = consent.unnamed_level() if recipient is None else await consent.alevel(recipient)
+        if allowed is not _FULL:  # an event is made at "full"
+            event = consent.restrict(event, allowed)
+            if event is None:
+                return None
     headers = context.headers
-    if event is None or (headers and conf.HONOR_OPT_OUT and opted_out(headers)):
-        return
+    if headers and conf.HONOR_OPT_OUT and opted_out(headers):
+        return event
     if admitted(_record_kinds(), event.classification):
         await tracker.adispatch(event)
+    return event
+
+
+@cached
+def _consenting() -> bool:
+    """Whether ``PTRACK_CONSENT`` is set: read once per settings change, as every load asks."""
+    return bool(conf.CONSENT)
 
 
 @cached
@@ -234,6 +259,7 @@ def _event(
         destination=destination,
         link_name=link_name,
         classification=classification,
+        recipient=decoded.recipient,
     )
 
 

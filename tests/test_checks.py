@@ -476,6 +476,69 @@ def test_e041_email_backend_that_is_the_tracking_backend() -> None:
     assert "hand every message to itself" in error.msg
 
 
+CONSENT_IDS = ("ptrack.E050", "ptrack.E051", "ptrack.E052", "ptrack.E053")
+
+
+def _consent_checks() -> list[Any]:
+    return [m for m in checks.check_settings() if m.id in CONSENT_IDS]
+
+
+@override_settings(
+    PTRACK_CONSENT="tests.consent_sources.level",
+    PTRACK_CONSENT_DEFAULT="full",
+    PTRACK_CONSENT_UNNAMED="none",
+    PTRACK_CONSENT_TIMEOUT=0.2,
+    PTRACK_MESSAGE_RECIPIENT="tests.consent_sources.message_recipient",
+)
+def test_good_consent_settings_pass() -> None:
+    assert _consent_checks() == []
+    with override_settings(PTRACK_CONSENT=lambda key: "full", PTRACK_CONSENT_TIMEOUT=None):
+        assert _consent_checks() == []
+
+
+def test_consent_settings_unset_pass() -> None:
+    assert _consent_checks() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "check_id", "problem"),
+    [
+        ("PTRACK_CONSENT", "tests.consent_sources.missing", "ptrack.E050", "cannot be imported"),
+        ("PTRACK_CONSENT", "tests.consent_sources.NOT_CALLABLE", "ptrack.E050", "not callable"),
+        ("PTRACK_CONSENT", 42, "ptrack.E050", "not callable"),
+        ("PTRACK_MESSAGE_RECIPIENT", "no.such.hook", "ptrack.E053", "cannot be imported"),
+        ("PTRACK_MESSAGE_RECIPIENT", 42, "ptrack.E053", "not callable"),
+    ],
+)
+def test_e050_e053_a_consent_source_or_recipient_hook_that_cannot_be_called(
+    name: str, value: Any, check_id: str, problem: str
+) -> None:
+    with override_settings(**{name: value}):
+        [error] = _consent_checks()
+    assert error.id == check_id
+    assert error.msg.startswith(f"{name} should be a callable or its dotted path, not {value!r}")
+    assert problem in error.msg
+
+
+@pytest.mark.parametrize("name", ["PTRACK_CONSENT_DEFAULT", "PTRACK_CONSENT_UNNAMED"])
+@pytest.mark.parametrize("value", ["yes", "FULL", None, 1])
+def test_e051_a_consent_level_that_is_no_level(name: str, value: Any) -> None:
+    with override_settings(**{name: value}):
+        [error] = _consent_checks()
+    assert error.id == "ptrack.E051"
+    assert error.msg == (
+        f"{name} should be one of 'aggregate', 'deliverability', 'full', 'none', not {value!r}."
+    )
+
+
+@pytest.mark.parametrize("value", [0, -1, "1", True])
+def test_e052_a_consent_timeout_that_is_no_number_of_seconds(value: Any) -> None:
+    with override_settings(PTRACK_CONSENT_TIMEOUT=value):
+        [error] = _consent_checks()
+    assert error.id == "ptrack.E052"
+    assert "PTRACK_CONSENT_TIMEOUT should be a positive number of seconds or None" in error.msg
+
+
 # Where the tests of check ids are ----------------------------------------------------------------
 
 CHECK_TESTS = [Path(__file__), Path(__file__).with_name("test_classifier_checks.py")]

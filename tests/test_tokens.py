@@ -142,13 +142,35 @@ def test_other_salt_and_django_signing_are_foreign(settings: Any) -> None:
         [["a"], {}, True],
         [["a"], {}, False],
         [["a"], {}, None],
-        [["a"], {}, 60, "extra"],
+        # A fourth element is the recipient: a non-empty str, after a max age or null.
+        [["a"], {}, 60, ""],
+        [["a"], {}, 60, 5],
+        [["a"], {}, None, None],
+        [["a"], {}, None, ["sub-1"]],
+        [["a"], {}, 0, "sub-1"],
+        [["a"], {}, False, "sub-1"],
+        [["a"], {}, 60, "sub-1", "extra"],
     ],
 )
 def test_payload_of_wrong_shape_is_invalid(payload: Any) -> None:
     token = tokens.serializer().dumps(payload)
-    with pytest.raises(InvalidToken, match=r"payload|max age"):
+    with pytest.raises(InvalidToken, match=r"payload|max age|recipient"):
         tokens.loads(token)
+
+
+@pytest.mark.parametrize(("max_age", "expires"), [(None, False), (60, True)])
+def test_a_recipient_rides_after_the_max_age_or_null(
+    max_age: Any, expires: bool, frozen: None
+) -> None:
+    token = tokens.serializer().dumps([["a"], {"k": 1}, max_age, "sub-1"])
+    decoded = tokens.loads(token)
+    assert (decoded.args, decoded.kwargs, decoded.recipient) == (("a",), {"k": 1}, "sub-1")
+    assert (decoded.expires_at is not None) is expires
+    assert tokens.loads(tokens.dumps(["a"], {"k": 1}, max_age=max_age, recipient="sub-1")) == (
+        decoded
+    )
+    # A link naming nobody keeps the token it always had, byte for byte.
+    assert tokens.dumps(["a"], {}) == tokens.serializer().dumps([["a"], {}])
 
 
 @override_settings(PTRACK_MAX_TOKEN_LENGTH=8192)

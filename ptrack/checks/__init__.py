@@ -13,7 +13,7 @@ from django.core.checks import CheckMessage, Warning
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import NoReverseMatch, reverse
 
-from ptrack.checks import classification, email, links, recorders, upgrade
+from ptrack.checks import classification, consent, email, links, recorders, upgrade
 from ptrack.checks.values import check_positive_int, check_seconds
 from ptrack.conf import conf
 
@@ -44,6 +44,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
         *classification.check_private_relay(),
         *classification.check_privacy(),
         *email.check_email_backend(),
+        *consent.check_consent(),
     ]
 
 

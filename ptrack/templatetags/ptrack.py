@@ -3,12 +3,13 @@ over ``ptrack.links``.
 
 Syntax::
 
-    {% ptrack arg ... key=value ... [expires EXPIRY] [as var] %}
-    {% ptrack_url arg ... key=value ... [expires EXPIRY] [as var] %}
-    {% ptrack_link DESTINATION arg ... key=value ... [expires EXPIRY] [as var] %}
+    {% ptrack arg ... key=value ... [expires EXPIRY] [recipient KEY] [as var] %}
+    {% ptrack_url arg ... key=value ... [expires EXPIRY] [recipient KEY] [as var] %}
+    {% ptrack_link DESTINATION arg ... key=value ... [expires EXPIRY] [recipient KEY] [as var] %}
 
-``expires`` and ``as`` are clauses, not keyword arguments, so ``expires=...``
-stays free for the pixel's own data.
+``expires``, ``recipient`` and ``as`` are clauses, not keyword arguments, so
+``expires=...`` and ``recipient=...`` stay free for the pixel's own data;
+``expires`` and ``recipient`` may come in either order, ``as`` last.
 """
 
 from __future__ import annotations
@@ -37,18 +38,21 @@ class PixelNode(template.Node):
         kwargs: dict[str, FilterExpression],
         expires: FilterExpression | None,
         target: str | None,
+        recipient: FilterExpression | None = None,
     ) -> None:
         self.build = build
         self.args = args
         self.kwargs = kwargs
         self.expires = expires
         self.target = target
+        self.recipient = recipient
 
     def render(self, context: Context) -> str:
         args = [arg.resolve(context) for arg in self.args]
         kwargs = {name: value.resolve(context) for name, value in self.kwargs.items()}
         expires: Any = self.expires.resolve(context) if self.expires else None
-        result = self.build(args, kwargs, expires=expires)
+        recipient: Any = self.recipient.resolve(context) if self.recipient else None
+        result = self.build(args, kwargs, expires=expires, recipient=recipient)
         if self.target:
             context[self.target] = result
             return ""
@@ -58,12 +62,15 @@ class PixelNode(template.Node):
 def _parse(parser: Parser, token: Token, build: Callable[..., str]) -> PixelNode:
     bits = token.split_contents()
     name, bits = bits[0], bits[1:]
-    target = expires = None
+    target = None
     if len(bits) >= 2 and bits[-2] == "as":
         target = bits[-1]
         bits = bits[:-2]
-    if len(bits) >= 2 and bits[-2] == "expires":
-        expires = parser.compile_filter(bits[-1])
+    clauses: dict[str, FilterExpression] = {}
+    while len(bits) >= 2 and bits[-2] in ("expires", "recipient"):
+        if bits[-2] in clauses:
+            raise template.TemplateSyntaxError(f"'{name}' received {bits[-2]!r} twice.")
+        clauses[bits[-2]] = parser.compile_filter(bits[-1])
         bits = bits[:-2]
     args: list[FilterExpression] = []
     kwargs: dict[str, FilterExpression] = {}
@@ -86,11 +93,13 @@ def _parse(parser: Parser, token: Token, build: Callable[..., str]) -> PixelNode
         raise template.TemplateSyntaxError(
             f"'{name}' needs the destination URL as its first argument."
         )
-    return PixelNode(build, args, kwargs, expires, target)
+    return PixelNode(build, args, kwargs, clauses.get("expires"), target, clauses.get("recipient"))
 
 
-def _build_link(args: list[Any], kwargs: dict[str, Any], *, expires: Expiry) -> str:
-    return build_link(args[0], args[1:], kwargs, expires=expires)
+def _build_link(
+    args: list[Any], kwargs: dict[str, Any], *, expires: Expiry, recipient: str | None
+) -> str:
+    return build_link(args[0], args[1:], kwargs, expires=expires, recipient=recipient)
 
 
 @register.tag("ptrack")

@@ -1,0 +1,71 @@
+"""Checks of the consent settings: ptrack.E050 to E053."""
+
+from __future__ import annotations
+
+from django.core.checks import CheckMessage, Error
+from django.utils.module_loading import import_string
+
+from ptrack.checks.values import check_seconds
+from ptrack.conf import conf
+from ptrack.consent import LEVELS
+
+
+def check_consent() -> list[CheckMessage]:
+    return [
+        *_check_callable(
+            "PTRACK_CONSENT",
+            conf.CONSENT,
+            "ptrack.E050",
+            "Name a function taking a recipient key and answering 'full', 'deliverability', "
+            "'aggregate', 'none' or None (not known), e.g. 'myapp.consent.level'.",
+        ),
+        *_check_level("PTRACK_CONSENT_DEFAULT", conf.CONSENT_DEFAULT),
+        *_check_level("PTRACK_CONSENT_UNNAMED", conf.CONSENT_UNNAMED),
+        *check_seconds(
+            "PTRACK_CONSENT_TIMEOUT",
+            conf.CONSENT_TIMEOUT,
+            "ptrack.E052",
+            none_ok=True,
+            hint="Past it a lookup counts as 'none'; None waits for the consent source.",
+        ),
+        *_check_callable(
+            "PTRACK_MESSAGE_RECIPIENT",
+            conf.MESSAGE_RECIPIENT,
+            "ptrack.E053",
+            "Name a function taking an EmailMessage and answering its recipient's opaque key "
+            "or None, e.g. 'myapp.mail.recipient_key'.",
+        ),
+    ]
+
+
+def _check_callable(name: str, value: object, check_id: str, hint: str) -> list[CheckMessage]:
+    if value is None:
+        return []
+    try:
+        found = import_string(value) if isinstance(value, str) else value
+    except ImportError as e:
+        problem = f"it cannot be imported ({e})"
+    else:
+        if callable(found):
+            return []
+        problem = "it is not callable"
+    return [
+        Error(
+            f"{name} should be a callable or its dotted path, not {value!r}: {problem}.",
+            hint=hint,
+            id=check_id,
+        )
+    ]
+
+
+def _check_level(name: str, value: object) -> list[CheckMessage]:
+    if isinstance(value, str) and value in LEVELS:
+        return []
+    return [
+        Error(
+            f"{name} should be one of {', '.join(repr(level) for level in sorted(LEVELS))}, "
+            f"not {value!r}.",
+            hint="Anything else records nothing for those loads, as 'none' would.",
+            id="ptrack.E051",
+        )
+    ]

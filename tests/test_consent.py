@@ -25,7 +25,7 @@ from ptrack.exceptions import PixelValueError
 from tests import consent_sources
 from tests.conftest import Recorded
 from tests.fronts import Front, assert_pixel
-from tests.helpers import flip, render
+from tests.helpers import flip, render, tracking_in_front_of
 from tests.recorders import make_recorders
 from tests.task_backends import DUMMY, IMMEDIATE, SHARED, dummy_results
 
@@ -512,10 +512,9 @@ def test_instrument_html_renders_what_the_level_allows(levels: dict[str, object]
     assert event.recipient == "full"
 
 
+@tracking_in_front_of("django.core.mail.backends.locmem.EmailBackend")
 @override_settings(
     PTRACK_CONSENT=SOURCE,
-    EMAIL_BACKEND="ptrack.mail.TrackingEmailBackend",
-    PTRACK_EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
     PTRACK_MESSAGE_RECIPIENT="tests.consent_sources.message_recipient",
 )
 def test_the_backend_asks_the_hook_for_each_messages_recipient(

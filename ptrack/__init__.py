@@ -40,11 +40,13 @@ __all__ = [
     "ptrack_encoder",
     "track_message",
     "tracker",
+    "withdrawal_url",
 ]
 
 if TYPE_CHECKING:
     from ptrack.instrument import Tracking, instrument_html, instrument_text
     from ptrack.mail import TrackingEmailBackend, instrument_message, track_message
+    from ptrack.withdrawal import withdrawal_url
 
     # The encoder in force, as in django-ptrack 3.x: ptrack.ptrack_encoder.encrypt(...).
     # An encoder assigned here is used by the tag and the view instead of
@@ -60,6 +62,7 @@ _LAZY = {
     "instrument_message": "ptrack.mail",
     "track_message": "ptrack.mail",
     "TrackingEmailBackend": "ptrack.mail",
+    "withdrawal_url": "ptrack.withdrawal",
 }
 
 

@@ -218,6 +218,12 @@ class Settings:
         return getattr(settings, "PTRACK_CONSENT_UNNAMED", DEFAULT_CONSENT_UNNAMED)
 
     @property
+    def CONSENT_WITHDRAW(self) -> Any:
+        """What records a recipient's withdrawal from their link (a callable taking the
+        key, or its dotted path); ``None``: withdrawal links are not offered."""
+        return getattr(settings, "PTRACK_CONSENT_WITHDRAW", None)
+
+    @property
     def MESSAGE_RECIPIENT(self) -> Any:
         """What names a marked message's recipient for the backend when the message does
         not: a callable taking the message (or its dotted path); ``None``: nothing."""

@@ -33,6 +33,7 @@ from ptrack.answers import (
     answer_pixel,
 )
 from ptrack.links import CLICK_SEGMENT, path_around_token
+from ptrack.withdrawal import SEGMENT as WITHDRAW_SEGMENT
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Scope = MutableMapping[str, Any]
@@ -87,6 +88,7 @@ class WSGIFastPath:
         self.application = application
         self.prefix = prefix if prefix is not None else pixel_prefix()
         self.click_prefix = self.prefix + CLICK_SEGMENT
+        self.withdraw_prefix = self.prefix + WITHDRAW_SEGMENT  # pages: Django serves them
         self.request_signals = request_signals
         self._track = self._recording("track")
         self._track_click = self._recording("track_click")
@@ -102,6 +104,8 @@ class WSGIFastPath:
         try:
             path = path_info if path_info.isascii() else get_path_info(environ)
         except UnicodeError:  # not latin-1 text as PEP 3333 says: Django's to judge
+            return self.application(environ, start_response)
+        if path.startswith(self.withdraw_prefix):
             return self.application(environ, start_response)
         token = _token(path, self.click_prefix)
         if token is not None:
@@ -155,6 +159,7 @@ class ASGIFastPath:
         self.application = application
         self.prefix = prefix if prefix is not None else pixel_prefix()
         self.click_prefix = self.prefix + CLICK_SEGMENT
+        self.withdraw_prefix = self.prefix + WITHDRAW_SEGMENT  # pages: Django serves them
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         token, is_click = None, False
@@ -165,7 +170,7 @@ class ASGIFastPath:
                 path = path[len(root_path) :]
             token = _token(path, self.click_prefix)
             is_click = token is not None
-            if token is None:
+            if token is None and not path.startswith(self.withdraw_prefix):
                 token = _token(path, self.prefix)
         if token is None:
             await self.application(scope, receive, send)

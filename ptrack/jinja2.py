@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from jinja2 import nodes
+from jinja2 import Environment, nodes
 from jinja2.ext import Extension
 from jinja2.parser import Parser
 from markupsafe import Markup
 
 from ptrack.links import Expiry, build_img, build_link, build_url
+from ptrack.withdrawal import withdrawal_url
 
 _NEEDS_DESTINATION = "ptrack_link"
 # Clauses, not keyword arguments, in the order _build() takes them.
@@ -31,6 +32,11 @@ class PtrackExtension(Extension):
     """The three ptrack tags, thin wrappers over ``ptrack.links`` like the Django tags."""
 
     tags = {"ptrack", "ptrack_url", "ptrack_link"}  # noqa: RUF012 - Jinja2's own class attribute
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        # A function rather than a tag: {{ ptrack_withdraw_url(subscriber.key) }}.
+        environment.globals.setdefault("ptrack_withdraw_url", withdrawal_url)
 
     def parse(self, parser: Parser) -> nodes.Node:
         token = next(parser.stream)

@@ -1,8 +1,9 @@
 """Include with ``path("ptrack/", include("ptrack.urls"))`` (or ``re_path``).
 
-Two endpoints: click links at ``c/<token>/`` (name ``"ptrack_click"``) and
-pixels at ``<token>/`` (name ``"ptrack"``). The pixel pattern matches any text,
-so the click pattern comes first.
+Three endpoints: click links at ``c/<token>/`` (name ``"ptrack_click"``),
+pixels at ``<token>/`` (name ``"ptrack"``), and withdrawal pages at
+``w/<token>/`` (name ``"ptrack_withdraw"``). The pixel pattern matches any text
+but ``w/...``, so the click pattern comes first and the rare withdrawal last.
 """
 
 from __future__ import annotations
@@ -11,17 +12,18 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from django.urls import URLPattern, register_converter
+from django.urls import URLPattern, path, register_converter
 from django.urls.resolvers import ResolverMatch, RoutePattern
 
-from ptrack import views
+from ptrack import views, withdrawal
 from ptrack.links import CLICK_SEGMENT, CLICK_URL_NAME, PIXEL_URL_NAME
 
 
 class _TokenConverter:
     # Any text at all, newlines included, so that every request under the prefix
-    # gets the pixel rather than a 404 page.
-    regex = "(?s:.+)"
+    # gets the pixel rather than a 404 page; but withdrawal links' w/ (no pixel
+    # token holds a "/"), so that pixels need not be tried after them.
+    regex = "(?s:(?!w/).+)"
 
     def to_python(self, value: str) -> str:
         return value
@@ -77,5 +79,10 @@ urlpatterns = [
         views.pixel,
         views.apixel,
         name=PIXEL_URL_NAME,
+    ),
+    path(
+        withdrawal.SEGMENT + "<path:ptrack_encoded_data>/",
+        withdrawal.withdraw,
+        name=withdrawal.URL_NAME,
     ),
 ]

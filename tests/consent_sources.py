@@ -61,3 +61,16 @@ def message_recipient(message: object) -> str | None:
     """The backend's hook: the opaque key of a message's only recipient."""
     to = getattr(message, "to", [])
     return {"ada@example.com": "sub-ada", "bob@example.com": "sub-bob"}.get(to[0]) if to else None
+
+
+WITHDRAWN: list[str] = []
+
+
+def withdraw(recipient: str) -> None:
+    """The site's withdrawal hook: from now on the recipient allows nothing."""
+    WITHDRAWN.append(recipient)
+    LEVELS[recipient] = "none"
+
+
+def withdraw_failing(recipient: str) -> None:
+    raise RuntimeError("the consent database is down")

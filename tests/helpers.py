@@ -9,9 +9,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import django
 from asgiref.sync import async_to_sync
 from django.template import Context, Template
-from django.test import AsyncClient
+from django.test import AsyncClient, override_settings
 
 import ptrack
 from ptrack import tracking
@@ -70,3 +71,14 @@ def aget(path: str) -> Any:
 def ptrack_source() -> str:
     """The text of every module of the ``ptrack`` package: what the code can read and emit."""
     return "\n".join(path.read_text() for path in sorted((REPO / "ptrack").rglob("*.py")))
+
+
+def tracking_in_front_of(path: str) -> override_settings:
+    """The tracking email backend as the default one, wrapping the backend at ``path``
+    (through ``MAILERS`` on Django 6.1+, which deprecates ``EMAIL_BACKEND``)."""
+    tracking_backend = "ptrack.mail.TrackingEmailBackend"
+    if django.VERSION >= (6, 1):
+        return override_settings(
+            MAILERS={"default": {"BACKEND": tracking_backend}}, PTRACK_EMAIL_BACKEND=path
+        )
+    return override_settings(EMAIL_BACKEND=tracking_backend, PTRACK_EMAIL_BACKEND=path)

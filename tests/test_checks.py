@@ -476,7 +476,7 @@ def test_e041_email_backend_that_is_the_tracking_backend() -> None:
     assert "hand every message to itself" in error.msg
 
 
-CONSENT_IDS = ("ptrack.E050", "ptrack.E051", "ptrack.E052", "ptrack.E053")
+CONSENT_IDS = ("ptrack.E050", "ptrack.E051", "ptrack.E052", "ptrack.E053", "ptrack.E054")
 
 
 def _consent_checks() -> list[Any]:
@@ -489,6 +489,7 @@ def _consent_checks() -> list[Any]:
     PTRACK_CONSENT_UNNAMED="none",
     PTRACK_CONSENT_TIMEOUT=0.2,
     PTRACK_MESSAGE_RECIPIENT="tests.consent_sources.message_recipient",
+    PTRACK_CONSENT_WITHDRAW="tests.consent_sources.withdraw",
 )
 def test_good_consent_settings_pass() -> None:
     assert _consent_checks() == []
@@ -508,9 +509,11 @@ def test_consent_settings_unset_pass() -> None:
         ("PTRACK_CONSENT", 42, "ptrack.E050", "not callable"),
         ("PTRACK_MESSAGE_RECIPIENT", "no.such.hook", "ptrack.E053", "cannot be imported"),
         ("PTRACK_MESSAGE_RECIPIENT", 42, "ptrack.E053", "not callable"),
+        ("PTRACK_CONSENT_WITHDRAW", "no.such.hook", "ptrack.E054", "cannot be imported"),
+        ("PTRACK_CONSENT_WITHDRAW", 42, "ptrack.E054", "not callable"),
     ],
 )
-def test_e050_e053_a_consent_source_or_recipient_hook_that_cannot_be_called(
+def test_e050_e053_e054_a_consent_source_or_hook_that_cannot_be_called(
     name: str, value: Any, check_id: str, problem: str
 ) -> None:
     with override_settings(**{name: value}):

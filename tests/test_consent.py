@@ -25,7 +25,7 @@ from ptrack.exceptions import PixelValueError
 from tests import consent_sources
 from tests.conftest import Recorded
 from tests.fronts import Front, assert_pixel
-from tests.helpers import flip, render
+from tests.helpers import flip, render, tracking_in_front_of
 from tests.recorders import make_recorders
 from tests.task_backends import DUMMY, IMMEDIATE, SHARED, dummy_results
 
@@ -512,10 +512,9 @@ def test_instrument_html_renders_what_the_level_allows(levels: dict[str, object]
     assert event.recipient == "full"
 
 
+@tracking_in_front_of("django.core.mail.backends.locmem.EmailBackend")
 @override_settings(
     PTRACK_CONSENT=SOURCE,
-    EMAIL_BACKEND="ptrack.mail.TrackingEmailBackend",
-    PTRACK_EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
     PTRACK_MESSAGE_RECIPIENT="tests.consent_sources.message_recipient",
 )
 def test_the_backend_asks_the_hook_for_each_messages_recipient(
@@ -539,3 +538,24 @@ def test_the_backend_asks_the_hook_for_each_messages_recipient(
         _destination, event = tracking.verify_click(token_of(href))
         assert event is not None
         assert event.recipient == key
+
+
+@override_settings(PTRACK_CONSENT=SOURCE)
+def test_a_3x_link_cannot_bypass_consent(front: Front, recorded: Recorded) -> None:
+    pytest.importorskip("nacl")
+    from tests.ptrack3 import SECRET, TOKENS
+
+    [entry] = [t for t in TOKENS if t["secret"] == SECRET and "html" in t]
+    path = urlsplit(entry["html"].split("'")[1]).path
+    with override_settings(PTRACK_LEGACY_SECRET=SECRET, PTRACK_CONSENT_UNNAMED="none"):
+        assert_pixel(front, front.request(path, headers={"User-Agent": CHROME}))
+    assert recorded.events == []  # it names nobody, and links naming nobody record nothing here
+    with override_settings(PTRACK_LEGACY_SECRET=SECRET):
+        front.request(path, headers={"User-Agent": CHROME})
+    [event] = recorded.events  # at the default unnamed level: counted, never who
+    assert (event.legacy, event.consent, event.ip, event.user_agent) == (
+        True,
+        Consent.AGGREGATE,
+        None,
+        "",
+    )

@@ -21,7 +21,7 @@ from ptrack import tracking
 from ptrack.instrument import Tracking, instrument_text
 from ptrack.mail import TrackingEmailBackend, track_message
 from tests import helpers
-from tests.helpers import T0
+from tests.helpers import T0, tracking_in_front_of
 
 PIXEL = ptrack.Pixel("campaign", campaign_id=7)
 CLICK_URL = re.compile(r"https://track\.example\.com/ptrack/c/([A-Za-z0-9_.\-]+)/")
@@ -29,15 +29,6 @@ HTML = '<html><body><p>Hi</p><a href="https://e.example/offer">Offer</a></body><
 TEXT = "Hi,\n\nOur offer: https://e.example/offer.\n\nUnsubscribe: https://e.example/unsub\n"
 LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
 TRACKING = "ptrack.mail.TrackingEmailBackend"
-
-
-def tracking_in_front_of(path: str) -> override_settings:
-    """The tracking backend as the default one, wrapping ``path`` (MAILERS on Django 6.1+)."""
-    if django.VERSION >= (6, 1):
-        return override_settings(
-            MAILERS={"default": {"BACKEND": TRACKING}}, PTRACK_EMAIL_BACKEND=path
-        )
-    return override_settings(EMAIL_BACKEND=TRACKING, PTRACK_EMAIL_BACKEND=path)
 
 
 pytestmark = pytest.mark.usefixtures("frozen")

@@ -1,4 +1,4 @@
-"""Checks of the consent settings: ptrack.E050 to E053."""
+"""Checks of the consent settings: ptrack.E050 to E054."""
 
 from __future__ import annotations
 
@@ -34,6 +34,13 @@ def check_consent() -> list[CheckMessage]:
             "ptrack.E053",
             "Name a function taking an EmailMessage and answering its recipient's opaque key "
             "or None, e.g. 'myapp.mail.recipient_key'.",
+        ),
+        *_check_callable(
+            "PTRACK_CONSENT_WITHDRAW",
+            conf.CONSENT_WITHDRAW,
+            "ptrack.E054",
+            "Name a function taking a recipient key that records their withdrawal, "
+            "e.g. 'myapp.consent.withdraw'.",
         ),
     ]
 

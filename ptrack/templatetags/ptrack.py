@@ -24,6 +24,7 @@ from django.template.context import Context
 from django.utils.html import conditional_escape
 
 from ptrack.links import Expiry, build_img, build_link, build_url
+from ptrack.withdrawal import withdrawal_url
 
 register = template.Library()
 
@@ -112,6 +113,12 @@ def ptrack_tag(parser: Parser, token: Token) -> PixelNode:
 def ptrack_url_tag(parser: Parser, token: Token) -> PixelNode:
     """Render only the pixel URL, e.g. for MJML or a CSS background."""
     return _parse(parser, token, build_url)
+
+
+@register.simple_tag(name="ptrack_withdraw_url")
+def ptrack_withdraw_url(recipient: str) -> str:
+    """The URL at which ``recipient`` withdraws their consent to tracking."""
+    return withdrawal_url(recipient)
 
 
 @register.tag("ptrack_link")

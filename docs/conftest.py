@@ -5,7 +5,8 @@ blocks are rendered by Django's template engine, ``jinja`` blocks by the page's
 ``environment``. ``<!-- skip: next -->`` before a block
 leaves it out. Recorders a page registers are unregistered after it, and the mail it sends
 goes to Django's locmem outbox. pytest-randomly may
-shuffle the pages, but a page's examples run in their order, since each builds on the last.
+shuffle the pages, but a page's examples run together and in their order, since each builds
+on the last.
 """
 
 from __future__ import annotations
@@ -77,13 +78,26 @@ pytest_collect_file = Sybil(
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Put each page's examples back in page order, in the places the shuffle gave them."""
-    places: dict[Any, list[int]] = {}
-    for index, item in enumerate(items):
+    """Run each page's examples together and in page order, the page where the shuffle put
+    its first example. Interleaved with another page's, a page would be torn down and set up
+    again between them, and one page's ``override_settings`` undone by another's."""
+    pages: dict[Any, list[pytest.Item]] = {}
+    slots: list[pytest.Item | list[pytest.Item]] = []
+    for item in items:
         example = getattr(item, "example", None)
-        if isinstance(example, Example):
-            places.setdefault(item.path, []).append(index)
-    for indexes in places.values():
-        in_order = sorted((items[i] for i in indexes), key=lambda item: item.example.line)  # type: ignore[attr-defined]
-        for index, item in zip(indexes, in_order, strict=True):
-            items[index] = item
+        if not isinstance(example, Example):
+            slots.append(item)
+        elif item.path in pages:
+            pages[item.path].append(item)
+        else:
+            pages[item.path] = [item]
+            slots.append(pages[item.path])
+    items[:] = [
+        one
+        for slot in slots
+        for one in (
+            sorted(slot, key=lambda item: item.example.line)  # type: ignore[attr-defined]
+            if isinstance(slot, list)
+            else [slot]
+        )
+    ]

@@ -38,11 +38,13 @@ SEGMENT = "w/"
 CONFIRM_TEMPLATE = "ptrack/withdraw.html"
 DONE_TEMPLATE = "ptrack/withdrawn.html"
 FAILED_TEMPLATE = "ptrack/withdraw_failed.html"
-# The link carries a recipient's key: kept out of caches, search engines and referers.
+# The link carries a recipient's key: kept out of caches, search engines and other
+# sites' referers. Not "no-referrer": under it browsers send the page's own form POST
+# with "Origin: null", which Django's CSRF check refuses, so no one could withdraw.
 _PRIVATE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Robots-Tag": "noindex, nofollow",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
 }
 
 

@@ -72,8 +72,10 @@ class CampaignAdmin(admin.ModelAdmin):
 
 @admin.register(Recipient)
 class RecipientAdmin(admin.ModelAdmin):
-    list_display = ("email", "name", "created_at")
+    list_display = ("email", "name", "consent", "last_reached_on", "created_at")
+    list_filter = ("consent",)
     search_fields = ("email", "name")
+    readonly_fields = ("key", "last_reached_on")
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):

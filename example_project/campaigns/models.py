@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime, timedelta
 
 from django.db import models
@@ -19,9 +20,43 @@ KINDS = [
 ]
 
 
+# ptrack's consent levels, as the recipient chose.
+CONSENT_LEVELS = [
+    ("full", "Full: opens and clicks, by person"),
+    ("deliverability", "Deliverability: only that mail reached them, by day"),
+    ("aggregate", "Aggregate: counted, never by person"),
+    ("none", "None: no tracking"),
+]
+
+
+def new_recipient_key() -> str:
+    """An opaque key naming a recipient in ptrack's links: random, so it says nothing
+    about the person to whoever reads a URL, and never their address."""
+    return secrets.token_urlsafe(16)
+
+
 class Recipient(models.Model):
     email = models.EmailField(unique=True)
     name = models.CharField(max_length=200, blank=True)
+    key = models.CharField(
+        max_length=32,
+        unique=True,
+        default=new_recipient_key,
+        editable=False,
+        help_text="Names the recipient in ptrack's links (PTRACK_CONSENT asks by it).",
+    )
+    consent = models.CharField(
+        max_length=14,
+        choices=CONSENT_LEVELS,
+        default="full",
+        help_text="How much the recipient lets us record; asked at every load.",
+    )
+    last_reached_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The last day one of our emails was loaded, as the deliverability level "
+        "records it: no campaign, no time of day.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -93,7 +128,10 @@ class Open(models.Model):
     """One load of an email's tracking pixel, as the recorder in pixels.py stored it."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="opens")
-    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="opens")
+    # None: recorded at the aggregate level, which never names the recipient.
+    recipient = models.ForeignKey(
+        Recipient, on_delete=models.CASCADE, related_name="opens", null=True, blank=True
+    )
     opened_at = models.DateTimeField()
     ip = models.GenericIPAddressField("IP address", null=True, blank=True)
     user_agent = models.TextField(blank=True)
@@ -118,7 +156,8 @@ class Open(models.Model):
         indexes = (models.Index(fields=("campaign", "opened_at"), name="open_campaign_time"),)
 
     def __str__(self) -> str:
-        return f"{self.recipient} opened {self.campaign} at {self.opened_at:%Y-%m-%d %H:%M:%S}"
+        who = self.recipient or "Someone"
+        return f"{who} opened {self.campaign} at {self.opened_at:%Y-%m-%d %H:%M:%S}"
 
     @property
     def client(self) -> str:
@@ -135,7 +174,10 @@ class Click(models.Model):
     """One click on a link in a campaign email, as the recorder in pixels.py stored it."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="clicks")
-    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="clicks")
+    # None: recorded at the aggregate level, which never names the recipient.
+    recipient = models.ForeignKey(
+        Recipient, on_delete=models.CASCADE, related_name="clicks", null=True, blank=True
+    )
     clicked_at = models.DateTimeField()
     link = models.CharField(max_length=100, blank=True, help_text="Which link of the email.")
     destination = models.TextField(help_text="Where the link sent the reader.")
@@ -159,4 +201,6 @@ class Click(models.Model):
 
     def __str__(self) -> str:
         what = self.link or self.destination
-        return f"{self.recipient} clicked {what} at {self.clicked_at:%Y-%m-%d %H:%M:%S}"
+        return (
+            f"{self.recipient or 'Someone'} clicked {what} at {self.clicked_at:%Y-%m-%d %H:%M:%S}"
+        )

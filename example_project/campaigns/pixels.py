@@ -3,7 +3,9 @@ pixel load and each click on a tracked link.
 
 Expired and forged links never reach it: ptrack answers a pixel with the same
 transparent GIF, and an expired click link with the redirect, and records
-nothing.
+nothing. Nor does a load of a recipient whose consent level is "none"; at
+"aggregate" the event names nobody, and at "deliverability" it carries only the
+recipient and the day (campaigns/consent.py answers ptrack which).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 from django.conf import settings
 
 import ptrack
-from campaigns.models import Click, Delivery, Open
+from campaigns.models import Click, Delivery, Open, Recipient
 
 logger = logging.getLogger(__name__)
 
@@ -35,18 +37,31 @@ class EmailRecorder(ptrack.TrackingPixel):
     background = settings.MAILROOM_BACKGROUND
 
     def record_event(self, event: ptrack.PixelEvent) -> None:
+        if event.consent is ptrack.Consent.DELIVERABILITY:
+            # Only the recipient and the day: no campaign, no pixel data to tell it by.
+            self._reached(event)
+            return
         clicked = event.event_type == ptrack.EventType.CLICKED
         if event.args not in ((EMAIL,), (CLICK,) if clicked else (OPEN,)):
             return  # another pixel or link of the site, not a campaign email's
         campaign_id = event.kwargs.get("campaign_id")
-        recipient_id = event.kwargs.get("recipient_id")
+        # The recipient is who ptrack says the link was for, never the link's data: at
+        # the aggregate level ptrack leaves it out, and the Open names nobody.
+        recipient_id = None
+        if event.recipient is not None:
+            recipient_id = (
+                Recipient.objects.filter(key=event.recipient).values_list("pk", flat=True).first()
+            )
+            delivered = Delivery.objects.filter(campaign_id=campaign_id, recipient_id=recipient_id)
+        else:
+            delivered = Delivery.objects.filter(campaign_id=campaign_id)
         # The link is genuine, but the campaign or recipient may since have been deleted.
-        if not Delivery.objects.filter(campaign_id=campaign_id, recipient_id=recipient_id).exists():
+        if not delivered.exists():
             logger.info(
                 "%s for campaign %r and recipient %r, which had no delivery; not recorded.",
                 "Click" if clicked else "Pixel",
                 campaign_id,
-                recipient_id,
+                event.recipient,
             )
             return
         classification = event.classification  # None only if the classifier failed
@@ -83,3 +98,8 @@ class EmailRecorder(ptrack.TrackingPixel):
             link_issued_at=event.issued_at,
             link_expires_at=event.expires_at,
         )
+
+    def _reached(self, event: ptrack.PixelEvent) -> None:
+        if event.event_type != ptrack.EventType.LOADED or event.recipient is None:
+            return
+        Recipient.objects.filter(key=event.recipient).update(last_reached_on=event.timestamp.date())

@@ -53,6 +53,8 @@ def render_email(
         # here). An expired link still takes the reader to the page, unrecorded.
         "tracking_expires_at": tracking_expires_at,
         "preferences_url": f"{settings.MAILROOM_SITE_URL}/pages/preferences/",
+        # Where the recipient stops the tracking, in every email whatever their level.
+        "withdrawal_url": ptrack.withdrawal_url(recipient.key),
     }
     message = EmailMultiAlternatives(
         subject=campaign.subject,
@@ -63,9 +65,13 @@ def render_email(
     )
     message.attach_alternative(render_to_string(f"{templates}.html", context), "text/html")
     if not tagged:
-        pixel = ptrack.Pixel(EMAIL, campaign_id=campaign.pk, recipient_id=recipient.pk)
+        # The recipient is named by their opaque key apart from the pixel's data, never in
+        # it: at the aggregate level ptrack drops the key, and the data must not name them.
+        pixel = ptrack.Pixel(EMAIL, campaign_id=campaign.pk)
         # An expired link still takes the reader to the page, unrecorded.
-        ptrack.track_message(message, pixel, expires=tracking_expires_at, text=True)
+        ptrack.track_message(
+            message, pixel, expires=tracking_expires_at, text=True, recipient=recipient.key
+        )
     return message
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
 import ptrack
-from campaigns.models import KINDS, Campaign, Click, Open
+from campaigns.models import CONSENT_LEVELS, KINDS, Campaign, Click, Open
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,28 @@ def loads_by_kind(campaign: Campaign) -> tuple[KindCount, ...]:
             recipients=rows[kind]["recipients"] if kind in rows else 0,
         )
         for kind in kinds
+    )
+
+
+@dataclass(frozen=True)
+class LevelCount:
+    """The campaign's recipients at one consent level, as they chose it now."""
+
+    level: str  # "full", "deliverability", "aggregate" or "none"
+    label: str
+    recipients: int
+
+
+def recipients_by_consent(campaign: Campaign) -> tuple[LevelCount, ...]:
+    """Every consent level, with how many of the campaign's recipients are at it."""
+    counts = dict(
+        campaign.recipients.values_list("consent")
+        .annotate(n=Count("pk"))
+        .values_list("consent", "n")
+    )
+    return tuple(
+        LevelCount(level, label.partition(":")[0], counts.get(level, 0))
+        for level, label in CONSENT_LEVELS
     )
 
 
@@ -266,7 +288,8 @@ def opens_chart(
     for opened_at, recipient_id in opens.values_list("opened_at", "recipient_id"):
         index = min(count - 1, max(0, int((opened_at - origin) / bucket)))
         per_bucket[index] += 1
-        if recipient_id not in seen:
+        # An open at the aggregate level names nobody: no one's first open.
+        if recipient_id is not None and recipient_id not in seen:
             seen.add(recipient_id)
             first_opens[index] += 1
 

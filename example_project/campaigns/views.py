@@ -16,7 +16,13 @@ from django.views.decorators.http import require_safe
 
 from campaigns import mail
 from campaigns.models import Campaign
-from campaigns.stats import campaign_stats, clicks_per_link, opens_chart, with_stats
+from campaigns.stats import (
+    campaign_stats,
+    clicks_per_link,
+    opens_chart,
+    recipients_by_consent,
+    with_stats,
+)
 
 LATEST_OPENS = 15
 
@@ -55,7 +61,7 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     tracking = campaign.deliveries.aggregate(until=Max("tracking_expires_at"))["until"]
     first_opens = (
-        campaign.opens.filter(counts_as_open=True)
+        campaign.opens.filter(counts_as_open=True, recipient__isnull=False)
         .values("recipient")
         .annotate(first=Min("pk"))
         .values("first")
@@ -67,6 +73,7 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         "latest_opens": campaign.opens.select_related("recipient")[:LATEST_OPENS],
         "first_open_ids": set(first_opens.values_list("first", flat=True)),
         "links": clicks_per_link(campaign),
+        "consent_levels": recipients_by_consent(campaign),
         "recipient_count": campaign.recipients.count(),
         "tracking_until": tracking,
         "tracking_ended": tracking is not None and tracking <= now,

@@ -156,6 +156,11 @@ MAILROOM_SITE_URL = os.environ.get("MAILROOM_SITE_URL", "http://127.0.0.1:8000")
 PTRACK_SECRET = os.environ.get(
     "PTRACK_SECRET", "demo-only:mailroom-pixel-key-T4uE8yH2nV6cX0bM3kS7pL1wR9jG5fZ"
 )
+# Each recipient's choice (campaigns/consent.py): ptrack asks it by the recipient's
+# opaque key when it renders an email and at every load and click, and calls the
+# hook when a recipient confirms on the page of the withdrawal link in each email.
+PTRACK_CONSENT = "campaigns.consent.level"
+PTRACK_CONSENT_WITHDRAW = "campaigns.consent.withdraw"
 
 LOGGING = {
     "version": 1,

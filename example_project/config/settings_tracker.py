@@ -17,6 +17,10 @@ from config import settings as app
 # Shared with the app deployment: the pixels verify because the key is the same.
 PTRACK_SECRET = app.PTRACK_SECRET
 DATABASES = app.DATABASES
+# The loads are answered here, so here is where consent is asked, and where the
+# withdrawal link of each email leads (ptrack serves it under /ptrack/w/).
+PTRACK_CONSENT = app.PTRACK_CONSENT
+PTRACK_CONSENT_WITHDRAW = app.PTRACK_CONSENT_WITHDRAW
 
 # This deployment's own.
 SECRET_KEY = os.environ.get(
@@ -38,7 +42,10 @@ if MAILROOM_BACKGROUND:
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",  # the withdrawal page's form
 ]
+# ptrack's withdrawal pages, found in its templates/ by the app loader.
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
 
 # Plain infrastructure, the same as the app's.
 DEBUG = app.DEBUG

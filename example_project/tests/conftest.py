@@ -10,7 +10,8 @@ import pytest
 from campaigns.models import Campaign, Recipient
 from campaigns.sending import send_campaign
 from django.core import mail
-from django.test import override_settings
+from django.http import HttpResponse
+from django.test import Client, override_settings
 
 APP_URL = "http://testserver"
 
@@ -19,6 +20,19 @@ PIXEL_IMG = re.compile(
     r'<img src="(?P<url>http://testserver/ptrack/(?P<token>[A-Za-z0-9_.\-]+)/)" '
     r'width="1" height="1" alt="" style="border:0;width:1px;height:1px;margin:0;padding:0">'
 )
+
+
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
+
+
+def load(client: Client, url: str, **headers: str) -> HttpResponse:
+    """GET the pixel as a mail client would; it is always the same transparent GIF."""
+    response = client.get(url, REMOTE_ADDR="203.0.113.7", HTTP_USER_AGENT=CHROME, **headers)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/gif"
+    assert response.content.startswith(b"GIF89a")
+    assert len(response.content) == 43
+    return response
 
 
 TRACKING_BACKEND = "ptrack.mail.TrackingEmailBackend"

@@ -5,7 +5,9 @@ loopback port, the mail goes through the Maildir backend, and Chromium
 loads each pixel from the URL in the mail and follows a link in it. Before the
 person reads, machines fetch pixels as they do at delivery: Apple Mail Privacy
 Protection, and a security scanner that also follows a link, each with its own
-User-Agent, and the dashboard must tell them from the person. Screenshots
+User-Agent, and the dashboard must tell them from the person. Then a person
+withdraws their consent through the link in their email, and opening that email
+again records nothing. Screenshots
 of what a user sees go to ``artifacts/``; with MAILROOM_UPDATE_SCREENSHOT=1 (``make
 example-screenshot``) the dashboard's also replaces ``docs/dashboard.png``.
 """
@@ -45,6 +47,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 RECIPIENTS = 8
+# create_demo_campaign's levels for 8: one recipient chose "none", whose mail has no pixel.
+UNTRACKED = 1
 START_TIMEOUT = 30  # seconds for the server to accept connections
 COMMAND_TIMEOUT = 60  # seconds for each manage.py command
 START_ATTEMPTS = 5  # ports to try when another process takes one first
@@ -151,11 +155,15 @@ class Served:
     url: str  # the server's base URL
     maildir: Path  # where the sent mail is
     sent_by: float  # time.time() once the campaign was sent: every link was issued before
+    env: dict[str, str]  # the server's environment, for manage.py commands
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """The example project served on a loopback port, its campaign sent."""
+@pytest.fixture
+def server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Served]:
+    """The example project served on a loopback port, its campaign sent: a server and a
+    database of its own for each test, which then run in any order (pytest-randomly)."""
     _require_chromium()
     state = tmp_path_factory.mktemp("e2e")
     relay = state / "egress-ip-ranges.csv"
@@ -200,12 +208,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         env["MAILROOM_SITE_URL"] = base
         manage(env, "create_demo_campaign", "--recipients", str(RECIPIENTS))
         manage(env, "send_campaign", "Spring product update")
-        yield Served(base, state / "mail", sent_by=time.time())
+        yield Served(base, state / "mail", sent_by=time.time(), env=env)
     finally:
         _stop(process)
         output.drain()
         ARTIFACTS.mkdir(exist_ok=True)
-        (ARTIFACTS / "server.log").write_text(output.text())
+        (ARTIFACTS / f"server-{request.node.name}.log").write_text(output.text())
 
 
 def manage(env: dict[str, str], *command: str) -> None:
@@ -220,12 +228,16 @@ def manage(env: dict[str, str], *command: str) -> None:
 
 
 def _tracked_urls(maildir: Path) -> dict[str, tuple[str, str]]:
-    """The pixel URL and the first link's click URL of each sent mail's HTML, by recipient."""
+    """The pixel URL and the first link's click URL of each sent mail's HTML, by recipient;
+    a recipient at consent level "none" got mail with neither, and is left out."""
     urls = {}
     for path in [*maildir.glob("new/*"), *maildir.glob("cur/*")]:
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         html = message.get_body(("html",)).get_content()  # type: ignore[attr-defined]
-        [pixel] = re.findall(r'<img src="([^"]+/ptrack/[^"]+)" width="1"', html)
+        pixels = re.findall(r'<img src="([^"]+/ptrack/[^"]+)" width="1"', html)
+        if not pixels:
+            continue
+        [pixel] = pixels
         first_link = re.findall(r'<a href="([^"]+/ptrack/c/[^"]+)"', html)[0]
         urls[str(message["To"]).split("<")[-1].rstrip(">")] = (pixel, first_link)
     return urls
@@ -282,7 +294,7 @@ def test_opening_an_email_shows_on_the_dashboard(server: Served) -> None:
             # two recipients on Apple Mail, and a security scanner the pixel of a third
             # and follows its first link, as link scanners do.
             tracked = _tracked_urls(server.maildir)
-            assert len(tracked) == RECIPIENTS
+            assert len(tracked) == RECIPIENTS - UNTRACKED
             mpp_for, scanned_for = sorted(tracked)[-2:], sorted(tracked)[0]
             for address in mpp_for:
                 mpp = playwright.request.new_context(user_agent=MPP_USER_AGENT)
@@ -396,5 +408,106 @@ def test_opening_an_email_shows_on_the_dashboard(server: Served) -> None:
             if os.environ.get("MAILROOM_UPDATE_SCREENSHOT"):
                 DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
                 shutil.copy(ARTIFACTS / "dashboard.png", DOCS_SCREENSHOT)
+        finally:
+            browser.close()
+
+
+def test_a_withdrawal_reaches_the_email_already_opened(server: Served) -> None:
+    """A person opens an email, follows its withdrawal link, confirms, and opens the same
+    email again: the dashboard shows their first open and no other."""
+    from playwright.sync_api import expect, sync_playwright
+
+    base = server.url
+    ARTIFACTS.mkdir(exist_ok=True)
+    manage(server.env, "send_campaign", "Early-bird offer")
+    sent_by = time.time()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000
+        )
+        try:
+            probe = browser.new_page()
+            person_agent = probe.evaluate("navigator.userAgent").replace("HeadlessChrome", "Chrome")
+            probe.close()
+            context = browser.new_context(
+                viewport={"width": 1280, "height": 860}, user_agent=person_agent
+            )
+            context.set_default_timeout(15_000)
+
+            dashboard = context.new_page()
+            dashboard.goto(f"{base}/campaigns/2/")
+            expect(dashboard.locator("h1")).to_contain_text("Early-bird offer")
+            unique_opens = dashboard.locator('[data-stat="unique-opens"] .value')
+            total_opens = dashboard.locator('[data-stat="total-opens"] .value')
+            at_level = {
+                level: dashboard.locator(f'#consent-levels tr[data-level="{level}"] td.num')
+                for level in ("full", "deliverability", "aggregate", "none")
+            }
+            expect(at_level["full"]).to_have_text("5")
+            expect(at_level["deliverability"]).to_have_text("1")
+            expect(at_level["aggregate"]).to_have_text("1")
+            expect(at_level["none"]).to_have_text("1")
+            expect(total_opens).to_have_text("0")
+            ada_opens = dashboard.locator("#latest-opens tbody tr", has_text="Ada Lovelace")
+
+            _wait_until(sent_by + MACHINE_WINDOW)
+            inbox = context.new_page()
+            inbox.goto(f"{base}/inbox/")
+            offers = inbox.locator(".mail-list a", has_text="Early-bird pricing ends soon")
+            expect(offers).to_have_count(RECIPIENTS)
+
+            def read(name: str) -> None:
+                offers.filter(has_text=name).click()
+                expect(inbox.locator(".reader-head dd").nth(1)).to_contain_text(name)
+                pixel = inbox.frame_locator("iframe").locator('img[width="1"][height="1"]')
+                expect(pixel).to_have_js_property("complete", True)
+                expect(pixel).to_have_js_property("naturalWidth", 1)
+
+            # Ada opens her email: the dashboard shows it, as hers.
+            read("Ada Lovelace")
+            expect(unique_opens).to_have_text("1", timeout=LIVE_TIMEOUT_MS)
+            expect(ada_opens).to_have_count(1)
+
+            # She follows the email's withdrawal link (ptrack's page, not a click link: the
+            # email marks it data-ptrack="off") and confirms.
+            withdraw = inbox.frame_locator("iframe").get_by_role(
+                "link", name="Stop tracking my emails"
+            )
+            expect(withdraw).to_have_attribute(
+                "href", re.compile(re.escape(f"{base}/ptrack/w/") + r"[\w.\-]+/$")
+            )
+            with context.expect_page() as opened:
+                withdraw.click()
+            page = opened.value
+            page.wait_for_load_state()
+            expect(page.locator("h1")).to_have_text("Stop tracking my emails")
+            page.get_by_role("button", name="Stop tracking").click()
+            expect(page.locator("h1")).to_have_text("Tracking stopped")
+            page.screenshot(path=ARTIFACTS / "withdrawn.png")
+            page.close()
+            expect(at_level["none"]).to_have_text("2", timeout=LIVE_TIMEOUT_MS)
+            expect(at_level["full"]).to_have_text("4")
+
+            # She opens the email she had before: its pixel loads, and ptrack, asking her
+            # level at the load, records nothing. Then Frances opens hers, which shows:
+            # by then Ada's second load would have shown too, had it been recorded.
+            inbox.reload()
+            pixel = inbox.frame_locator("iframe").locator('img[width="1"][height="1"]')
+            expect(pixel).to_have_js_property("naturalWidth", 1)
+            read("Frances Allen")
+            expect(total_opens).to_have_text("2", timeout=LIVE_TIMEOUT_MS)
+            expect(unique_opens).to_have_text("2")
+            expect(ada_opens).to_have_count(1)
+
+            # Alan chose "aggregate": his open counts, but as nobody's.
+            read("Alan Turing")
+            expect(total_opens).to_have_text("3", timeout=LIVE_TIMEOUT_MS)
+            expect(unique_opens).to_have_text("2")
+            latest = dashboard.locator("#latest-opens tbody tr")
+            expect(latest.first).to_contain_text("Someone")
+            expect(latest.first).to_contain_text("aggregate consent: not by person")
+            expect(latest.first.locator(".tag")).to_have_count(0)
+            expect(dashboard.locator("#latest-opens", has_text="Alan Turing")).to_have_count(0)
+            dashboard.screenshot(path=ARTIFACTS / "dashboard-withdrawn.png", full_page=True)
         finally:
             browser.close()

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from campaigns.models import Campaign, Click, Open
+from campaigns.models import Campaign, Click, Open, Recipient
 from campaigns.sending import send_campaign
 from config import settings as app
 from config import settings_tracker as tracker
@@ -93,6 +93,32 @@ def test_clicks_go_through_the_tracker_to_the_site(
     assert (response.status_code, response["Location"]) == (302, campaign.button_url)
     [stored] = Click.objects.all()
     assert (stored.campaign, stored.link) == (campaign, "button")
+
+
+@override_settings(PTRACK_APP_URL=TRACKER_URL)
+def test_the_withdrawal_link_is_served_by_the_tracker(
+    campaign: Campaign, mailoutbox: list[mail.EmailMessage]
+) -> None:
+    send_campaign(campaign)
+    html = mailoutbox[0].alternatives[0][0]
+    start = html.index(f'<a href="{TRACKER_URL}/ptrack/w/') + len('<a href="')
+    link = html[start : html.index('"', start)]
+    client = Client(enforce_csrf_checks=True)
+
+    with (
+        AS_TRACKER,
+        override_settings(
+            TEMPLATES=tracker.TEMPLATES,
+            PTRACK_CONSENT=tracker.PTRACK_CONSENT,
+            PTRACK_CONSENT_WITHDRAW=tracker.PTRACK_CONSENT_WITHDRAW,
+        ),
+    ):
+        page = client.get(link)
+        token = page.content.decode().split('name="csrfmiddlewaretoken" value="')[1][:64]
+        done = client.post(link, {"csrfmiddlewaretoken": token})
+
+    assert (page.status_code, done.status_code) == (200, 200)
+    assert Recipient.objects.get(email="person0@example.com").consent == "none"
 
 
 def test_tracker_settings_pass_the_system_checks(tmp_path: Path) -> None:

@@ -51,6 +51,16 @@ EARLY_BIRD = {
 }
 
 
+# The consent each demo recipient chose, by index, round and round: most let us
+# track them, and one in eight each answered "aggregate", "deliverability" or "none".
+DEMO_CONSENT = ["full", "full", "aggregate", "deliverability", "none", "full", "full", "full"]
+
+
+def demo_consent(index: int) -> str:
+    """The consent level the ``index``-th demo recipient chose."""
+    return DEMO_CONSENT[index % len(DEMO_CONSENT)]
+
+
 def demo_recipient(index: int) -> tuple[str, str]:
     """The name and address of the ``index``-th demo recipient (all at example.com)."""
     first = FIRST_NAMES[index % len(FIRST_NAMES)]
@@ -88,7 +98,9 @@ class Command(BaseCommand):
         people = []
         for index in range(recipients):
             name, email = demo_recipient(index)
-            person, _ = Recipient.objects.get_or_create(email=email, defaults={"name": name})
+            person, _ = Recipient.objects.get_or_create(
+                email=email, defaults={"name": name, "consent": demo_consent(index)}
+            )
             people.append(person)
         for fields, window in (
             (NEWSLETTER, None),

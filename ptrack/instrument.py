@@ -35,6 +35,7 @@ from ptrack.links import (
     link_maker,
     path_around_token,
 )
+from ptrack.withdrawal import SEGMENT as WITHDRAWAL_SEGMENT
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -117,8 +118,8 @@ def instrument_html(
     comments) with an absolute http(s) URL becomes a click link carrying
     ``pixel``'s data, named by its ``data-ptrack-name`` or else by its position
     ("1", "2", ...) among the rewritten links. Left alone: ``mailto:``,
-    ``tel:``, anchors, relative URLs, template placeholders, ptrack links and
-    links marked ``data-ptrack="off"``. The pixel goes before the last
+    ``tel:``, anchors, relative URLs, template placeholders, ptrack's own click
+    and withdrawal links, and links marked ``data-ptrack="off"``. The pixel goes before the last
     ``</body>`` (else ``</html>``, else at the end) unless the document already
     has a ptrack pixel. Everything else is returned byte for byte.
 
@@ -137,6 +138,7 @@ def instrument_html(
     if not render:
         return html_text
     click_prefix, pixel_prefix = url_prefixes()
+    own = own_links(click_prefix, pixel_prefix)
 
     links: list[_Link] = []
     ends = {"body": -1, "html": -1, "plaintext": -1}  # where the last of each tag starts
@@ -161,7 +163,7 @@ def instrument_html(
     if make_link is not None:
         position = 0
         for link in links:
-            if not trackable(link.destination, click_prefix):
+            if not trackable(link.destination, own):
                 continue
             try:
                 url = make_link(link.destination, link.name or str(position + 1))
@@ -195,7 +197,7 @@ def instrument_text(
 
     A URL ends at whitespace, a quote or an angle bracket; punctuation after it
     (a full stop, a closing parenthesis) stays outside the link. URLs with
-    template placeholders and ptrack links are left alone, as in HTML. Of the
+    template placeholders and ptrack's own links are left alone, as in HTML. Of the
     ``options`` (those of ``Tracking``), ``expires`` and ``recipient`` concern
     plain text.
     """
@@ -209,7 +211,7 @@ def instrument_text(
     if make_link is None:
         return plain_text
     position = 0
-    click_prefix = url_prefixes()[0]
+    own = own_links(*url_prefixes())
 
     def replace(match: re.Match[str]) -> str:
         nonlocal position
@@ -217,7 +219,7 @@ def instrument_text(
         kept = url.rstrip(_TRAILING)
         if ")" in url[len(kept) :] and "(" in kept:  # https://en.wikipedia.org/wiki/Foo_(bar)
             kept = url[: len(kept) + 1]
-        if not trackable(kept, click_prefix):
+        if not trackable(kept, own):
             return url
         try:
             link = make_link(kept, f"text-{position + 1}")
@@ -269,9 +271,16 @@ def url_prefixes() -> tuple[str, str]:
     )
 
 
-def trackable(destination: str, click_prefix: str) -> bool:
-    """Whether a link to ``destination`` is to become a click link (if it can)."""
+def own_links(click_prefix: str, pixel_prefix: str) -> tuple[str, str]:
+    """How ptrack's own links begin, which are never tracked again: click links, and
+    withdrawal links (a click on one would be recorded as the person withdraws)."""
+    return click_prefix, pixel_prefix + WITHDRAWAL_SEGMENT
+
+
+def trackable(destination: str, own: str | tuple[str, ...]) -> bool:
+    """Whether a link to ``destination`` is to become a click link (if it can); ``own``
+    is how ptrack's own links begin (``own_links()``)."""
     lowered = destination[:8].lower()
     if not lowered.startswith(("http://", "https://")):
         return False  # mailto:, tel:, #anchors, relative URLs, javascript:, ...
-    return not (_PLACEHOLDER.search(destination) or destination.startswith(click_prefix))
+    return not (_PLACEHOLDER.search(destination) or destination.startswith(own))

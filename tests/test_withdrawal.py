@@ -231,3 +231,15 @@ def test_csrf_is_checked_even_on_a_site_without_the_csrf_middleware(settings: An
     assert Client(enforce_csrf_checks=True).post(path).status_code == 403
     assert post_from_the_page(path).status_code == 200
     assert consent_sources.WITHDRAWN == ["sub-1"]
+
+
+def test_whole_emails_leave_withdrawal_links_as_they_are() -> None:
+    url = ptrack.withdrawal_url("sub-1")
+    html = f'<p><a href="{url}">Stop tracking</a> <a href="https://e.example/">Shop</a></p>'
+    instrumented = ptrack.instrument_html(html, ptrack.Pixel("n"), opens=False)
+    assert f'href="{url}"' in instrumented
+    assert 'href="https://e.example/"' not in instrumented  # the other link is tracked
+    text = f"Stop tracking: {url}\nShop: https://e.example/\n"
+    instrumented = ptrack.instrument_text(text, ptrack.Pixel("n"))
+    assert f"Stop tracking: {url}\n" in instrumented
+    assert "Shop: https://e.example/\n" not in instrumented

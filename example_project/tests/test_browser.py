@@ -27,11 +27,15 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Playwright
 
 HERE = Path(__file__).resolve().parent.parent
 ARTIFACTS = HERE / "artifacts"
@@ -249,18 +253,17 @@ def _wait_until(moment: float) -> None:
         time.sleep(moment - time.time())
 
 
-def test_opening_an_email_shows_on_the_dashboard(server: Served) -> None:
-    from playwright.sync_api import expect, sync_playwright
+@contextmanager
+def reading_as_a_person() -> Iterator[tuple[Playwright, BrowserContext]]:
+    """Debian's Chromium, saying it is a desktop Chrome: a headless browser's own
+    User-Agent is a bot's, whose opens the dashboard does not count."""
+    from playwright.sync_api import sync_playwright
 
-    base = server.url
-    ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000
         )
         try:
-            # The person reads in this Chromium, as a desktop Chrome would say it is: a
-            # headless browser's own User-Agent is a bot's.
             probe = browser.new_page()
             person_agent = probe.evaluate("navigator.userAgent").replace("HeadlessChrome", "Chrome")
             probe.close()
@@ -268,246 +271,238 @@ def test_opening_an_email_shows_on_the_dashboard(server: Served) -> None:
                 viewport={"width": 1280, "height": 860}, user_agent=person_agent
             )
             context.set_default_timeout(15_000)
-
-            # The dashboard stays open in its own tab, as a user would leave it.
-            dashboard = context.new_page()
-            dashboard.goto(f"{base}/campaigns/1/")
-            stat = {
-                name: dashboard.locator(f'[data-stat="{name}"] .value')
-                for name in (
-                    "sent",
-                    "unique-opens",
-                    "total-opens",
-                    "open-rate",
-                    "machine-opens",
-                    "unique-clickers",
-                    "total-clicks",
-                    "click-rate",
-                )
-            }
-            latest = dashboard.locator("#latest-opens tbody tr")
-            expect(stat["sent"]).to_have_text(str(RECIPIENTS))
-            expect(stat["unique-opens"]).to_have_text("0")
-            expect(stat["machine-opens"]).to_have_text("0")
-
-            # At delivery, before anyone reads: Apple's MPP proxy fetches the pixels of
-            # two recipients on Apple Mail, and a security scanner the pixel of a third
-            # and follows its first link, as link scanners do.
-            tracked = _tracked_urls(server.maildir)
-            assert len(tracked) == RECIPIENTS - UNTRACKED
-            mpp_for, scanned_for = sorted(tracked)[-2:], sorted(tracked)[0]
-            for address in mpp_for:
-                mpp = playwright.request.new_context(user_agent=MPP_USER_AGENT)
-                try:
-                    response = mpp.get(tracked[address][0])
-                    assert response.status == 200
-                    assert response.headers["content-type"] == "image/gif"
-                finally:
-                    mpp.dispose()
-            scanner = playwright.request.new_context(
-                user_agent=SCANNER_USER_AGENT, extra_http_headers={"Accept": "*/*"}
-            )
-            try:
-                pixel_url, link_url = tracked[scanned_for]
-                assert scanner.get(pixel_url).headers["content-type"] == "image/gif"
-                followed = scanner.get(link_url, max_redirects=0)
-                assert followed.status == 302
-                assert followed.headers["location"] == f"{base}/pages/spring/"
-            finally:
-                scanner.dispose()
-
-            # The dashboard counts them apart: no open, no open rate, each with its reason.
-            expect(stat["machine-opens"]).to_have_text("3", timeout=LIVE_TIMEOUT_MS)
-            expect(stat["unique-opens"]).to_have_text("0")
-            expect(stat["total-opens"]).to_have_text("0")
-            expect(stat["open-rate"]).to_have_text("0.0%")
-            kinds = dashboard.locator("#loads-by-kind tbody tr")
-            expect(kinds.locator("td.num:nth-child(3)")).to_have_text(["0", "0", "2", "1", "0"])
-            expect(latest).to_have_count(3)
-            expect(latest.locator("td:nth-child(3)")).to_have_text(
-                ["Security scanner stale_browser"] + ["Privacy pre-fetch apple_mpp_relay"] * 2,
-                use_inner_text=True,
-            )
-            expect(latest.locator(".tag.machine")).to_have_count(3)
-            # The scanner's click is no click-through either.
-            expect(stat["total-clicks"]).to_have_text("0")
-            expect(dashboard.locator('[data-stat="total-clicks"] .hint')).to_contain_text(
-                "1 by machines, not counted"
-            )
-            expect(stat["click-rate"]).to_have_text("0.0%")
-
-            # The person reads once the machine window has passed since the send.
-            _wait_until(server.sent_by + MACHINE_WINDOW)
-            inbox = context.new_page()
-            inbox.goto(f"{base}/inbox/")
-            messages = inbox.locator(".mail-list a")
-            expect(messages).to_have_count(RECIPIENTS)
-            expect(inbox.locator(".mail-list a.unread")).to_have_count(RECIPIENTS)
-            inbox.screenshot(path=ARTIFACTS / "inbox.png")
-
-            messages.nth(0).click()
-            pixel = inbox.frame_locator("iframe").locator('img[width="1"][height="1"]')
-            token_url = re.compile(re.escape(f"{base}/ptrack/") + r"[\w.\-]+/$")
-            expect(pixel).to_have_attribute("src", token_url)
-            # Loaded for real: the browser fetched and decoded the 1x1 GIF.
-            expect(pixel).to_have_js_property("complete", True)
-            expect(pixel).to_have_js_property("naturalWidth", 1)
-
-            # The dashboard tab updates itself (it polls every second): no reload.
-            expect(stat["unique-opens"]).to_have_text("1", timeout=LIVE_TIMEOUT_MS)
-            expect(stat["total-opens"]).to_have_text("1")
-            expect(latest).to_have_count(4)
-            expect(latest.first).to_have_attribute("data-kind", "human")
-            expect(latest.first.locator("td:nth-child(3)")).to_have_text(
-                "Person browser", use_inner_text=True
-            )
-            expect(latest.first).to_contain_text("first open")
-            expect(latest.first).to_contain_text("Chrome")
-            inbox.screenshot(path=ARTIFACTS / "email.png")
-
-            # A few more opens, one of them a second look at the first email.
-            for index in (1, 2, 0):
-                messages.nth(index).click()
-                loaded_pixel = inbox.frame_locator("iframe").locator('img[width="1"]')
-                expect(loaded_pixel).to_have_js_property("naturalWidth", 1)
-                expect(inbox.locator(".mail-list a.selected")).to_have_count(1)
-            expect(inbox.locator(".mail-list a.unread")).to_have_count(RECIPIENTS - 3)
-            expect(stat["total-opens"]).to_have_text("4")
-            expect(stat["unique-opens"]).to_have_text("3")
-            expect(stat["open-rate"]).to_have_text("37.5%")  # people only: 3 of 8
-            expect(stat["machine-opens"]).to_have_text("3")
-            expect(kinds.locator("td.num:nth-child(3)")).to_have_text(["4", "0", "2", "1", "0"])
-            expect(latest).to_have_count(7)
-            expect(dashboard.locator("svg.chart rect.bar")).not_to_have_count(0)
-
-            # Following the email's button: a new tab lands on the site's page, through
-            # ptrack's click URL, and the dashboard counts the click.
-            expect(stat["click-rate"]).to_have_text("0.0%")
-            button = inbox.frame_locator("iframe").get_by_role("link", name="See what's new")
-            click_url = re.compile(re.escape(f"{base}/ptrack/c/") + r"[\w.\-]+/$")
-            expect(button).to_have_attribute("href", click_url)
-            with context.expect_page() as opened:
-                button.click()
-            landing = opened.value
-            landing.wait_for_load_state()
-            expect(landing).to_have_url(f"{base}/pages/spring/")
-            expect(landing.locator("h1")).to_have_text("What's new in Mailroom this spring")
-            landing.screenshot(path=ARTIFACTS / "landing.png")
-            landing.close()
-            expect(stat["unique-clickers"]).to_have_text("1", timeout=5_000)
-            expect(stat["total-clicks"]).to_have_text("1")
-            expect(stat["click-rate"]).to_have_text("12.5%")
-            per_link = dashboard.locator("#clicks-per-link tbody tr")
-            expect(per_link).to_have_count(1)
-            expect(per_link).to_contain_text("button")
-            expect(per_link).to_contain_text(f"{base}/pages/spring/")
-
-            dashboard.reload()
-            expect(stat["total-opens"]).to_have_text("4")
-            dashboard.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
-            if os.environ.get("MAILROOM_UPDATE_SCREENSHOT"):
-                DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
-                shutil.copy(ARTIFACTS / "dashboard.png", DOCS_SCREENSHOT)
+            yield playwright, context
         finally:
             browser.close()
+
+
+def test_opening_an_email_shows_on_the_dashboard(server: Served) -> None:
+    from playwright.sync_api import expect
+
+    base = server.url
+    ARTIFACTS.mkdir(exist_ok=True)
+    with reading_as_a_person() as (playwright, context):
+        # The dashboard stays open in its own tab, as a user would leave it.
+        dashboard = context.new_page()
+        dashboard.goto(f"{base}/campaigns/1/")
+        stat = {
+            name: dashboard.locator(f'[data-stat="{name}"] .value')
+            for name in (
+                "sent",
+                "unique-opens",
+                "total-opens",
+                "open-rate",
+                "machine-opens",
+                "unique-clickers",
+                "total-clicks",
+                "click-rate",
+            )
+        }
+        latest = dashboard.locator("#latest-opens tbody tr")
+        expect(stat["sent"]).to_have_text(str(RECIPIENTS))
+        expect(stat["unique-opens"]).to_have_text("0")
+        expect(stat["machine-opens"]).to_have_text("0")
+
+        # At delivery, before anyone reads: Apple's MPP proxy fetches the pixels of
+        # two recipients on Apple Mail, and a security scanner the pixel of a third
+        # and follows its first link, as link scanners do.
+        tracked = _tracked_urls(server.maildir)
+        assert len(tracked) == RECIPIENTS - UNTRACKED
+        mpp_for, scanned_for = sorted(tracked)[-2:], sorted(tracked)[0]
+        for address in mpp_for:
+            mpp = playwright.request.new_context(user_agent=MPP_USER_AGENT)
+            try:
+                response = mpp.get(tracked[address][0])
+                assert response.status == 200
+                assert response.headers["content-type"] == "image/gif"
+            finally:
+                mpp.dispose()
+        scanner = playwright.request.new_context(
+            user_agent=SCANNER_USER_AGENT, extra_http_headers={"Accept": "*/*"}
+        )
+        try:
+            pixel_url, link_url = tracked[scanned_for]
+            assert scanner.get(pixel_url).headers["content-type"] == "image/gif"
+            followed = scanner.get(link_url, max_redirects=0)
+            assert followed.status == 302
+            assert followed.headers["location"] == f"{base}/pages/spring/"
+        finally:
+            scanner.dispose()
+
+        # The dashboard counts them apart: no open, no open rate, each with its reason.
+        expect(stat["machine-opens"]).to_have_text("3", timeout=LIVE_TIMEOUT_MS)
+        expect(stat["unique-opens"]).to_have_text("0")
+        expect(stat["total-opens"]).to_have_text("0")
+        expect(stat["open-rate"]).to_have_text("0.0%")
+        kinds = dashboard.locator("#loads-by-kind tbody tr")
+        expect(kinds.locator("td.num:nth-child(3)")).to_have_text(["0", "0", "2", "1", "0"])
+        expect(latest).to_have_count(3)
+        expect(latest.locator("td:nth-child(3)")).to_have_text(
+            ["Security scanner stale_browser"] + ["Privacy pre-fetch apple_mpp_relay"] * 2,
+            use_inner_text=True,
+        )
+        expect(latest.locator(".tag.machine")).to_have_count(3)
+        # The scanner's click is no click-through either.
+        expect(stat["total-clicks"]).to_have_text("0")
+        expect(dashboard.locator('[data-stat="total-clicks"] .hint')).to_contain_text(
+            "1 by machines, not counted"
+        )
+        expect(stat["click-rate"]).to_have_text("0.0%")
+
+        # The person reads once the machine window has passed since the send.
+        _wait_until(server.sent_by + MACHINE_WINDOW)
+        inbox = context.new_page()
+        inbox.goto(f"{base}/inbox/")
+        messages = inbox.locator(".mail-list a")
+        expect(messages).to_have_count(RECIPIENTS)
+        expect(inbox.locator(".mail-list a.unread")).to_have_count(RECIPIENTS)
+        inbox.screenshot(path=ARTIFACTS / "inbox.png")
+
+        messages.nth(0).click()
+        pixel = inbox.frame_locator("iframe").locator('img[width="1"][height="1"]')
+        token_url = re.compile(re.escape(f"{base}/ptrack/") + r"[\w.\-]+/$")
+        expect(pixel).to_have_attribute("src", token_url)
+        # Loaded for real: the browser fetched and decoded the 1x1 GIF.
+        expect(pixel).to_have_js_property("complete", True)
+        expect(pixel).to_have_js_property("naturalWidth", 1)
+
+        # The dashboard tab updates itself (it polls every second): no reload.
+        expect(stat["unique-opens"]).to_have_text("1", timeout=LIVE_TIMEOUT_MS)
+        expect(stat["total-opens"]).to_have_text("1")
+        expect(latest).to_have_count(4)
+        expect(latest.first).to_have_attribute("data-kind", "human")
+        expect(latest.first.locator("td:nth-child(3)")).to_have_text(
+            "Person browser", use_inner_text=True
+        )
+        expect(latest.first).to_contain_text("first open")
+        expect(latest.first).to_contain_text("Chrome")
+        inbox.screenshot(path=ARTIFACTS / "email.png")
+
+        # A few more opens, one of them a second look at the first email.
+        for index in (1, 2, 0):
+            messages.nth(index).click()
+            loaded_pixel = inbox.frame_locator("iframe").locator('img[width="1"]')
+            expect(loaded_pixel).to_have_js_property("naturalWidth", 1)
+            expect(inbox.locator(".mail-list a.selected")).to_have_count(1)
+        expect(inbox.locator(".mail-list a.unread")).to_have_count(RECIPIENTS - 3)
+        expect(stat["total-opens"]).to_have_text("4")
+        expect(stat["unique-opens"]).to_have_text("3")
+        expect(stat["open-rate"]).to_have_text("37.5%")  # people only: 3 of 8
+        expect(stat["machine-opens"]).to_have_text("3")
+        expect(kinds.locator("td.num:nth-child(3)")).to_have_text(["4", "0", "2", "1", "0"])
+        expect(latest).to_have_count(7)
+        expect(dashboard.locator("svg.chart rect.bar")).not_to_have_count(0)
+
+        # Following the email's button: a new tab lands on the site's page, through
+        # ptrack's click URL, and the dashboard counts the click.
+        expect(stat["click-rate"]).to_have_text("0.0%")
+        button = inbox.frame_locator("iframe").get_by_role("link", name="See what's new")
+        click_url = re.compile(re.escape(f"{base}/ptrack/c/") + r"[\w.\-]+/$")
+        expect(button).to_have_attribute("href", click_url)
+        with context.expect_page() as opened:
+            button.click()
+        landing = opened.value
+        landing.wait_for_load_state()
+        expect(landing).to_have_url(f"{base}/pages/spring/")
+        expect(landing.locator("h1")).to_have_text("What's new in Mailroom this spring")
+        landing.screenshot(path=ARTIFACTS / "landing.png")
+        landing.close()
+        expect(stat["unique-clickers"]).to_have_text("1", timeout=5_000)
+        expect(stat["total-clicks"]).to_have_text("1")
+        expect(stat["click-rate"]).to_have_text("12.5%")
+        per_link = dashboard.locator("#clicks-per-link tbody tr")
+        expect(per_link).to_have_count(1)
+        expect(per_link).to_contain_text("button")
+        expect(per_link).to_contain_text(f"{base}/pages/spring/")
+
+        dashboard.reload()
+        expect(stat["total-opens"]).to_have_text("4")
+        dashboard.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
+        if os.environ.get("MAILROOM_UPDATE_SCREENSHOT"):
+            DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
+            shutil.copy(ARTIFACTS / "dashboard.png", DOCS_SCREENSHOT)
 
 
 def test_a_withdrawal_reaches_the_email_already_opened(server: Served) -> None:
     """A person opens an email, follows its withdrawal link, confirms, and opens the same
     email again: the dashboard shows their first open and no other."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base = server.url
     ARTIFACTS.mkdir(exist_ok=True)
     manage(server.env, "send_campaign", "Early-bird offer")
     sent_by = time.time()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000
-        )
-        try:
-            probe = browser.new_page()
-            person_agent = probe.evaluate("navigator.userAgent").replace("HeadlessChrome", "Chrome")
-            probe.close()
-            context = browser.new_context(
-                viewport={"width": 1280, "height": 860}, user_agent=person_agent
-            )
-            context.set_default_timeout(15_000)
+    with reading_as_a_person() as (_playwright, context):
+        dashboard = context.new_page()
+        dashboard.goto(f"{base}/campaigns/2/")
+        expect(dashboard.locator("h1")).to_contain_text("Early-bird offer")
+        unique_opens = dashboard.locator('[data-stat="unique-opens"] .value')
+        total_opens = dashboard.locator('[data-stat="total-opens"] .value')
+        at_level = {
+            level: dashboard.locator(f'#consent-levels tr[data-level="{level}"] td.num')
+            for level in ("full", "deliverability", "aggregate", "none")
+        }
+        expect(at_level["full"]).to_have_text("5")
+        expect(at_level["deliverability"]).to_have_text("1")
+        expect(at_level["aggregate"]).to_have_text("1")
+        expect(at_level["none"]).to_have_text("1")
+        expect(total_opens).to_have_text("0")
+        ada_opens = dashboard.locator("#latest-opens tbody tr", has_text="Ada Lovelace")
 
-            dashboard = context.new_page()
-            dashboard.goto(f"{base}/campaigns/2/")
-            expect(dashboard.locator("h1")).to_contain_text("Early-bird offer")
-            unique_opens = dashboard.locator('[data-stat="unique-opens"] .value')
-            total_opens = dashboard.locator('[data-stat="total-opens"] .value')
-            at_level = {
-                level: dashboard.locator(f'#consent-levels tr[data-level="{level}"] td.num')
-                for level in ("full", "deliverability", "aggregate", "none")
-            }
-            expect(at_level["full"]).to_have_text("5")
-            expect(at_level["deliverability"]).to_have_text("1")
-            expect(at_level["aggregate"]).to_have_text("1")
-            expect(at_level["none"]).to_have_text("1")
-            expect(total_opens).to_have_text("0")
-            ada_opens = dashboard.locator("#latest-opens tbody tr", has_text="Ada Lovelace")
+        _wait_until(sent_by + MACHINE_WINDOW)
+        inbox = context.new_page()
+        inbox.goto(f"{base}/inbox/")
+        offers = inbox.locator(".mail-list a", has_text="Early-bird pricing ends soon")
+        expect(offers).to_have_count(RECIPIENTS)
 
-            _wait_until(sent_by + MACHINE_WINDOW)
-            inbox = context.new_page()
-            inbox.goto(f"{base}/inbox/")
-            offers = inbox.locator(".mail-list a", has_text="Early-bird pricing ends soon")
-            expect(offers).to_have_count(RECIPIENTS)
-
-            def read(name: str) -> None:
-                offers.filter(has_text=name).click()
-                expect(inbox.locator(".reader-head dd").nth(1)).to_contain_text(name)
-                pixel = inbox.frame_locator("iframe").locator('img[width="1"][height="1"]')
-                expect(pixel).to_have_js_property("complete", True)
-                expect(pixel).to_have_js_property("naturalWidth", 1)
-
-            # Ada opens her email: the dashboard shows it, as hers.
-            read("Ada Lovelace")
-            expect(unique_opens).to_have_text("1", timeout=LIVE_TIMEOUT_MS)
-            expect(ada_opens).to_have_count(1)
-
-            # She follows the email's withdrawal link (ptrack's page, not a click link: the
-            # email marks it data-ptrack="off") and confirms.
-            withdraw = inbox.frame_locator("iframe").get_by_role(
-                "link", name="Stop tracking my emails"
-            )
-            expect(withdraw).to_have_attribute(
-                "href", re.compile(re.escape(f"{base}/ptrack/w/") + r"[\w.\-]+/$")
-            )
-            with context.expect_page() as opened:
-                withdraw.click()
-            page = opened.value
-            page.wait_for_load_state()
-            expect(page.locator("h1")).to_have_text("Stop tracking my emails")
-            page.get_by_role("button", name="Stop tracking").click()
-            expect(page.locator("h1")).to_have_text("Tracking stopped")
-            page.screenshot(path=ARTIFACTS / "withdrawn.png")
-            page.close()
-            expect(at_level["none"]).to_have_text("2", timeout=LIVE_TIMEOUT_MS)
-            expect(at_level["full"]).to_have_text("4")
-
-            # She opens the email she had before: its pixel loads, and ptrack, asking her
-            # level at the load, records nothing. Then Frances opens hers, which shows:
-            # by then Ada's second load would have shown too, had it been recorded.
-            inbox.reload()
+        def read(name: str) -> None:
+            offers.filter(has_text=name).click()
+            expect(inbox.locator(".reader-head dd").nth(1)).to_contain_text(name)
             pixel = inbox.frame_locator("iframe").locator('img[width="1"][height="1"]')
+            expect(pixel).to_have_js_property("complete", True)
             expect(pixel).to_have_js_property("naturalWidth", 1)
-            read("Frances Allen")
-            expect(total_opens).to_have_text("2", timeout=LIVE_TIMEOUT_MS)
-            expect(unique_opens).to_have_text("2")
-            expect(ada_opens).to_have_count(1)
 
-            # Alan chose "aggregate": his open counts, but as nobody's.
-            read("Alan Turing")
-            expect(total_opens).to_have_text("3", timeout=LIVE_TIMEOUT_MS)
-            expect(unique_opens).to_have_text("2")
-            latest = dashboard.locator("#latest-opens tbody tr")
-            expect(latest.first).to_contain_text("Someone")
-            expect(latest.first).to_contain_text("aggregate consent: not by person")
-            expect(latest.first.locator(".tag")).to_have_count(0)
-            expect(dashboard.locator("#latest-opens", has_text="Alan Turing")).to_have_count(0)
-            dashboard.screenshot(path=ARTIFACTS / "dashboard-withdrawn.png", full_page=True)
-        finally:
-            browser.close()
+        # Ada opens her email: the dashboard shows it, as hers.
+        read("Ada Lovelace")
+        expect(unique_opens).to_have_text("1", timeout=LIVE_TIMEOUT_MS)
+        expect(ada_opens).to_have_count(1)
+
+        # She follows the email's withdrawal link (ptrack's page, not a click link: the
+        # email marks it data-ptrack="off") and confirms.
+        withdraw = inbox.frame_locator("iframe").get_by_role("link", name="Stop tracking my emails")
+        expect(withdraw).to_have_attribute(
+            "href", re.compile(re.escape(f"{base}/ptrack/w/") + r"[\w.\-]+/$")
+        )
+        with context.expect_page() as opened:
+            withdraw.click()
+        page = opened.value
+        page.wait_for_load_state()
+        expect(page.locator("h1")).to_have_text("Stop tracking my emails")
+        page.get_by_role("button", name="Stop tracking").click()
+        expect(page.locator("h1")).to_have_text("Tracking stopped")
+        page.screenshot(path=ARTIFACTS / "withdrawn.png")
+        page.close()
+        expect(at_level["none"]).to_have_text("2", timeout=LIVE_TIMEOUT_MS)
+        expect(at_level["full"]).to_have_text("4")
+
+        # She opens the email she had before: its pixel loads, and ptrack, asking her
+        # level at the load, records nothing. Then Frances opens hers, which shows:
+        # by then Ada's second load would have shown too, had it been recorded.
+        inbox.reload()
+        pixel = inbox.frame_locator("iframe").locator('img[width="1"][height="1"]')
+        expect(pixel).to_have_js_property("naturalWidth", 1)
+        read("Frances Allen")
+        expect(total_opens).to_have_text("2", timeout=LIVE_TIMEOUT_MS)
+        expect(unique_opens).to_have_text("2")
+        expect(ada_opens).to_have_count(1)
+
+        # Alan chose "aggregate": his open counts, but as nobody's.
+        read("Alan Turing")
+        expect(total_opens).to_have_text("3", timeout=LIVE_TIMEOUT_MS)
+        expect(unique_opens).to_have_text("2")
+        latest = dashboard.locator("#latest-opens tbody tr")
+        expect(latest.first).to_contain_text("Someone")
+        expect(latest.first).to_contain_text("aggregate consent: not by person")
+        expect(latest.first.locator(".tag")).to_have_count(0)
+        expect(dashboard.locator("#latest-opens", has_text="Alan Turing")).to_have_count(0)
+        dashboard.screenshot(path=ARTIFACTS / "dashboard-withdrawn.png", full_page=True)

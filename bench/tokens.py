@@ -53,6 +53,11 @@ def click_tokens(count: int) -> list[str]:
     return [encoders.encode(args, {**KWARGS, "user_id": n}) for n in range(count)]
 
 
+def _median_extra_us(cases: list[float], baselines: list[float]) -> float:
+    """The median over rounds of what a case cost more than its baseline, in µs."""
+    return statistics.median(c - b for c, b in zip(cases, baselines, strict=True)) * 1e6
+
+
 def _median_ratio(numerators: list[float], denominators: list[float]) -> float:
     return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))
 
@@ -171,24 +176,13 @@ def token_bench(rounds: int, seconds: float) -> dict[str, Any]:
             ),
         },
         "extra_us": {
-            "track() naming a recipient, memory consent source, over track()": statistics.median(
-                a - b
-                for a, b in zip(
-                    times["ptrack track(), naming a recipient"],
-                    times["ptrack track()"],
-                    strict=True,
-                )
-            )
-            * 1e6,
-            "of which the lookup, over the same link with no consent source": statistics.median(
-                a - b
-                for a, b in zip(
-                    times["ptrack track(), naming a recipient"],
-                    times["ptrack track(), naming a recipient, no consent source"],
-                    strict=True,
-                )
-            )
-            * 1e6,
+            "track() naming a recipient, memory consent source, over track()": _median_extra_us(
+                times["ptrack track(), naming a recipient"], times["ptrack track()"]
+            ),
+            "of which the lookup, over the same link with no consent source": _median_extra_us(
+                times["ptrack track(), naming a recipient"],
+                times["ptrack track(), naming a recipient, no consent source"],
+            ),
         },
         "token_length": len(encoders.encode(ARGS, KWARGS)),
         "url_length": len(pixel.url()),

@@ -36,6 +36,7 @@ DEFAULT_EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 # and a link naming nobody is counted without saying who loaded it.
 DEFAULT_CONSENT_DEFAULT = "none"
 DEFAULT_CONSENT_UNNAMED = "aggregate"
+DEFAULT_CONSENTS_CACHE = "default"
 # As set, for the system checks: None means not set.
 DEFAULT_RAW_SECRET: object = None
 DEFAULT_RAW_SECRET_FALLBACKS: object = ()
@@ -222,6 +223,12 @@ class Settings:
         """What records a recipient's withdrawal from their link (a callable taking the
         key, or its dotted path); ``None``: withdrawal links are not offered."""
         return getattr(settings, "PTRACK_CONSENT_WITHDRAW", None)
+
+    @property
+    def CONSENTS_CACHE(self) -> str:
+        """The alias in ``CACHES`` through which ``ptrack.consents.level()`` reads levels:
+        one that every process shares (Redis, Memcached), for a change to reach them all."""
+        return getattr(settings, "PTRACK_CONSENTS_CACHE", DEFAULT_CONSENTS_CACHE)
 
     @property
     def MESSAGE_RECIPIENT(self) -> Any:

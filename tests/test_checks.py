@@ -476,7 +476,14 @@ def test_e041_email_backend_that_is_the_tracking_backend() -> None:
     assert "hand every message to itself" in error.msg
 
 
-CONSENT_IDS = ("ptrack.E050", "ptrack.E051", "ptrack.E052", "ptrack.E053", "ptrack.E054")
+CONSENT_IDS = (
+    "ptrack.E050",
+    "ptrack.E051",
+    "ptrack.E052",
+    "ptrack.E053",
+    "ptrack.E054",
+    "ptrack.E055",
+)
 
 
 def _consent_checks() -> list[Any]:
@@ -540,6 +547,19 @@ def test_e052_a_consent_timeout_that_is_no_number_of_seconds(value: Any) -> None
         [error] = _consent_checks()
     assert error.id == "ptrack.E052"
     assert "PTRACK_CONSENT_TIMEOUT should be a positive number of seconds or None" in error.msg
+
+
+@pytest.mark.parametrize("value", ["consents", None, 1])
+def test_e055_a_consents_cache_not_in_caches(value: Any) -> None:
+    with override_settings(PTRACK_CONSENTS_CACHE=value):
+        [error] = _consent_checks()
+    assert error.id == "ptrack.E055"
+    assert error.msg == f"PTRACK_CONSENTS_CACHE should name a cache in CACHES, not {value!r}."
+    assert error.hint is not None
+    assert error.hint.startswith("Give one of 'default';")
+    caches = {"default": {}, "consents": {}}
+    with override_settings(PTRACK_CONSENTS_CACHE="consents", CACHES=caches):
+        assert _consent_checks() == []
 
 
 # Where the tests of check ids are ----------------------------------------------------------------

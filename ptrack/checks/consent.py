@@ -1,7 +1,8 @@
-"""Checks of the consent settings: ptrack.E050 to E054."""
+"""Checks of the consent settings: ptrack.E050 to E055."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.checks import CheckMessage, Error
 from django.utils.module_loading import import_string
 
@@ -42,6 +43,21 @@ def check_consent() -> list[CheckMessage]:
             "Name a function taking a recipient key that records their withdrawal, "
             "e.g. 'myapp.consent.withdraw'.",
         ),
+        *_check_consents_cache(conf.CONSENTS_CACHE),
+    ]
+
+
+def _check_consents_cache(alias: object) -> list[CheckMessage]:
+    aliases = getattr(settings, "CACHES", {})
+    if isinstance(alias, str) and alias in aliases:
+        return []
+    return [
+        Error(
+            f"PTRACK_CONSENTS_CACHE should name a cache in CACHES, not {alias!r}.",
+            hint=f"Give one of {', '.join(repr(a) for a in aliases)}; ptrack.consents "
+            f"reads levels through it.",
+            id="ptrack.E055",
+        )
     ]
 
 

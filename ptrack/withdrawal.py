@@ -69,7 +69,7 @@ def withdrawal_url(
     ``expires`` (seconds, a ``timedelta`` or an aware ``datetime``) ends the
     link; by default it works for as long as the key that signed it.
     """
-    from ptrack.links import _max_age, _url_settings
+    from ptrack.links import _max_age, _require, _url_settings
 
     check_recipient(recipient)
     if conf.CONSENT_WITHDRAW is None:
@@ -78,11 +78,7 @@ def withdrawal_url(
             "nothing; name the function that records a recipient's withdrawal."
         )
     app_url = _url_settings()[0]
-    if not app_url:
-        raise ImproperlyConfigured(
-            "PTRACK_APP_URL is not set; set it to the absolute base URL of the site "
-            "serving the pixels, e.g. 'https://track.example.com'."
-        )
+    _require(app_url)
     token = _serializer().dumps([recipient, _max_age(expires)])
     return app_url + reverse(URL_NAME, kwargs={"ptrack_encoded_data": token})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import string
 import textwrap
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,10 +30,20 @@ def render(source: str, **context: Any) -> str:
     return Template("{% load ptrack %}" + source).render(Context(context))
 
 
+_BASE64URL = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+
+
 def flip(text: str, index: int, char: str | None = None) -> str:
-    """``text`` with the character at ``index`` changed (to ``char``, or to another letter)."""
+    """``text`` with the character at ``index`` changed (to ``char``, or to another one).
+
+    A base64 character gets its top bit flipped: the last character of a base64 string can
+    carry unused low bits, so changing only those (``A`` to ``B``) may decode to the same
+    bytes and leave a signature valid.
+    """
+    index %= len(text)  # -1 is the last character, as in text[-1]
     if char is None:
-        char = "B" if text[index] != "B" else "C"
+        position = _BASE64URL.find(text[index])
+        char = _BASE64URL[position ^ 32] if position >= 0 else "B"
     return text[:index] + char + text[index + 1 :]
 
 

@@ -33,7 +33,7 @@ test-matrix: $(VENV)/.installed
 ## --- benchmark targets (owned by bench/) ---
 BENCH_INSTALLED := $(VENV)/.bench-installed
 
-.PHONY: bench bench-quick bench-wrk bench-background bench-redis bench-classifier bench-instrument
+.PHONY: bench bench-quick bench-wrk bench-background bench-redis bench-classifier bench-instrument bench-inprocess
 
 # The servers and tools of dependency group "bench", on top of dev.
 $(BENCH_INSTALLED): $(VENV)/.installed pyproject.toml
@@ -53,7 +53,12 @@ bench-wrk:
 ## Benchmark tokens and the endpoint (gunicorn, uvicorn, wrk on 127.0.0.1): table + bench/results.json.
 bench: $(BENCH_INSTALLED) bench-wrk
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.inprocess
 	$(BIN)/python -m bench.instrument
+
+## Only the in-process, paired pixel view vs bare view (about 2 minutes): table + bench/results-inprocess.json.
+bench-inprocess: $(VENV)/.installed
+	$(BIN)/python -m bench.inprocess
 
 ## Only the instrument_html case: a 100 KB email with 50 links, ptrack vs pytracking (bench/results-instrument.json).
 bench-instrument: $(BENCH_INSTALLED)

@@ -59,6 +59,8 @@ def render(results: dict[str, Any], *, markdown: bool) -> str:
         blocks += _background(results["background"], m["versions"])
     if results.get("tokens"):
         blocks += _tokens(results["tokens"])
+    if results.get("inprocess"):
+        blocks += _inprocess(results["inprocess"])
     if results.get("http"):
         blocks += _http(results["http"])
     elif "http" in results and "background" not in results:
@@ -93,6 +95,40 @@ def _bare_first(endpoints: dict[str, Any]) -> list[tuple[str, Any]]:
 
 def _total(tables: Iterable[dict[str, Any]], key: str) -> int:
     return sum(e.get(key, 0) for table in tables for e in table.values())
+
+
+# --- in process, paired ----------------------------------------------------------------
+
+
+def _inprocess(p: dict[str, Any]) -> list[Block]:
+    blocks: list[Block] = []
+    for mode, figures in p["modes"].items():
+        kept = len(figures["kept_rounds"])
+        times = Table((f"In process, {mode}", "µs per request, median", "lowest", "highest"))
+        for name, t in figures["us_per_request"].items():
+            times.add(name, f"{t['median']:.1f}", f"{t['low']:.1f}", f"{t['high']:.1f}")
+        pairs = Table(
+            (
+                f"Paired, {mode}: median of the {kept} fastest of {p['rounds']} rounds "
+                "(lowest to highest)",
+                "extra µs per request",
+                "extra / baseline",
+            )
+        )
+        for c in figures["comparisons"]:
+            extra, ratio = c["extra_us"], c["extra_over_baseline"]
+            pairs.add(
+                f"{c['case']} over {c['baseline']}",
+                f"{extra['median']:+.1f} ({extra['low']:+.1f} to {extra['high']:+.1f})",
+                f"{ratio['median']:.2f} ({ratio['low']:.2f} to {ratio['high']:.2f})",
+            )
+        blocks += [times, pairs]
+    calls = sum(f["recorder_calls"] for f in p["modes"].values())
+    blocks.append(
+        f"{p['requests_per_batch']:,} requests per case per round; {calls:,} recorder calls, "
+        f"one for every pixel request made; {p['seconds']} s in all."
+    )
+    return blocks
 
 
 # --- token work ---------------------------------------------------------------------

@@ -136,8 +136,10 @@ def _answer(answer: object, recipient: str) -> Consent:
         found = _BY_VALUE.get(answer)
     except TypeError:  # unhashable: no level either
         found = None
-    if found is not None:
-        return found
+    return found if found is not None else _not_a_level(answer, recipient)
+
+
+def _not_a_level(answer: object, recipient: str) -> Consent:
     if answer is None:
         return _default()
     logger.error(
@@ -154,22 +156,13 @@ def _failed(recipient: str) -> Consent:
     return Consent.NONE
 
 
-def _full(recipient: str) -> Consent:
-    return Consent.FULL
-
-
 def _nothing(recipient: str) -> Consent:
     return Consent.NONE
 
 
-@cached
-def _asker() -> Callable[[str], Any]:
-    """What ``level()`` calls for an answer, built once per settings change: the
-    source itself in the usual case, so that a lookup costs little more than it."""
-    found = _source()
-    if found is None:
-        return _full
-    source, is_async = found
+def _asker(source: Any, is_async: bool) -> Callable[[str], Any]:
+    """What a load calls for an answer: the source itself in the usual case, so
+    that a lookup costs little more than it."""
     if source is _BROKEN:
         return _nothing
     call: Callable[[str], Any] = async_to_sync(source) if is_async else source
@@ -184,17 +177,44 @@ def _asker() -> Callable[[str], Any]:
     return with_timeout
 
 
+@cached
+def at_load() -> Callable[[str | None], Consent] | None:
+    """What a load asks for the level of the recipient its link names (``None``: it
+    names nobody); ``None`` when no consent source is set and everything is recorded.
+
+    Built once per settings change, as one call: every load naming a recipient
+    pays for it, and inside a request each extra call layer costs more than in
+    a loop.
+    """
+    found = _source()
+    if found is None:
+        return None
+    ask = _asker(*found)
+    unnamed = unnamed_level()
+    by_value = _BY_VALUE.get
+
+    def level_at_load(recipient: str | None) -> Consent:
+        if recipient is None:
+            return unnamed
+        try:
+            answer = ask(recipient)
+        except FutureTimeout:
+            return _timed_out(recipient)
+        except Exception:
+            return _failed(recipient)
+        try:
+            found = by_value(answer)
+        except TypeError:  # unhashable: no level either
+            found = None
+        return found if found is not None else _not_a_level(answer, recipient)
+
+    return level_at_load
+
+
 def level(recipient: str) -> Consent:
     """The recipient's level now; ``"full"`` when no consent source is set."""
-    try:
-        answer = _asker()(recipient)
-    except FutureTimeout:
-        return _timed_out(recipient)
-    except Exception:
-        return _failed(recipient)
-    if answer.__class__ is Consent:
-        return answer
-    return _answer(answer, recipient)
+    ask = at_load()
+    return Consent.FULL if ask is None else ask(recipient)
 
 
 async def alevel(recipient: str) -> Consent:

@@ -153,9 +153,9 @@ def _record(event: PixelEvent | None, context: RequestContext) -> PixelEvent | N
     ``PTRACK_RECORD_KINDS`` leaves its kind out; return it as they got it."""
     if event is None:
         return None
-    if _consenting():
-        recipient = event.recipient
-        allowed = consent.unnamed_level() if recipient is None else consent.level(recipient)
+    level_at_load = consent.at_load()
+    if level_at_load is not None:
+        allowed = level_at_load(event.recipient)
         if allowed is not _FULL:  # an event is made at "full"
             event = consent.restrict(event, allowed)
             if event is None:
@@ -172,7 +172,7 @@ async def _arecord(event: PixelEvent | None, context: RequestContext) -> PixelEv
     """``_record()`` for the event loop (the same test, written out: each load passes it)."""
     if event is None:
         return None
-    if _consenting():
+    if consent.at_load() is not None:
         recipient = event.recipient
         allowed = consent.unnamed_level() if recipient is None else await consent.alevel(recipient)
         if allowed is not _FULL:  # an event is made at "full"
@@ -185,12 +185,6 @@ async def _arecord(event: PixelEvent | None, context: RequestContext) -> PixelEv
     if admitted(_record_kinds(), event.classification):
         await tracker.adispatch(event)
     return event
-
-
-@cached
-def _consenting() -> bool:
-    """Whether ``PTRACK_CONSENT`` is set: read once per settings change, as every load asks."""
-    return bool(conf.CONSENT)
 
 
 @cached

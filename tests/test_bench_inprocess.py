@@ -1,0 +1,78 @@
+"""bench/inprocess.py: the paired in-process comparison, its round selection and its figures."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import inprocess, report
+from tests.helpers import REPO
+
+
+def test_the_fastest_half_of_the_rounds_is_kept_by_the_reference_case() -> None:
+    times = {"bare view": [5.0, 1.0, 9.0, 2.0, 3.0], "pixel view": [1.0, 1.0, 1.0, 1.0, 1.0]}
+    assert inprocess.fast_rounds(times, "bare view") == [1, 3, 4]
+    assert inprocess.fast_rounds({"bare view": [4.0]}, "bare view") == [0]
+
+
+def test_a_comparison_pairs_each_kept_round_with_itself() -> None:
+    # Round 1 is slow for both cases: pairing keeps its difference, not its level.
+    times = {"bare view": [10e-6, 50e-6, 20e-6], "pixel view": [14e-6, 56e-6, 25e-6]}
+    found = inprocess.compare(times, [0, 1, 2], "pixel view", "bare view")
+    assert found["extra_us"] == {"median": 5.0, "low": 4.0, "high": 6.0}
+    assert found["extra_over_baseline"] == {"median": 0.25, "low": 0.12, "high": 0.4}
+    only_first = inprocess.compare(times, [0], "pixel view", "bare view")
+    assert only_first["extra_us"] == {"median": 4.0, "low": 4.0, "high": 4.0}
+
+
+def test_a_short_run_times_whole_requests_and_counts_every_load(tmp_path: Path) -> None:
+    # In its own process: the run sets up Django with the benchmark's project.
+    out = tmp_path / "results.json"
+    command = ["-m", "bench.inprocess", "--rounds", "2", "--requests", "5", "--warm-up", "1"]
+    subprocess.run(
+        [sys.executable, *command, "--json", str(out)],
+        cwd=REPO,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"},
+        check=True,
+        capture_output=True,
+    )
+    results = json.loads(out.read_text())
+    for mode in ("startproject middleware", "no middleware"):
+        figures = results["inprocess"]["modes"][mode]
+        assert figures["recorder_calls"] == 3 * 2 * (5 + 1)  # three recording cases
+        assert list(figures["us_per_request"]) == [
+            "bare view",
+            "pixel view",
+            "pixel view, naming a recipient",
+            "pixel view, naming a recipient, memory consent source",
+        ]
+        assert figures["us_per_request"]["bare view"]["median"] > 0
+        assert figures["kept_rounds"] in ([0], [1])
+    text = report.render(results, markdown=False)
+    assert "| pixel view, naming a recipient, memory consent source over pixel view " in text
+    assert "5 requests per case per round; 72 recorder calls, one for every pixel" in text
+
+
+def test_a_case_that_answers_another_status_stops_the_run() -> None:
+    case = inprocess.Case("pixel view", _Handler("404 Not Found"), ["/ptrack/x/"])
+    with pytest.raises(AssertionError, match="pixel view: 404 Not Found, expected 200 OK"):
+        case.requests(1)
+
+
+class _Handler:
+    def __init__(self, status: str) -> None:
+        self.status = status
+
+    def __call__(self, environ: dict[str, object], start_response: object) -> _Body:
+        start_response(self.status, [])  # type: ignore[operator]
+        return _Body()
+
+
+class _Body(list[bytes]):
+    def close(self) -> None:
+        pass

@@ -115,18 +115,35 @@ def _inprocess(p: dict[str, Any]) -> list[Block]:
                 "extra / baseline",
             )
         )
-        for c in figures["comparisons"]:
+        peer = p.get("peer", {}).get("modes", {}).get(mode)
+        rows = [(f"{c['case']} over {c['baseline']}", c) for c in figures["comparisons"]]
+        if peer:
+            versions = p["peer"]["versions"]
+            label = (
+                f"django-ptrack {versions['django-ptrack']} view over its bare view "
+                f"(Django {versions['django']}, its own environment)"
+            )
+            rows.insert(1, (label, peer["comparisons"][0]))
+        for label, c in rows:
             extra, ratio = c["extra_us"], c["extra_over_baseline"]
             pairs.add(
-                f"{c['case']} over {c['baseline']}",
+                label,
                 f"{extra['median']:+.1f} ({extra['low']:+.1f} to {extra['high']:+.1f})",
                 f"{ratio['median']:.2f} ({ratio['low']:.2f} to {ratio['high']:.2f})",
             )
         blocks += [times, pairs]
+        if peer:
+            ours = figures["comparisons"][0]["extra_us"]["median"]
+            theirs = peer["comparisons"][0]["extra_us"]["median"]
+            blocks.append(
+                f"{mode.capitalize()}: the pixel view's extra cost is {ours / theirs:.2f} times "
+                f"django-ptrack {versions['django-ptrack']}'s ({ours:+.1f} µs against "
+                f"{theirs:+.1f} µs per request, medians of separate runs)."
+            )
     calls = sum(f["recorder_calls"] for f in p["modes"].values())
     blocks.append(
         f"{p['requests_per_batch']:,} requests per case per round; {calls:,} recorder calls, "
-        f"one for every pixel request made; {p['seconds']} s in all."
+        f"one for every pixel and click request made; {p['seconds']} s in all."
     )
     return blocks
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import inprocess, report
+from bench import inprocess, ptrack3_inprocess, report
+from ptrack.answers import PIXEL_GIF, PIXEL_HEADERS
 from tests.helpers import REPO
 
 
@@ -44,18 +45,69 @@ def test_a_short_run_times_whole_requests_and_counts_every_load(tmp_path: Path) 
     results = json.loads(out.read_text())
     for mode in ("startproject middleware", "no middleware"):
         figures = results["inprocess"]["modes"][mode]
-        assert figures["recorder_calls"] == 3 * 2 * (5 + 1)  # three recording cases
+        assert figures["recorder_calls"] == 5 * 2 * (5 + 1)  # five recording cases
         assert list(figures["us_per_request"]) == [
             "bare view",
             "pixel view",
             "pixel view, naming a recipient",
             "pixel view, naming a recipient, memory consent source",
+            "bare view, labelled request shapes",
+            "pixel view, labelled request shapes",
+            "bare redirect view",
+            "click view",
         ]
         assert figures["us_per_request"]["bare view"]["median"] > 0
         assert figures["kept_rounds"] in ([0], [1])
     text = report.render(results, markdown=False)
     assert "| pixel view, naming a recipient, memory consent source over pixel view " in text
-    assert "5 requests per case per round; 72 recorder calls, one for every pixel" in text
+    assert (
+        "5 requests per case per round; 120 recorder calls, one for every pixel and click" in text
+    )
+
+
+def test_the_peers_figures_are_read_beside_ours() -> None:
+    def figures(extra: float) -> dict[str, object]:
+        spread = {"median": extra, "low": extra - 1, "high": extra + 1}
+        return {"extra_us": spread, "extra_over_baseline": {"median": 0.5, "low": 0.4, "high": 0.6}}
+
+    ours = {**figures(20.0), "case": "pixel view", "baseline": "bare view"}
+    mode = {"us_per_request": {}, "kept_rounds": [0], "recorder_calls": 1, "comparisons": [ours]}
+    results = {
+        "machine": _MACHINE,
+        "inprocess": {
+            "rounds": 1,
+            "requests_per_batch": 1,
+            "seconds": 1,
+            "modes": {"no middleware": mode},
+            "peer": {
+                "versions": {"django-ptrack": "3.0.0", "django": "4.2.27", "python": "3.11"},
+                "modes": {"no middleware": {"comparisons": [figures(25.0)]}},
+            },
+        },
+    }
+    lines = report.render(results, markdown=True).splitlines()
+    assert lines.index(
+        "| pixel view over bare view | +20.0 (+19.0 to +21.0) | 0.50 (0.40 to 0.60) |"
+    ) + 1 == lines.index(
+        "| django-ptrack 3.0.0 view over its bare view (Django 4.2.27, its own environment) "
+        "| +25.0 (+24.0 to +26.0) | 0.50 (0.40 to 0.60) |"
+    )
+    assert (
+        "No middleware: the pixel view's extra cost is 0.80 times django-ptrack 3.0.0's "
+        "(+20.0 µs against +25.0 µs per request, medians of separate runs)."
+    ) in lines
+
+
+_MACHINE = {
+    "cpu": "test",
+    "nproc": 2,
+    "memory_gib": 1,
+    "platform": "test",
+    "python": "3",
+    "versions": {"django": "5", "itsdangerous": "2"},
+    "load_average_at_start": [0.0],
+    "load_average_at_end": [0.0],
+}
 
 
 def test_a_case_that_answers_another_status_stops_the_run() -> None:
@@ -76,3 +128,10 @@ class _Handler:
 class _Body(list[bytes]):
     def close(self) -> None:
         pass
+
+
+def test_the_peers_bare_view_answers_as_ours() -> None:
+    # 3.0.0's environment cannot import this project's ptrack: its script spells the
+    # bare view's answer out, and must spell what ptrack.answers says.
+    assert ptrack3_inprocess.PIXEL_GIF == PIXEL_GIF
+    assert ptrack3_inprocess.PIXEL_HEADERS == PIXEL_HEADERS

@@ -340,6 +340,30 @@ def test_a_user_agent_is_analysed_once_and_the_memory_stays_bounded(
     assert list(current._memo) == ["Agent/99"]
 
 
+@override_settings(PTRACK_EXTRA_NETWORKS=[("203.0.113.0/24", "security_scanner", "our_gateway")])
+def test_an_address_is_looked_up_once_and_the_memory_stays_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("ptrack.classifier.engine._MEMO_SIZE", 3)
+    current = active_rules()
+    searched: list[tuple[int, int]] = []
+    find = current.extra_networks.find
+    monkeypatch.setattr(current.extra_networks, "find", lambda *a: searched.append(a) or find(*a))
+    # The same answers past the memory's size, whether an address is new or seen.
+    for _ in range(2):
+        for n in (1, 2, 3, 4):
+            assert verdict(CHROME, ip=f"203.0.113.{n}") == ("security_scanner", "our_gateway")
+            assert verdict(CHROME, ip=f"192.0.2.{n}") == ("human", "browser")
+    assert verdict(CHROME, ip="not an address") == ("human", "browser")
+    assert len(current._addresses) <= 3
+    searched.clear()
+    for _ in range(5):
+        verdict(CHROME, ip="198.51.100.7")
+    assert len(searched) == 1  # kept after the first load
+    with override_settings(PTRACK_EXTRA_NETWORKS=[("198.51.100.0/24", "bot", "moved")]):
+        assert verdict(CHROME, ip="198.51.100.7") == ("bot", "moved")  # not kept across settings
+
+
 def test_the_rules_are_rebuilt_when_settings_change() -> None:
     before = active_rules()
     with override_settings(PTRACK_MACHINE_WINDOW=30):

@@ -82,6 +82,10 @@ class _UAFacts:
 
 _MEMO_SIZE = 4096
 
+# A client address parsed, and the verdict of the first network set holding it.
+_AddressFacts = tuple[tuple[int, int] | None, Classification | None]
+_NO_ADDRESS: _AddressFacts = (None, None)
+
 
 class Rules:
     """The built-in rules plus a site's own, ready to classify requests.
@@ -110,6 +114,7 @@ class Rules:
         self.private_relay = private_relay
         self.machine_window = machine_window
         self._memo: dict[str, _UAFacts] = {}
+        self._addresses: dict[str, _AddressFacts] = {}
 
     def _facts(self, ua: str) -> _UAFacts:
         facts = self._memo.get(ua)
@@ -117,6 +122,25 @@ class Rules:
             if len(self._memo) >= _MEMO_SIZE:
                 self._memo.clear()
             facts = self._memo[ua] = _UAFacts(ua)
+        return facts
+
+    def _address(self, ip: str) -> _AddressFacts:
+        # Kept per address string, as User-Agents are: parsing it and searching
+        # the network sets cost more than the rest of a load's classification,
+        # and a reader loading several pixels, or a proxy, comes from one address.
+        facts = self._addresses.get(ip)
+        if facts is None:
+            if len(self._addresses) >= _MEMO_SIZE:
+                self._addresses.clear()
+            address = parse_address(ip)
+            verdict = None
+            if address is not None:
+                for networks in self._networks:
+                    found = networks.find(*address)
+                    if found is not None:
+                        verdict = _verdict(_KIND_BY_VALUE[found[0]], found[1])
+                        break
+            facts = self._addresses[ip] = (address, verdict)
         return facts
 
     def classify(
@@ -138,12 +162,9 @@ class Rules:
         facts = self._facts(user_agent)
         if facts.decided is not None and facts.decided.kind is Kind.MAIL_PROXY:
             return facts.decided
-        address = parse_address(ip) if ip else None
-        if address is not None:
-            for networks in self._networks:
-                found = networks.find(*address)
-                if found is not None:
-                    return _verdict(_KIND_BY_VALUE[found[0]], found[1])
+        address, network = self._address(ip) if ip else _NO_ADDRESS
+        if network is not None:
+            return network
         if facts.decided is not None:
             return facts.decided
         if facts.mpp:

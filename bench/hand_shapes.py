@@ -8,6 +8,7 @@ jsonl file has always had.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -41,6 +42,25 @@ def row(
     if split:
         shape["split"] = split
     return shape
+
+
+STALE_DESKTOP_HELD = (
+    "A desktop build older than any a supported system still runs, a person's browser when "
+    "collected; scanners present such stale builds today (gophish#2446)."
+)
+
+
+def stale_desktop(ua: str) -> bool:
+    """The set's standing labelling rule: such a browser row is debatable, not plainly human."""
+    if not any(system in ua for system in ("Windows", "Macintosh", "X11")):
+        return False
+    if "Android" in ua or "Mobile" in ua:
+        return False
+    for pattern, oldest in ((r"Chrome/(\d+)", 109), (r"Firefox/(\d+)", 115)):
+        match = re.search(pattern, ua)
+        if match:
+            return int(match.group(1)) < oldest
+    return "MSIE " in ua
 
 
 STALE_DESKTOP = (

@@ -723,3 +723,14 @@ def test_internet_explorer_11_is_a_browser() -> None:
             "security_scanner",
             "within_machine_window",
         )
+
+
+def test_the_longer_of_two_markers_sharing_a_start_decides() -> None:
+    from ptrack.classifier.markers import Markers
+
+    markers = Markers({"bot": "crawler", "boto3/": "http_library", "google-": "crawler"})
+    assert markers.find("boto3/1.28.0") == "http_library"
+    assert markers.find("x-bot y") == "crawler"
+    assert markers.find("boto") == "crawler"
+    assert markers.find("google-site-verification") == "crawler"
+    assert verdict("Google-Site-Verification/1.0") == ("bot", "crawler")

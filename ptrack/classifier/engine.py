@@ -27,7 +27,7 @@ def _verdict(kind: Kind, reason: str) -> Classification:
 
 # The verdicts of the rules in Rules.classify(), made once: hashing an Enum member
 # to find a shared verdict costs more than the rule that chose it.
-_HEAD_REQUEST = _verdict(Kind.BOT, "head_request")
+_HEAD_REQUEST = _verdict(Kind.SECURITY_SCANNER, "head_request")
 _NOT_GET = _verdict(Kind.BOT, "not_get")
 _PREFETCH_HEADER = _verdict(Kind.PRIVACY_PREFETCH, "prefetch_header")
 _MPP_RELAY = _verdict(Kind.PRIVACY_PREFETCH, "apple_mpp_relay")
@@ -143,6 +143,18 @@ class Rules:
             facts = self._addresses[ip] = (address, verdict)
         return facts
 
+    def _head(self, user_agent: str) -> Classification:
+        # Mail security products check a link with HEAD (civicrm-core#35328, Safe Links in
+        # SergeyMosin/Appointments#293); no client showing an image sends one. An agent
+        # that names itself a bot keeps that verdict.
+        facts = self._facts(user_agent)
+        decided = facts.decided
+        if decided is not None and decided.kind is Kind.BOT and decided is not _NO_USER_AGENT:
+            return decided
+        if facts.machine is not _NO_MACHINE_SIGNAL and not facts.mail_client:
+            return facts.machine
+        return _HEAD_REQUEST
+
     def classify(
         self,
         user_agent: str,
@@ -156,7 +168,7 @@ class Rules:
             if pattern.search(user_agent):
                 return verdict
         if method != "GET":
-            return _HEAD_REQUEST if method == "HEAD" else _NOT_GET
+            return self._head(user_agent) if method == "HEAD" else _NOT_GET
         if headers and _prefetch_header(headers):
             return _PREFETCH_HEADER
         facts = self._facts(user_agent)

@@ -61,6 +61,8 @@ def render(results: dict[str, Any], *, markdown: bool) -> str:
         blocks += _tokens(results["tokens"])
     if results.get("inprocess"):
         blocks += _inprocess(results["inprocess"])
+    if results.get("instructions"):
+        blocks += _instructions(results["instructions"])
     if results.get("http"):
         blocks += _http(results["http"])
     elif "http" in results and "background" not in results:
@@ -146,6 +148,25 @@ def _inprocess(p: dict[str, Any]) -> list[Block]:
         f"one for every pixel and click request made; {p['seconds']} s in all."
     )
     return blocks
+
+
+def _instructions(i: dict[str, Any]) -> list[Block]:
+    counts = Table(("Instructions per request, under callgrind", "instructions"))
+    for name, count in i["per_request"].items():
+        counts.add(name, f"{count:,}")
+    pairs = Table(("Instructions, case over baseline", "extra per request", "extra / baseline"))
+    for c in i["comparisons"]:
+        pairs.add(
+            f"{c['case']} over {c['baseline']}",
+            f"{c['extra']:+,}",
+            f"{c['extra_over_baseline']:.3f}",
+        )
+    return [
+        counts,
+        pairs,
+        f"Each figure: a process making {i['requests']:,} requests after {i['warm_up']} of "
+        f"warm-up, less one making none, divided by {i['requests']:,}; {i['seconds']} s in all.",
+    ]
 
 
 # --- token work ---------------------------------------------------------------------

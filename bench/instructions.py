@@ -1,0 +1,146 @@
+"""Instructions per request, counted by valgrind, for the cases of ``bench/inprocess.py``.
+
+Time on a shared two-core machine is noisy at the scale of a microsecond; the
+number of instructions a request executes is not. ``python -m bench.instructions``
+(``make bench-instructions``, needs Debian's ``valgrind``) runs each case in a
+process of its own under ``valgrind --tool=callgrind`` twice, once making
+``--requests`` requests after the warm-up and once making none, and divides
+the difference by ``--requests``: what the process does to start, set Django up
+and warm up cancels out. Hash randomisation is fixed (``PYTHONHASHSEED=0``) so
+that both runs lay out their dicts alike. An instruction is no fixed amount of
+time, so these figures say which case does more work and by how much, while
+``bench/inprocess.py`` says what that costs in microseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results-instructions.json"
+WARM_UP = 50
+
+# The cases counted, and the comparisons read from them (case over baseline).
+CASES = [
+    "bare view",
+    "pixel view",
+    "pixel view, naming a recipient",
+    "pixel view, naming a recipient, memory consent source",
+    "bare redirect view",
+    "click view",
+]
+COMPARISONS = [
+    ("pixel view", "bare view"),
+    ("pixel view, naming a recipient, memory consent source", "pixel view"),
+    ("pixel view, naming a recipient", "pixel view"),
+    ("pixel view, naming a recipient, memory consent source", "pixel view, naming a recipient"),
+    ("click view", "bare redirect view"),
+]
+
+_TOTALS = re.compile(rb"^totals: (\d+)$", re.MULTILINE)
+
+
+def _inside(case_name: str, count: int) -> None:
+    """In the counted process: set up, warm up, then make ``count`` requests."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    os.environ["BENCH_COUNTER"] = os.devnull
+    import django
+
+    django.setup()
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import override_settings
+
+    from bench.inprocess import cases_for
+
+    (case,) = [c for c in cases_for(WSGIHandler()) if c.name == case_name]
+    with override_settings(**case.settings):
+        case.requests(WARM_UP)
+        case.requests(count)
+
+
+def count_instructions(case: str, requests: int, folder: Path) -> int:
+    """The instructions a process making ``requests`` requests of ``case`` executes."""
+    out = folder / "callgrind.out"
+    subprocess.run(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+         sys.executable, "-m", "bench.instructions", "--inside", case, "--requests", str(requests)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    found = _TOTALS.search(out.read_bytes())
+    if found is None:
+        raise RuntimeError(f"no totals in {out} for {case!r}")
+    out.unlink()
+    return int(found[1])
+
+
+def instruction_bench(requests: int) -> dict[str, Any]:
+    per_request: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for case in CASES:
+            started = time.monotonic()
+            none = count_instructions(case, 0, Path(folder))
+            some = count_instructions(case, requests, Path(folder))
+            per_request[case] = (some - none) / requests
+            print(f"{case}: {per_request[case]:,.0f} ({time.monotonic() - started:.0f} s)")
+    return {
+        "requests": requests,
+        "warm_up": WARM_UP,
+        "per_request": {case: round(value) for case, value in per_request.items()},
+        "comparisons": [
+            {
+                "case": case,
+                "baseline": baseline,
+                "extra": round(per_request[case] - per_request[baseline]),
+                "extra_over_baseline": round(
+                    (per_request[case] - per_request[baseline]) / per_request[baseline], 4
+                ),
+            }
+            for case, baseline in COMPARISONS
+        ],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=1000, help="counted requests (1000)")
+    parser.add_argument("--json", type=Path, default=RESULTS, help=str(RESULTS.relative_to(ROOT)))
+    parser.add_argument("--inside", metavar="CASE", help=argparse.SUPPRESS)
+    options = parser.parse_args(argv)
+    os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))
+    if options.inside:
+        _inside(options.inside, options.requests)
+        return 0
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed: `apt-get install valgrind` (Debian), then run again.")
+    from bench import report
+    from bench.machine import machine
+
+    results: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv)}
+    started = time.monotonic()
+    results["instructions"] = instruction_bench(options.requests)
+    results["instructions"]["seconds"] = round(time.monotonic() - started)
+    results["machine"]["load_average_at_end"] = os.getloadavg()
+    out = subprocess.run(["valgrind", "--version"], capture_output=True, text=True).stdout
+    results["machine"]["versions"]["valgrind"] = out.strip()
+    options.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(report.render(results, markdown=False))
+    print(f"\nWrote {options.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

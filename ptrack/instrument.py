@@ -65,7 +65,6 @@ class TrackingOptions(TypedDict, total=False):
     expires: Expiry
     recipient: str | None
     campaign: str | None
-    message: str | None
     text: bool
     opens: bool
     clicks: bool

@@ -1,4 +1,4 @@
-"""Checks of ptrack.store's settings: ptrack.E060 to E063.
+"""Checks of ptrack.store's settings: ptrack.E060 to E064.
 
 Registered by ``ptrack.store``'s app config, so sites without the store never
 see them.
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.checks import CheckMessage, Error
 
 from ptrack.checks.values import check_positive_int
@@ -22,6 +23,20 @@ def check_store(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list
         *_check_bool("PTRACK_STORE_CLIENT", conf.STORE_CLIENT, "ptrack.E061"),
         *_check_bool("PTRACK_STORE_BACKGROUND", conf.STORE_BACKGROUND, "ptrack.E062"),
         *check_positive_int("PTRACK_STORE_PURGE_BATCH", conf.STORE_PURGE_BATCH, "ptrack.E063"),
+        *_check_time_zones(),
+    ]
+
+
+def _check_time_zones() -> list[CheckMessage]:
+    if settings.USE_TZ:
+        return []
+    return [
+        Error(
+            "ptrack.store needs USE_TZ = True: it keeps the time of every send, open and "
+            "click in UTC, and counts them in UTC hours and days.",
+            hint="Set USE_TZ = True (Django's default since 5.0).",
+            id="ptrack.E064",
+        )
     ]
 
 

@@ -65,6 +65,7 @@ class TrackingOptions(TypedDict, total=False):
     expires: Expiry
     recipient: str | None
     campaign: str | None
+    message_id: str | None
     text: bool
     opens: bool
     clicks: bool
@@ -84,7 +85,7 @@ class Tracking:
     expires: Expiry = None  # when the pixel and links stop recording; None = PTRACK_MAX_AGE
     recipient: str | None = None  # whom the email is for, an opaque key (ptrack.consent)
     campaign: str | None = None  # the campaign it belongs to (ptrack.store); None: untold
-    message: str | None = None  # the id ptrack.store gave the message; set by ptrack.store
+    message_id: str | None = None  # the message's id, in every link; set by ptrack.store
     text: bool = False  # also turn a message's plain-text links into click links
     opens: bool = True  # add the open pixel to the HTML
     clicks: bool = True  # turn the HTML's links into click links
@@ -163,7 +164,7 @@ def instrument_html(
             expires=tracking.expires,
             recipient=recipient,
             campaign=tracking.campaign,
-            message=tracking.message if recipient == tracking.recipient else None,
+            message=tracking.message_id if recipient == tracking.recipient else None,
         )
     if make_link is not None:
         position = 0
@@ -184,7 +185,7 @@ def instrument_html(
             expires=tracking.expires,
             recipient=recipient,
             campaign=tracking.campaign,
-            message=tracking.message if recipient == tracking.recipient else None,
+            message=tracking.message_id if recipient == tracking.recipient else None,
         )
         if img:
             edits.append((at, at, str(img)))
@@ -218,7 +219,7 @@ def instrument_text(
         expires=tracking.expires,
         recipient=tracking.recipient,
         campaign=tracking.campaign,
-        message=tracking.message,
+        message=tracking.message_id,
     )
     if make_link is None:
         return plain_text

@@ -51,7 +51,7 @@ def prepare(message: EmailMessage, tracking: Tracking, level: Consent) -> tuple[
     recipient = ""
     if message_id is not None:
         recipient = keys.recipient_key(tracking.recipient, message.recipients())
-        tracking = dataclasses.replace(tracking, message=message_id)
+        tracking = dataclasses.replace(tracking, message_id=message_id)
     return tracking, Sent(tracking.campaign or "", recipient, message_id, timezone.now())
 
 

@@ -352,6 +352,23 @@ def test_aggregate_keeps_counts_and_no_row_about_the_person(
     assert [link.clicks for link in n.links] == [1]
 
 
+@pytest.mark.parametrize(
+    ("level", "carried"), [("full", ("sub-1", "m-1")), ("aggregate", (None, None))]
+)
+def test_a_link_names_its_message_only_where_it_may_name_the_person(
+    store_db: str, consent: dict[str, object], level: str, carried: tuple[Any, ...]
+) -> None:
+    consent["sub-1"] = level
+    pixel = ptrack.Pixel("x")
+    for url in (
+        pixel.url(recipient="sub-1", campaign="c", message="m-1"),
+        pixel.link("https://example.com/", recipient="sub-1", campaign="c", message="m-1"),
+    ):
+        decoded = token_of(urlsplit(url).path)
+        assert (decoded.recipient, decoded.message) == carried
+        assert decoded.campaign == "c"
+
+
 def test_a_downgrade_after_sending_stops_naming_the_message(
     store_db: str, consent: dict[str, object]
 ) -> None:

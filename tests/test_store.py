@@ -21,7 +21,7 @@ from ptrack import encoders, store, tasks, tracking
 from ptrack.consent import Consent
 from ptrack.events import PixelEvent
 from ptrack.exceptions import PixelValueError
-from ptrack.store import keys
+from ptrack.store import keys, sending
 from ptrack.store.models import Campaign, Event, Message, MessageLink, RecipientDay
 from ptrack.store.numbers import numbers as store_numbers
 from ptrack.store.recording import StoreRecorder, ingest
@@ -415,3 +415,55 @@ def test_a_message_tracked_without_a_campaign_counts_for_the_unnamed_one(store_d
     sent_at_t0(campaign=None)
     assert store.stats("").sent == 1
     assert str(Campaign.objects.using(store_db).get()) == "(no campaign)"
+
+
+def test_a_message_the_database_refuses_is_sent_anyway_and_logged(
+    store_db: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def down(sent: Any) -> None:
+        raise RuntimeError("database is down")
+
+    monkeypatch.setattr(sending, "_record", down)
+    email = sent_at_t0()
+    assert email["pixel"] is not None
+    assert "could not record 1 sent messages" in caplog.text
+    assert not Message.objects.using(store_db).exists()
+
+
+def test_unnamed_messages_follow_the_unnamed_level_with_a_consent_source(
+    store_db: str, consent: dict[str, object]
+) -> None:
+    with override_settings(PTRACK_CONSENT_UNNAMED="aggregate"):
+        email = sent_at_t0()
+    assert token_of(email["pixel"]).message is None
+    with override_settings(PTRACK_CONSENT_UNNAMED="full"):
+        email = sent_at_t0()
+    assert token_of(email["pixel"]).message is not None
+    assert (store.stats("spring").sent, store.stats("spring").tracked) == (2, 1)
+
+
+def test_a_message_to_nobody_is_kept_under_no_key(store_db: str) -> None:
+    message = EmailMultiAlternatives("Hi", "Hello", "shop@example.com", [])
+    message.attach_alternative(HTML, "text/html")
+    ptrack.instrument_message(message, ptrack.Pixel("n"), campaign="c")
+    assert Message.objects.using(store_db).get().recipient == ""
+    assert keys.recipient_key(None, ["", "  "]) == ""
+
+
+def test_the_store_s_rows_say_what_they_are(store_db: str) -> None:
+    email = sent_at_t0(recipient="sub-1")
+    get(email["pixel"], at=T0 + timedelta(hours=1))
+    get(email["links"][0], at=T0 + timedelta(hours=2))
+    message = Message.objects.using(store_db).get()
+    assert str(message) == message.message_id
+    assert str(Campaign.objects.using(store_db).get()) == "spring"
+    assert str(message.campaign.totals.get(metric="sent")) == "spring: sent = 1"
+    assert str(message.campaign.hours.get(metric="sent")) == "spring 2026-06-01 09h: sent = 1"
+    link = message.campaign.links.get()
+    assert str(link) == "sale: https://shop.example.com/sale"
+    assert str(MessageLink.objects.using(store_db).get()) == f"{message}: {link}"
+    assert str(Event.objects.using(store_db).order_by("at").first()) == (
+        "loaded by human at 2026-06-01T10:00:00+00:00"
+    )
+    day = RecipientDay(recipient="sub-1", last_open=T0.date())
+    assert str(day) == "sub-1: 2026-06-01"

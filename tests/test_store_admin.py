@@ -129,3 +129,12 @@ def test_the_chart_escapes_and_says_when_empty() -> None:
     # Opens: 3 at the top, then 1 a third of the way up the 192-pixel plot from its base.
     assert 'points="48.0,12.0 708.0,140.0"' in svg
     assert ">3</text>" in svg
+
+
+def test_a_staff_member_without_the_view_permission_gets_no_numbers(
+    client: Client, django_user_model: Any
+) -> None:
+    user = django_user_model.objects.create_user("clerk", password="pw", is_staff=True)
+    client.force_login(user)
+    campaign = Campaign.objects.get(name="spring")
+    assert client.get(f"/admin/ptrack_store/campaign/{campaign.pk}/messages.csv").status_code == 403

@@ -164,15 +164,3 @@ def buckets(hours: Iterable[tuple[datetime, str, int]], period: Period) -> list[
         )
         for start, counts in sorted(sums.items())
     ]
-
-
-def all_campaigns() -> list[tuple[Campaign, CampaignNumbers]]:
-    """Every campaign with its numbers (no links, no time series), newest first."""
-    using = router.db_for_read(Campaign)
-    campaigns = list(Campaign.objects.using(using).order_by("-created_at", "name"))
-    totals: dict[int, dict[str, int]] = defaultdict(dict)
-    for campaign_id, metric, value in CampaignTotal.objects.using(using).values_list(
-        "campaign_id", "metric", "value"
-    ):
-        totals[campaign_id][metric] = value
-    return [(c, numbers(c.name, totals[c.pk])) for c in campaigns]

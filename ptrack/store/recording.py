@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections, router, transaction
+from django.db.models import Field, Model
 
 from ptrack.conf import conf
 from ptrack.consent import Consent
@@ -113,6 +114,65 @@ def _last_open_days(events: Sequence[PixelEvent], using: str) -> None:
             )
 
 
+_MESSAGE_FIELDS = (
+    "opens",
+    "first_open_at",
+    "last_open_at",
+    "clicks",
+    "first_click_at",
+    "machine_loads",
+)
+
+
+def _update(using: str, model: type[Model], names: Sequence[str], rows: Iterable[Model]) -> None:
+    """Write ``names`` of each of ``rows`` back, one prepared UPDATE for them all.
+
+    ``bulk_update()`` builds a CASE expression per field and row, which cost more than
+    everything else a batch does.
+    """
+    rows = list(rows)
+    if not rows:
+        return
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    fields = [cast("Field[Any, Any]", model._meta.get_field(name)) for name in names]
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE id = %s"
+    params = [
+        [*(f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields), row.pk]
+        for row in sorted(rows, key=lambda row: row.pk)
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+_EVENT_COLUMNS = (
+    "key",
+    "campaign_id",
+    "message_id",
+    "recipient",
+    "event_type",
+    "kind",
+    "at",
+    "link_id",
+    "ip",
+    "user_agent",
+)
+
+
+def _insert_events(using: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """``Event`` rows in one prepared INSERT, without a model instance each."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(Event._meta.db_table)} "
+        f"({', '.join(map(quote, _EVENT_COLUMNS))}) "
+        f"VALUES ({', '.join(['%s'] * len(_EVENT_COLUMNS))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 class _Batch:
     """One batch of events on its way into the store."""
 
@@ -152,8 +212,9 @@ class _Batch:
                 message__in=[m.pk for m in messages.values()]
             )
         }
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         keep_client = bool(conf.STORE_CLIENT)
+        adapt = connections[using].ops.adapt_datetimefield_value
         for key, event in self.events:
             message = messages.get(event.message) if event.message else None
             campaign_id = (
@@ -166,38 +227,24 @@ class _Batch:
             else:
                 self._load(event, campaign_id, message)
             rows.append(
-                Event(
-                    key=key,
-                    campaign_id=campaign_id,
-                    message=message,
-                    recipient=event.recipient or "",
-                    event_type=event.event_type,
-                    kind=_kind(event),
-                    at=event.timestamp,
-                    link_id=link_id,
-                    ip=(event.ip or "") if keep_client else "",
-                    user_agent=event.user_agent if keep_client else "",
+                (
+                    key,
+                    campaign_id,
+                    None if message is None else message.pk,
+                    event.recipient or "",
+                    event.event_type,
+                    _kind(event),
+                    adapt(event.timestamp),
+                    link_id,
+                    (event.ip or "") if keep_client else "",
+                    event.user_agent if keep_client else "",
                 )
             )
         # First, so that a batch another worker is recording fails here, on its keys.
-        Event.objects.using(using).bulk_create(rows)
-        if self.changed:
-            Message.objects.using(using).bulk_update(
-                list(self.changed.values()),
-                [
-                    "opens",
-                    "first_open_at",
-                    "last_open_at",
-                    "clicks",
-                    "first_click_at",
-                    "machine_loads",
-                ],
-            )
+        _insert_events(using, rows)
+        _update(using, Message, _MESSAGE_FIELDS, self.changed.values())
         MessageLink.objects.using(using).bulk_create(list(self.new_clicks.values()))
-        if self.more_clicks:
-            MessageLink.objects.using(using).bulk_update(
-                list(self.more_clicks.values()), ["clicks"]
-            )
+        _update(using, MessageLink, ("clicks",), self.more_clicks.values())
         self.deltas.save(using)
 
     def _links(

@@ -23,7 +23,15 @@ def tests(session: nox.Session, django: str) -> None:
     session.install("--upgrade", "pip")
     session.install("--editable", ".", "--group", "test", f"django~={django}.0", *tasks(django))
     # The real-worker tests fail here instead of skipping when a backend or redis-server is missing.
-    session.run("pytest", "--no-cov", *session.posargs, env={"PTRACK_TEST_WORKERS": "required"})
+    session.run(
+        "pytest",
+        "--no-cov",
+        *session.posargs,
+        env={
+            "PTRACK_TEST_WORKERS": "required",
+            "PTRACK_TEST_POSTGRES": os.environ.get("PTRACK_TEST_POSTGRES", ""),
+        },
+    )
 
 
 def tasks(django: str) -> list[str]:

@@ -263,6 +263,8 @@ def _event(
         link_name=link_name,
         classification=classification,
         recipient=decoded.recipient,
+        campaign=decoded.campaign,
+        message=decoded.message,
     )
 
 

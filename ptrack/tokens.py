@@ -53,9 +53,7 @@ class DecodedToken:
     expires_at: datetime | None  # aware UTC time the link stops recording; None = never
     recipient: str | None = None  # the opaque key of whom the link is for; None if untold
     campaign: str | None = None  # the campaign the link belongs to; None if untold
-    message: str | None = (
-        None  # the id of the message it was sent in (ptrack.store); None if untold
-    )
+    message: str | None = None  # the id of its message (ptrack.store); None if untold
 
 
 def _inflate(payload: bytes, limit: int) -> bytes:

@@ -68,12 +68,23 @@ def _inside(case_name: str, count: int) -> None:
         case.requests(count)
 
 
-def count_instructions(case: str, requests: int, folder: Path) -> int:
-    """The instructions a process making ``requests`` requests of ``case`` executes."""
+PEER_PYTHON = ROOT / ".nox" / "ptrack3_inprocess" / "bin" / "python"
+PEER_CASES = ["bare view", "django-ptrack 3.0.0 view"]
+
+
+def count_instructions(case: str, requests: int, folder: Path, *, peer: bool = False) -> int:
+    """The instructions a process making ``requests`` requests of ``case`` executes;
+    with ``peer``, a case of ``bench/ptrack3_inprocess.py`` in 3.0.0's environment."""
     out = folder / "callgrind.out"
+    command = (
+        [str(PEER_PYTHON), str(ROOT / "bench" / "ptrack3_inprocess.py"), "--only", case,
+         "--warm-up", str(WARM_UP)]
+        if peer
+        else [sys.executable, "-m", "bench.instructions", "--inside", case]
+    )  # fmt: skip
     subprocess.run(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-         sys.executable, "-m", "bench.instructions", "--inside", case, "--requests", str(requests)],
+         *command, "--requests", str(requests)],
         cwd=ROOT,
         env={**os.environ, "PYTHONHASHSEED": "0"},
         check=True,
@@ -86,15 +97,23 @@ def count_instructions(case: str, requests: int, folder: Path) -> int:
     return int(found[1])
 
 
-def instruction_bench(requests: int) -> dict[str, Any]:
+def instruction_bench(requests: int, *, peer: bool = False) -> dict[str, Any]:
     per_request: dict[str, float] = {}
+    comparisons = list(COMPARISONS)
     with tempfile.TemporaryDirectory() as folder:
         for case in CASES:
-            started = time.monotonic()
-            none = count_instructions(case, 0, Path(folder))
-            some = count_instructions(case, requests, Path(folder))
-            per_request[case] = (some - none) / requests
-            print(f"{case}: {per_request[case]:,.0f} ({time.monotonic() - started:.0f} s)")
+            per_request[case] = _per_request(case, requests, Path(folder))
+        if peer:
+            subprocess.run(
+                [sys.executable, "-m", "nox", "-s", "ptrack3_inprocess", "--install-only"],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
+            bare, view = (f"{name}, django-ptrack 3.0.0's environment" for name in PEER_CASES)
+            per_request[bare] = _per_request(PEER_CASES[0], requests, Path(folder), peer=True)
+            per_request[view] = _per_request(PEER_CASES[1], requests, Path(folder), peer=True)
+            comparisons.insert(1, (view, bare))
     return {
         "requests": requests,
         "warm_up": WARM_UP,
@@ -108,15 +127,27 @@ def instruction_bench(requests: int) -> dict[str, Any]:
                     (per_request[case] - per_request[baseline]) / per_request[baseline], 4
                 ),
             }
-            for case, baseline in COMPARISONS
+            for case, baseline in comparisons
         ],
     }
+
+
+def _per_request(case: str, requests: int, folder: Path, *, peer: bool = False) -> float:
+    started = time.monotonic()
+    none = count_instructions(case, 0, folder, peer=peer)
+    some = count_instructions(case, requests, folder, peer=peer)
+    found = (some - none) / requests
+    print(f"{case}: {found:,.0f} per request ({time.monotonic() - started:.0f} s)")
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=1000, help="counted requests (1000)")
     parser.add_argument("--json", type=Path, default=RESULTS, help=str(RESULTS.relative_to(ROOT)))
+    parser.add_argument(
+        "--peer", action="store_true", help="also django-ptrack 3.0.0's view (nox, PyPI)"
+    )
     parser.add_argument("--inside", metavar="CASE", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     os.chdir(ROOT)
@@ -131,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv)}
     started = time.monotonic()
-    results["instructions"] = instruction_bench(options.requests)
+    results["instructions"] = instruction_bench(options.requests, peer=options.peer)
     results["instructions"]["seconds"] = round(time.monotonic() - started)
     results["machine"]["load_average_at_end"] = os.getloadavg()
     out = subprocess.run(["valgrind", "--version"], capture_output=True, text=True).stdout

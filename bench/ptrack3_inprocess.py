@@ -57,7 +57,9 @@ def bare(request: Any, token: str) -> Any:
     return HttpResponse(PIXEL_GIF, content_type="image/gif", headers=PIXEL_HEADERS)
 
 
-def peer_bench(rounds: int, number: int, warm_up: int) -> dict[str, Any]:
+def _setup() -> tuple[ModuleType, dict[str, Any], list[str]]:
+    """Django configured with 3.0.0 and a counting recorder: the harness, a WSGI
+    handler per middleware mode, and 1,000 tokens 3.0.0 made."""
     harness = _load("inprocess")
     payload = _load("tokens")
     middleware = _load("settings").MIDDLEWARE
@@ -109,12 +111,21 @@ def peer_bench(rounds: int, number: int, warm_up: int) -> dict[str, Any]:
     handlers = {"startproject middleware": WSGIHandler()}
     with override_settings(MIDDLEWARE=[]):
         handlers["no middleware"] = WSGIHandler()
+    return harness, handlers, tokens
+
+
+def _cases(harness: ModuleType, handler: Any, tokens: list[str]) -> list[Any]:
+    return [
+        harness.Case("bare view", handler, [f"/bare/{t}/" for t in tokens], records=False),
+        harness.Case("django-ptrack 3.0.0 view", handler, [f"/ptrack/{t}/" for t in tokens]),
+    ]
+
+
+def peer_bench(rounds: int, number: int, warm_up: int) -> dict[str, Any]:
+    harness, handlers, tokens = _setup()
     results: dict[str, Any] = {"rounds": rounds, "requests_per_batch": number, "modes": {}}
     for mode, handler in handlers.items():
-        cases = [
-            harness.Case("bare view", handler, [f"/bare/{t}/" for t in tokens], records=False),
-            harness.Case("django-ptrack 3.0.0 view", handler, [f"/ptrack/{t}/" for t in tokens]),
-        ]
+        cases = _cases(harness, handler, tokens)
         calls[0] = 0
         times = harness.paired(cases, rounds, number, warm_up)
         if calls[0] != rounds * (number + warm_up):
@@ -137,14 +148,30 @@ def peer_bench(rounds: int, number: int, warm_up: int) -> dict[str, Any]:
     return results
 
 
+def requests_only(case: str, count: int, warm_up: int) -> None:
+    """``count`` requests of one case after ``warm_up``, for ``bench/instructions.py``."""
+    harness, handlers, tokens = _setup()
+    (found,) = [
+        c for c in _cases(harness, handlers["startproject middleware"], tokens) if c.name == case
+    ]
+    found.requests(warm_up)
+    found.requests(count)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--warm-up", type=int, default=200)
-    parser.add_argument("--json", type=Path, required=True)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--only", metavar="CASE", help="only make --requests requests of CASE")
     options = parser.parse_args()
     os.chdir(tempfile.gettempdir())  # nowhere near this project's ptrack/
+    if options.only:
+        requests_only(options.only, options.requests, options.warm_up)
+        return
+    if options.json is None:
+        parser.error("--json is required")
     results = peer_bench(options.rounds, options.requests, options.warm_up)
     options.json.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results["modes"], indent=1))

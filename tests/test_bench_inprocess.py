@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import inprocess, ptrack3_inprocess, report
+from bench import inprocess, instructions, ptrack3_inprocess, report
 from ptrack.answers import PIXEL_GIF, PIXEL_HEADERS
 from tests.helpers import REPO
 
@@ -135,3 +135,32 @@ def test_the_peers_bare_view_answers_as_ours() -> None:
     # bare view's answer out, and must spell what ptrack.answers says.
     assert ptrack3_inprocess.PIXEL_GIF == PIXEL_GIF
     assert ptrack3_inprocess.PIXEL_HEADERS == PIXEL_HEADERS
+
+
+def test_instruction_counts_are_shown_with_their_differences() -> None:
+    results = {
+        "machine": _MACHINE,
+        "instructions": {
+            "requests": 1000,
+            "warm_up": 50,
+            "seconds": 9,
+            "per_request": {"bare view": 700_000, "pixel view": 812_345},
+            "comparisons": [
+                {
+                    "case": "pixel view",
+                    "baseline": "bare view",
+                    "extra": 112_345,
+                    "extra_over_baseline": 0.1604,
+                }
+            ],
+        },
+    }
+    lines = report.render(results, markdown=True).splitlines()
+    assert "| pixel view | 812,345 |" in lines
+    assert "| pixel view over bare view | +112,345 | 0.160 |" in lines
+    assert lines[-1].startswith("Each figure: a process making 1,000 requests after 50 of warm-up")
+
+
+def test_callgrinds_totals_are_read() -> None:
+    out = b"events: Ir\nsummary: 123\ntotals: 123456789\n"
+    assert instructions._TOTALS.search(out)[1] == b"123456789"  # type: ignore[index]

@@ -53,7 +53,6 @@ _TOTALS = re.compile(rb"^totals: (\d+)$", re.MULTILINE)
 def _inside(case_name: str, count: int) -> None:
     """In the counted process: set up, warm up, then make ``count`` requests."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-    os.environ["BENCH_COUNTER"] = os.devnull
     import django
 
     django.setup()
@@ -86,7 +85,8 @@ def count_instructions(case: str, requests: int, folder: Path, *, peer: bool = F
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
          *command, "--requests", str(requests)],
         cwd=ROOT,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
+        # Recorders count in shared memory, as in bench/inprocess.py, under the folder.
+        env={**os.environ, "PYTHONHASHSEED": "0", "BENCH_COUNTER": str(folder / "count")},
         check=True,
         capture_output=True,
     )  # fmt: skip

@@ -38,7 +38,6 @@ PIXEL_HEADERS = {
 }
 
 urlpatterns: list[object] = []  # filled once settings are configured: 3.0.0 reads them on import
-calls = [0]
 
 
 def _load(name: str) -> ModuleType:
@@ -57,11 +56,13 @@ def bare(request: Any, token: str) -> Any:
     return HttpResponse(PIXEL_GIF, content_type="image/gif", headers=PIXEL_HEADERS)
 
 
-def _setup() -> tuple[ModuleType, dict[str, Any], list[str]]:
-    """Django configured with 3.0.0 and a counting recorder: the harness, a WSGI
-    handler per middleware mode, and 1,000 tokens 3.0.0 made."""
+def _setup() -> tuple[ModuleType, ModuleType, dict[str, Any], list[str]]:
+    """Django configured with 3.0.0 and a counting recorder: the harness, the counter
+    (counting under ``BENCH_COUNTER``), a WSGI handler per middleware mode, and
+    1,000 tokens 3.0.0 made."""
     harness = _load("inprocess")
     payload = _load("tokens")
+    counter = _load("counter")
     middleware = _load("settings").MIDDLEWARE
     import django
     from django.conf import settings
@@ -100,8 +101,9 @@ def _setup() -> tuple[ModuleType, dict[str, Any], list[str]]:
     )
 
     class CountingRecorder(ptrack.TrackingPixel):
+        # Counts as ours does (bench/pixels.py), so both recorders cost the same.
         def record(self, request: Any, *args: Any, **kwargs: Any) -> None:
-            calls[0] += 1
+            counter.add()
 
     ptrack.tracker.register(CountingRecorder)
     tokens = [
@@ -111,7 +113,7 @@ def _setup() -> tuple[ModuleType, dict[str, Any], list[str]]:
     handlers = {"startproject middleware": WSGIHandler()}
     with override_settings(MIDDLEWARE=[]):
         handlers["no middleware"] = WSGIHandler()
-    return harness, handlers, tokens
+    return harness, counter, handlers, tokens
 
 
 def _cases(harness: ModuleType, handler: Any, tokens: list[str]) -> list[Any]:
@@ -122,14 +124,19 @@ def _cases(harness: ModuleType, handler: Any, tokens: list[str]) -> list[Any]:
 
 
 def peer_bench(rounds: int, number: int, warm_up: int) -> dict[str, Any]:
-    harness, handlers, tokens = _setup()
+    harness, counter, handlers, tokens = _setup()
     results: dict[str, Any] = {"rounds": rounds, "requests_per_batch": number, "modes": {}}
     for mode, handler in handlers.items():
         cases = _cases(harness, handler, tokens)
-        calls[0] = 0
-        times = harness.paired(cases, rounds, number, warm_up)
-        if calls[0] != rounds * (number + warm_up):
-            raise AssertionError(f"{mode}: {calls[0]} recorder calls for {rounds * number} loads")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "count"
+            os.environ["BENCH_COUNTER"] = str(path)
+            counter._counter = None
+            times = harness.paired(cases, rounds, number, warm_up)
+            recorded = counter.total(path)
+            counter._counter = None
+        if recorded != rounds * (number + warm_up):
+            raise AssertionError(f"{mode}: {recorded} recorder calls for {rounds * number} loads")
         kept = harness.fast_rounds(times, "bare view")
         results["modes"][mode] = {
             "us_per_request": {
@@ -137,7 +144,7 @@ def peer_bench(rounds: int, number: int, warm_up: int) -> dict[str, Any]:
                 for name, values in times.items()
             },
             "kept_rounds": kept,
-            "recorder_calls": calls[0],
+            "recorder_calls": recorded,
             "comparisons": [harness.compare(times, kept, cases[1].name, "bare view")],
         }
     results["versions"] = {
@@ -150,7 +157,7 @@ def peer_bench(rounds: int, number: int, warm_up: int) -> dict[str, Any]:
 
 def requests_only(case: str, count: int, warm_up: int) -> None:
     """``count`` requests of one case after ``warm_up``, for ``bench/instructions.py``."""
-    harness, handlers, tokens = _setup()
+    harness, _counter, handlers, tokens = _setup()
     (found,) = [
         c for c in _cases(harness, handlers["startproject middleware"], tokens) if c.name == case
     ]

@@ -97,11 +97,14 @@ def count_instructions(case: str, requests: int, folder: Path, *, peer: bool = F
     return int(found[1])
 
 
-def instruction_bench(requests: int, *, peer: bool = False) -> dict[str, Any]:
+def instruction_bench(
+    requests: int, *, peer: bool = False, cases: list[str] | None = None
+) -> dict[str, Any]:
     per_request: dict[str, float] = {}
-    comparisons = list(COMPARISONS)
+    cases = cases or CASES
+    comparisons = [(a, b) for a, b in COMPARISONS if a in cases and b in cases]
     with tempfile.TemporaryDirectory() as folder:
-        for case in CASES:
+        for case in cases:
             per_request[case] = _per_request(case, requests, Path(folder))
         if peer:
             subprocess.run(
@@ -148,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--peer", action="store_true", help="also django-ptrack 3.0.0's view (nox, PyPI)"
     )
+    parser.add_argument(
+        "--cases", type=lambda text: text.split(";"), help="';'-separated cases (all of them)"
+    )
     parser.add_argument("--inside", metavar="CASE", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     os.chdir(ROOT)
@@ -162,7 +168,12 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv)}
     started = time.monotonic()
-    results["instructions"] = instruction_bench(options.requests, peer=options.peer)
+    unknown = set(options.cases or ()) - set(CASES)
+    if unknown:
+        parser.error(f"--cases takes some of {'; '.join(CASES)}, not {'; '.join(unknown)}")
+    results["instructions"] = instruction_bench(
+        options.requests, peer=options.peer, cases=options.cases
+    )
     results["instructions"]["seconds"] = round(time.monotonic() - started)
     results["machine"]["load_average_at_end"] = os.getloadavg()
     out = subprocess.run(["valgrind", "--version"], capture_output=True, text=True).stdout

@@ -125,7 +125,7 @@ def new_event(
     """``PixelEvent(event_type=event_type, ...)``, made faster."""
     event = _new(PixelEvent)
     _set_event_type(event, event_type)
-    _set_args(event, tuple(args))
+    _set_args(event, args if args.__class__ is tuple else tuple(args))
     _set_kwargs(event, MappingProxyType(dict(kwargs)))
     _set_timestamp(event, timestamp)
     _set_issued_at(event, issued_at)

@@ -258,13 +258,14 @@ def _event(
         user_agent,
         referer,
         token,
-        legacy=from_3x,
-        destination=destination,
-        link_name=link_name,
-        classification=classification,
-        recipient=decoded.recipient,
-        campaign=decoded.campaign,
-        message=decoded.message,
+        # The rest by position too: every load makes an event, and keywords cost more.
+        from_3x,
+        destination,
+        link_name,
+        classification,
+        decoded.recipient,
+        decoded.campaign,
+        decoded.message,
     )
 
 

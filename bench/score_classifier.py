@@ -28,6 +28,8 @@ SPLITS = {
     "tuning": "the rows the first rules were written against",
     "holdout": "chosen by a fixed stride after the first rules; its misses motivated later rules",
     "holdout2": "a fresh stride, drawn before any rule its predecessor motivated",
+    "holdout3": "new source families with scanners, proxies and pre-fetches, drawn before "
+    "issue 23's rules",
 }
 DEFAULT_CLASSIFIERS = ("ptrack.classifier.classify", "bench.score_classifier.naive_regex")
 

@@ -54,7 +54,18 @@ ISBOT = Upstream(
         "fixtures/crawlers.yml": "50136832e36529ade5e12b10fd31472663a15999",
     },
 )
-UPSTREAMS = (DEVICE_DETECTOR, CRAWLER_USER_AGENTS, ISBOT)
+# Read for split "holdout3" only: two lists no earlier row came from.
+CRAWLER_DETECT = Upstream(
+    "JayBizzle/Crawler-Detect",
+    "f7926d40cb01c8f2488467dc0b476fd12d0359a8",
+    {"tests/data/user_agent/crawlers.txt": "56aac8f74f853b2b85c7e9ced7172c667d37833f"},
+)
+UAP_CORE = Upstream(
+    "ua-parser/uap-core",
+    "e3c5e634bee0b14f1a129c991483910739ad9f6c",
+    {"tests/test_ua.yaml": "58625fab11bff9fa16333eedc71b66dbba8da42b"},
+)
+UPSTREAMS = (DEVICE_DETECTOR, CRAWLER_USER_AGENTS, ISBOT, CRAWLER_DETECT, UAP_CORE)
 
 DD = DEVICE_DETECTOR.repo
 
@@ -100,6 +111,35 @@ def fixture_user_agents(text: str) -> list[str]:
                 ua = ua[1:-1].replace("''", "'")
             found.append(ua)
     return found
+
+
+def uap_user_agents(text: str) -> list[tuple[str, str]]:
+    """``(user_agent_string, family)`` of uap-core's ``tests/test_ua.yaml``, in file order.
+
+    A line parser, as for the other fixtures: a value is bare, single-quoted
+    (``''`` for a quote) or double-quoted (backslash escapes).
+    """
+    found = []
+    ua: str | None = None
+    for line in text.splitlines():
+        match = re.match(r"\s+(?:- )?(user_agent_string|family): (.*)$", line)
+        if match is None:
+            continue
+        value = _yaml_scalar(match.group(2).strip())
+        if match.group(1) == "user_agent_string":
+            ua = value
+        elif ua is not None:
+            found.append((ua, value))
+            ua = None
+    return found
+
+
+def _yaml_scalar(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1].replace("''", "'")
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", value[1:-1])
+    return value
 
 
 def isbot_groups(text: str) -> dict[str, list[str]]:

@@ -37,6 +37,10 @@ DEFAULT_EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 DEFAULT_CONSENT_DEFAULT = "none"
 DEFAULT_CONSENT_UNNAMED = "aggregate"
 DEFAULT_CONSENTS_CACHE = "default"
+# ptrack.store: keep its rows about people until forgotten; record in a task worker.
+DEFAULT_STORE_RETENTION: timedelta | None = None
+DEFAULT_STORE_BACKGROUND = True
+DEFAULT_STORE_PURGE_BATCH = 1000
 # As set, for the system checks: None means not set.
 DEFAULT_RAW_SECRET: object = None
 DEFAULT_RAW_SECRET_FALLBACKS: object = ()
@@ -251,6 +255,28 @@ class Settings:
     def CONSENT_TIMEOUT(self) -> float | None:
         """Seconds a lookup may take before it counts as ``"none"``; ``None``: no limit."""
         return getattr(settings, "PTRACK_CONSENT_TIMEOUT", None)
+
+    @property
+    def STORE_RETENTION(self) -> Any:
+        """How long ``ptrack.store`` keeps its rows about messages and events (a timedelta,
+        or days); ``None``: until forgotten. Campaign numbers are kept regardless."""
+        return getattr(settings, "PTRACK_STORE_RETENTION", DEFAULT_STORE_RETENTION)
+
+    @property
+    def STORE_CLIENT(self) -> Any:
+        """Whether ``ptrack.store`` keeps each event's IP address and User-Agent."""
+        return getattr(settings, "PTRACK_STORE_CLIENT", False)
+
+    @_remembered
+    def STORE_BACKGROUND(self) -> Any:
+        """Whether ``ptrack.store`` records in a task worker (in batches with
+        ``PTRACK_BATCH_SIZE``) rather than during the request."""
+        return getattr(settings, "PTRACK_STORE_BACKGROUND", DEFAULT_STORE_BACKGROUND)
+
+    @property
+    def STORE_PURGE_BATCH(self) -> Any:
+        """Rows ``ptrack.store``'s purge deletes per statement."""
+        return getattr(settings, "PTRACK_STORE_PURGE_BATCH", DEFAULT_STORE_PURGE_BATCH)
 
     @property
     def ENCODER(self) -> str:

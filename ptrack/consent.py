@@ -275,7 +275,14 @@ def restrict(event: PixelEvent, allowed: Consent) -> PixelEvent | None:
         return event if event.consent is Consent.FULL else _replace(event, consent=allowed)
     if allowed is Consent.AGGREGATE:
         return _replace(
-            event, consent=allowed, recipient=None, ip=None, user_agent="", referer="", token=""
+            event,
+            consent=allowed,
+            recipient=None,
+            ip=None,
+            user_agent="",
+            referer="",
+            token="",
+            message=None,  # ptrack.store knows whom a message went to
         )
     if allowed is Consent.DELIVERABILITY:
         day = event.timestamp.astimezone(timezone.utc)
@@ -293,6 +300,8 @@ def restrict(event: PixelEvent, allowed: Consent) -> PixelEvent | None:
             token="",
             destination="",
             link_name="",
+            campaign=None,
+            message=None,
         )
     return None
 

@@ -48,6 +48,8 @@ class PixelEvent:
     classification: Classification | None = None  # who loaded it; None if not classified
     recipient: str | None = None  # the opaque key of whom the link was for; None if untold
     consent: Consent = Consent.FULL  # the level it was recorded under (ptrack.consent)
+    campaign: str | None = None  # the campaign the link named; None if untold
+    message: str | None = None  # the id of the message the link was sent in; None if untold
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "args", tuple(self.args))
@@ -93,8 +95,8 @@ _set_event_type, _set_args, _set_kwargs, _set_timestamp, _set_issued_at = (
 _set_expires_at, _set_ip, _set_user_agent, _set_referer, _set_token = (
     _slot[name] for name in ("expires_at", "ip", "user_agent", "referer", "token")
 )
-_set_classification, _set_recipient, _set_consent = (
-    _slot[name] for name in ("classification", "recipient", "consent")
+_set_classification, _set_recipient, _set_consent, _set_campaign, _set_message = (
+    _slot[name] for name in ("classification", "recipient", "consent", "campaign", "message")
 )
 _set_legacy, _set_destination, _set_link_name = (
     _slot[name] for name in ("legacy", "destination", "link_name")
@@ -117,11 +119,13 @@ def new_event(
     link_name: str = "",
     classification: Classification | None = None,
     recipient: str | None = None,
+    campaign: str | None = None,
+    message: str | None = None,
 ) -> PixelEvent:
     """``PixelEvent(event_type=event_type, ...)``, made faster."""
     event = _new(PixelEvent)
     _set_event_type(event, event_type)
-    _set_args(event, tuple(args))
+    _set_args(event, args if args.__class__ is tuple else tuple(args))
     _set_kwargs(event, MappingProxyType(dict(kwargs)))
     _set_timestamp(event, timestamp)
     _set_issued_at(event, issued_at)
@@ -136,4 +140,6 @@ def new_event(
     _set_classification(event, classification)
     _set_recipient(event, recipient)
     _set_consent(event, Consent.FULL)
+    _set_campaign(event, campaign)
+    _set_message(event, message)
     return event

@@ -73,6 +73,8 @@ class TrackingOptions(TypedDict, total=False):
 
     expires: Expiry
     recipient: str | None
+    campaign: str | None
+    message_id: str | None
     text: bool
     opens: bool
     clicks: bool
@@ -92,6 +94,8 @@ class Tracking:
     pixel: Pixel  # the data every click and open of this email records
     expires: Expiry = None  # when the pixel and links stop recording; None = PTRACK_MAX_AGE
     recipient: str | None = None  # whom the email is for, an opaque key (ptrack.consent)
+    campaign: str | None = None  # the campaign it belongs to (ptrack.store); None: untold
+    message_id: str | None = None  # the message's id, in every link; set by ptrack.store
     text: bool = False  # also turn a message's plain-text links into click links
     opens: bool = True  # add the open pixel to the HTML
     clicks: bool = True  # turn the HTML's links into click links
@@ -204,6 +208,8 @@ def html_part(html_text: str, tracking: Tracking, email: EmailLinks) -> str:
             tracking.pixel.kwargs,
             expires=tracking.expires,
             recipient=recipient,
+            campaign=tracking.campaign,
+            message=tracking.message_id if recipient == tracking.recipient else None,
         )
     if make_link is not None:
         position = 0
@@ -218,7 +224,12 @@ def html_part(html_text: str, tracking: Tracking, email: EmailLinks) -> str:
     if tracking.opens and not has_pixel:
         # Before </body>, else </html>, else <plaintext> (after which all is text), else last.
         at = next((at for at in ends.values() if at >= 0), len(html_text))
-        img = tracking.pixel.img(expires=tracking.expires, recipient=recipient)
+        img = tracking.pixel.img(
+            expires=tracking.expires,
+            recipient=recipient,
+            campaign=tracking.campaign,
+            message=tracking.message_id if recipient == tracking.recipient else None,
+        )
         if img:
             edits.append((at, at, str(img)))
         edits.sort(key=lambda edit: edit[0])
@@ -255,6 +266,8 @@ def text_part(plain_text: str, tracking: Tracking, email: EmailLinks) -> str:
         tracking.pixel.kwargs,
         expires=tracking.expires,
         recipient=tracking.recipient,
+        campaign=tracking.campaign,
+        message=tracking.message_id,
     )
     if make_link is None:
         return plain_text

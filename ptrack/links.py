@@ -21,6 +21,9 @@ from ptrack.exceptions import PixelURLTooLong, PixelValueError
 
 Expiry = int | float | timedelta | datetime | None
 
+# A campaign's name travels in every link of it: a short label, not a description.
+CAMPAIGN_MAX_LENGTH = 100
+
 IMG_HTML = (
     '<img src="{}" width="1" height="1" alt="" '
     'style="border:0;width:1px;height:1px;margin:0;padding:0">'
@@ -64,6 +67,8 @@ def build_url(
     *,
     expires: Expiry = None,
     recipient: str | None = None,
+    campaign: str | None = None,
+    message: str | None = None,
 ) -> str:
     """The absolute pixel URL for ``args`` and ``kwargs``.
 
@@ -71,17 +76,21 @@ def build_url(
     or an aware datetime) instead of ``PTRACK_MAX_AGE``. ``recipient`` names
     whom the link is for, an opaque key that the consent source is asked
     about: ``""`` when they allow no tracking, a URL without it when only
-    counts.
+    counts. ``campaign`` names the campaign the pixel counts for
+    (``ptrack.store``); ``message`` is the id ``ptrack.store`` gave the message
+    it goes in, left out of a link for a recipient who allows only counts.
     """
     if clicks.is_click(args):
         raise PixelValueError(
             f"A pixel cannot carry {args[0]!r} as its first argument: a list starting "
             f"with {clicks.MARK!r} marks click links."
         )
+    check_campaign(campaign)
     carried, render = consented_recipient(recipient)
     if not render:
         return ""
-    return _build(PIXEL_URL_NAME, args, kwargs, expires, carried)
+    message = _message(message, recipient, carried)
+    return _build(PIXEL_URL_NAME, args, kwargs, expires, carried, campaign, message)
 
 
 def consented_recipient(recipient: str | None) -> tuple[str | None, bool]:
@@ -95,6 +104,27 @@ def consented_recipient(recipient: str | None) -> tuple[str | None, bool]:
     return (None if allowed is Consent.AGGREGATE else recipient), True
 
 
+def check_campaign(campaign: object) -> None:
+    """Raise ``PixelValueError`` unless ``campaign`` is ``None`` or a campaign's name."""
+    if campaign is None:
+        return
+    if not isinstance(campaign, str):
+        raise PixelValueError(f"campaign={campaign!r} should be a str, the campaign's name.")
+    if len(campaign) > CAMPAIGN_MAX_LENGTH:
+        raise PixelValueError(
+            f"campaign is {len(campaign)} characters long, over {CAMPAIGN_MAX_LENGTH}; "
+            f"name the campaign with a short label."
+        )
+
+
+def _message(message: str | None, recipient: str | None, carried: str | None) -> str | None:
+    """The message id a link may carry: none when the recipient allows only counts, since
+    ``ptrack.store`` knows whom each message went to."""
+    if message is not None and (not isinstance(message, str) or not message):
+        raise PixelValueError(f"message={message!r} should be a non-empty str.")
+    return None if recipient is not None and carried is None else message
+
+
 def build_link(
     destination: str,
     args: Sequence[Any],
@@ -103,6 +133,8 @@ def build_link(
     expires: Expiry = None,
     name: str = "",
     recipient: str | None = None,
+    campaign: str | None = None,
+    message: str | None = None,
 ) -> str:
     """The absolute click URL that records a click and redirects to ``destination``.
 
@@ -114,15 +146,18 @@ def build_link(
     link: an expired link still redirects. ``name`` says which link of its
     email this is; the click event carries it as ``link_name``. For a
     ``recipient`` who allows no tracking, ``destination`` itself is returned.
+    ``campaign`` and ``message`` are as for ``build_url()``.
     """
     followed = clicks.destination(destination, _url_settings()[1])
     if not isinstance(name, str):
         raise PixelValueError(f"name={name!r} should be a str, the link's name in its email.")
+    check_campaign(campaign)
     carried, render = consented_recipient(recipient)
     if not render:
         return destination
+    message = _message(message, recipient, carried)
     click = clicks.click_args(followed, args, name)
-    return _build(CLICK_URL_NAME, click, kwargs, expires, carried)
+    return _build(CLICK_URL_NAME, click, kwargs, expires, carried, campaign, message)
 
 
 def link_maker(
@@ -131,6 +166,8 @@ def link_maker(
     *,
     expires: Expiry = None,
     recipient: str | None = None,
+    campaign: str | None = None,
+    message: str | None = None,
 ) -> Callable[[str, str], str] | None:
     """``build_link`` for many destinations with the same data, e.g. every link of an email.
 
@@ -141,16 +178,27 @@ def link_maker(
     app_url, max_url_length = _url_settings()
     _require(app_url)
     max_age = _max_age(expires)
+    check_campaign(campaign)
     carried, render = consented_recipient(recipient)
     if not render:
         return None
+    message = _message(message, recipient, carried)
     around = path_around_token(CLICK_URL_NAME)
     encode: list[Callable[[Any], str]] = []  # made by the first link, as encode() would fail
 
     def make(destination: str, name: str) -> str:
         mark = clicks.mark(clicks.destination(destination, max_url_length), name)
         if not encode:
-            encode.append(encoders.encoder(args, kwargs, max_age=max_age, recipient=carried))
+            encode.append(
+                encoders.encoder(
+                    args,
+                    kwargs,
+                    max_age=max_age,
+                    recipient=carried,
+                    campaign=campaign,
+                    message=message,
+                )
+            )
         path = _path(encode[0](mark), CLICK_URL_NAME, around)
         return _checked(app_url + path, max_url_length, CLICK_URL_NAME)
 
@@ -163,10 +211,19 @@ def _build(
     kwargs: Mapping[str, Any],
     expires: Expiry,
     recipient: str | None,
+    campaign: str | None = None,
+    message: str | None = None,
 ) -> str:
     app_url, max_url_length = _url_settings()
     _require(app_url)
-    token = encoders.encode(args, kwargs, max_age=_max_age(expires), recipient=recipient)
+    token = encoders.encode(
+        args,
+        kwargs,
+        max_age=_max_age(expires),
+        recipient=recipient,
+        campaign=campaign,
+        message=message,
+    )
     return _checked(app_url + _path(token, name), max_url_length, name)
 
 
@@ -253,10 +310,14 @@ def build_img(
     *,
     expires: Expiry = None,
     recipient: str | None = None,
+    campaign: str | None = None,
+    message: str | None = None,
 ) -> SafeString:
     """The 1x1 ``<img>`` tag for ``args`` and ``kwargs``, HTML-escaped; ``""`` for a
     recipient who allows no tracking."""
-    url = build_url(args, kwargs, expires=expires, recipient=recipient)
+    url = build_url(
+        args, kwargs, expires=expires, recipient=recipient, campaign=campaign, message=message
+    )
     return format_html(IMG_HTML, url) if url else SafeString("")
 
 
@@ -265,7 +326,7 @@ class Pixel:
 
     ``Pixel('newsletter', user_id=42).img()`` gives the ``<img>`` tag,
     ``.url()`` the bare URL, and ``.link(destination)`` a click link carrying
-    the same data; all take ``expires=`` and ``recipient=``. Every argument of
+    the same data; all take ``expires=``, ``recipient=`` and ``campaign=``. Every argument of
     the constructor goes into the link, so no name is reserved.
     """
 
@@ -275,11 +336,39 @@ class Pixel:
         self.args = args
         self.kwargs = kwargs
 
-    def url(self, *, expires: Expiry = None, recipient: str | None = None) -> str:
-        return build_url(self.args, self.kwargs, expires=expires, recipient=recipient)
+    def url(
+        self,
+        *,
+        expires: Expiry = None,
+        recipient: str | None = None,
+        campaign: str | None = None,
+        message: str | None = None,
+    ) -> str:
+        return build_url(
+            self.args,
+            self.kwargs,
+            expires=expires,
+            recipient=recipient,
+            campaign=campaign,
+            message=message,
+        )
 
-    def img(self, *, expires: Expiry = None, recipient: str | None = None) -> SafeString:
-        return build_img(self.args, self.kwargs, expires=expires, recipient=recipient)
+    def img(
+        self,
+        *,
+        expires: Expiry = None,
+        recipient: str | None = None,
+        campaign: str | None = None,
+        message: str | None = None,
+    ) -> SafeString:
+        return build_img(
+            self.args,
+            self.kwargs,
+            expires=expires,
+            recipient=recipient,
+            campaign=campaign,
+            message=message,
+        )
 
     def link(
         self,
@@ -288,13 +377,22 @@ class Pixel:
         expires: Expiry = None,
         name: str = "",
         recipient: str | None = None,
+        campaign: str | None = None,
+        message: str | None = None,
     ) -> str:
         """The click URL that records a click with this data, then goes to ``destination``.
 
         ``name`` tells reports which link of the email it was (``PixelEvent.link_name``).
         """
         return build_link(
-            destination, self.args, self.kwargs, expires=expires, name=name, recipient=recipient
+            destination,
+            self.args,
+            self.kwargs,
+            expires=expires,
+            name=name,
+            recipient=recipient,
+            campaign=campaign,
+            message=message,
         )
 
     def __html__(self) -> SafeString:

@@ -4,9 +4,11 @@ tracking email backend instrument it on its way out.
 A message is marked by its ``ptrack`` attribute (``track_message()`` sets it);
 ``TrackingEmailBackend`` wraps the backend named by ``PTRACK_EMAIL_BACKEND``
 and hands it an instrumented copy of each marked message and every other
-message untouched. No header is ever changed: ``List-Unsubscribe`` and
-``List-Unsubscribe-Post`` go out as they are, and the URLs that
-``List-Unsubscribe`` names are left untracked in the body too.
+message untouched. With ``ptrack.store`` installed, each tracked message gets
+an id its links carry and a row in the store (``ptrack.store.sending``). No
+header is ever changed: ``List-Unsubscribe`` and ``List-Unsubscribe-Post`` go
+out as they are, and the URLs that ``List-Unsubscribe`` names are left
+untracked in the body too.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from django.apps import apps
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.module_loading import import_string
@@ -27,7 +30,11 @@ from ptrack.instrument import EmailLinks, Tracking, TrackingOptions, html_part, 
 from ptrack.links import Pixel, consented_recipient
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from typing_extensions import Unpack
+
+    from ptrack.store.sending import Sent
 
 # The message attribute that carries a message's tracking.
 ATTRIBUTE = "ptrack"
@@ -59,15 +66,32 @@ def instrument_message(
     parts keep their links unless ``text=True``. Attachments and headers are
     not touched, and the URLs of a ``List-Unsubscribe`` header stay untracked
     unless ``PTRACK_TRACK_UNSUBSCRIBE``. ``options`` are those of
-    ``ptrack.Tracking``; a callable ``PTRACK_UTM`` is given the message.
+    ``ptrack.Tracking``; a callable ``PTRACK_UTM`` is given the message. With
+    ``ptrack.store`` installed, the message is recorded as sent now.
     """
-    _instrument(message, Tracking.of(pixel, **options))
+    sent = _instrument(message, Tracking.of(pixel, **options))
+    if sent is not None:
+        _store().record([sent])  # type: ignore[union-attr]
 
 
-def _instrument(message: EmailMessage, tracking: Tracking) -> None:
+def _store() -> ModuleType | None:
+    """``ptrack.store.sending`` when the store records, else ``None``."""
+    if not apps.is_installed("ptrack.store"):
+        return None
+    from ptrack.store import sending
+
+    return sending if sending.active() else None
+
+
+def _instrument(message: EmailMessage, tracking: Tracking) -> Sent | None:
+    """Instrument ``message`` in place; what the store is to record of it, if it records."""
+    store = _store()
+    sent = None
+    if store is not None:
+        tracking, sent = store.prepare(message, tracking, store.level_of(tracking.recipient))
     recipient, render = consented_recipient(tracking.recipient)
     if not render:
-        return  # the recipient allows no tracking: the message goes out as it is
+        return sent  # the recipient allows no tracking: the message goes out as it is
     if recipient != tracking.recipient:
         tracking = Tracking.of(tracking, recipient=recipient)
     email = EmailLinks.of(tracking, message, _unsubscribe_urls(message))
@@ -84,6 +108,7 @@ def _instrument(message: EmailMessage, tracking: Tracking) -> None:
                 alternative = replace(content=content) if replace else (content, mimetype)
             instrumented.append(alternative)
         message.alternatives = instrumented  # type: ignore[attr-defined]
+    return sent
 
 
 def _unsubscribe_urls(message: EmailMessage) -> list[str]:
@@ -137,14 +162,24 @@ class TrackingEmailBackend(BaseEmailBackend):
         self.backend.close()
 
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
-        return self.backend.send_messages([tracked(message) for message in email_messages])
+        outgoing = [_tracked(message) for message in email_messages]
+        count = self.backend.send_messages([message for message, _sent in outgoing])
+        sent = [sent for _message, sent in outgoing if sent is not None]
+        if sent:
+            # Once out: a message the wrapped backend raised on is not recorded as sent.
+            _store().record(sent)  # type: ignore[union-attr]
+        return count
 
 
 def tracked(message: _M) -> _M:
     """``message`` itself if it is not marked for tracking, else an instrumented copy."""
+    return _tracked(message)[0]
+
+
+def _tracked(message: _M) -> tuple[_M, Sent | None]:
     tracking = getattr(message, ATTRIBUTE, None)
     if tracking is None:
-        return message
+        return message, None
     if not isinstance(tracking, (Pixel, Tracking)):
         raise TypeError(
             f"message.{ATTRIBUTE} should be set by ptrack.mail.track_message(), "
@@ -156,8 +191,7 @@ def tracked(message: _M) -> _M:
         if recipient is not None:
             tracking = Tracking.of(tracking, recipient=recipient)
     instrumented = copy.copy(message)
-    _instrument(instrumented, tracking)
-    return instrumented
+    return instrumented, _instrument(instrumented, tracking)
 
 
 @cached

@@ -52,6 +52,17 @@ class TrackingPixel:
     def record_event(self, event: PixelEvent) -> None:
         self.record(*event.args, **event.kwargs)
 
+    def record_events(self, events: Sequence[PixelEvent]) -> None:
+        """Record a batch of background events at once (``PTRACK_BATCH_SIZE`` above 1).
+
+        The task worker calls this instead of ``record_event()`` once per event
+        when a (sync) recorder overrides it, e.g. to write a batch in a few
+        statements. Make it idempotent: if it raises, each event of the batch is
+        enqueued again on its own and given to ``record_event()``.
+        """
+        for event in events:
+            self.record_event(event)
+
 
 _R = TypeVar("_R", bound=type[TrackingPixel])
 

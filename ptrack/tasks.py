@@ -46,9 +46,23 @@ if _task is not None:
 
         An event the recorder fails on is enqueued again on its own, so that
         the task framework records and retries it alone and the others are not
-        run twice.
+        run twice. A recorder that overrides ``record_events()`` gets the whole
+        batch at once; if it fails, every event is enqueued again on its own.
         """
         instance = tracker.recorder_named(recorder)  # unknown here: the whole task fails
+        if type(instance).record_events is not TrackingPixel.record_events:
+            try:
+                instance.record_events([PixelEvent.from_dict(event) for event in events])
+            except Exception:
+                logger.exception(
+                    "Recorder %s failed on a batch of %d pixel events; each enqueued again "
+                    "on its own.",
+                    recorder,
+                    len(events),
+                )
+                for event in events:
+                    task_for(instance).enqueue(recorder, event)
+            return
         failed = []
         for event in events:
             try:

@@ -3,7 +3,10 @@
 A token is an itsdangerous URL-safe timed token (compact JSON, zlib-compressed
 when that is shorter, HMAC-SHA256) over ``[args, kwargs]``, or
 ``[args, kwargs, max_age]`` when the link carries its own expiry, or
-``[args, kwargs, max_age or null, recipient]`` when it names its recipient. The salt
+``[args, kwargs, max_age or null, recipient]`` when it names its recipient, and
+``[args, kwargs, max_age or null, recipient or null, campaign]`` or
+``[..., campaign, message]`` when it names its campaign and message (``ptrack.store``);
+a link without them is exactly what it was before they existed. The salt
 namespaces pixel tokens, so no other value the site signs verifies as one.
 Tokens are signed, not encrypted: whoever holds the URL can read its data, but
 nobody without the key can forge or alter it.
@@ -49,6 +52,40 @@ class DecodedToken:
     issued_at: datetime | None  # aware UTC time the link was signed; None if unknown
     expires_at: datetime | None  # aware UTC time the link stops recording; None = never
     recipient: str | None = None  # the opaque key of whom the link is for; None if untold
+    campaign: str | None = None  # the campaign the link belongs to; None if untold
+    message: str | None = None  # the id of its message (ptrack.store); None if untold
+
+
+# Every verified token makes one; filling the slots directly skips the frozen
+# dataclass's object.__setattr__ per field, as ptrack.events.new_event() does.
+_new = object.__new__
+_set_args, _set_kwargs, _set_issued_at, _set_expires_at = (
+    DecodedToken.__dict__[name].__set__ for name in ("args", "kwargs", "issued_at", "expires_at")
+)
+_set_recipient, _set_campaign, _set_message = (
+    DecodedToken.__dict__[name].__set__ for name in ("recipient", "campaign", "message")
+)
+
+
+def _decoded(
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    issued_at: datetime,
+    expires_at: datetime | None,
+    recipient: str | None,
+    campaign: str | None,
+    message: str | None,
+) -> DecodedToken:
+    """``DecodedToken(args, kwargs, ...)``, made faster."""
+    decoded = _new(DecodedToken)
+    _set_args(decoded, args)
+    _set_kwargs(decoded, kwargs)
+    _set_issued_at(decoded, issued_at)
+    _set_expires_at(decoded, expires_at)
+    _set_recipient(decoded, recipient)
+    _set_campaign(decoded, campaign)
+    _set_message(decoded, message)
+    return decoded
 
 
 def _inflate(payload: bytes, limit: int) -> bytes:
@@ -137,23 +174,37 @@ def dumps(
     *,
     max_age: int | None = None,
     recipient: str | None = None,
+    campaign: str | None = None,
+    message: str | None = None,
 ) -> str:
     """Sign ``args`` and ``kwargs`` into a URL-safe token.
 
     ``max_age`` (whole seconds) gives this link its own expiry, overriding
     ``PTRACK_MAX_AGE``; ``recipient`` names whom the link is for, apart from
-    its data (``ptrack.consent.check_recipient()`` says what it may be).
+    its data (``ptrack.consent.check_recipient()`` says what it may be);
+    ``campaign`` and ``message`` name the campaign and the message the link
+    belongs to (a message only within a campaign).
     """
     check_json(args, kwargs)
     payload: list[Any] = [
         args if type(args) in (list, tuple) else list(args),
         kwargs if type(kwargs) is dict else dict(kwargs),
+        *_trailer(max_age, recipient, campaign, message),
     ]
-    if recipient is not None:
-        payload += (max_age, recipient)
-    elif max_age is not None:
-        payload.append(max_age)
     return _codec().dumps(payload)
+
+
+def _trailer(
+    max_age: int | None, recipient: str | None, campaign: str | None, message: str | None
+) -> list[Any]:
+    """What follows ``[args, kwargs]`` in a payload: as few items as say it all."""
+    if message is not None:
+        return [max_age, recipient, campaign or "", message]
+    if campaign is not None:
+        return [max_age, recipient, campaign]
+    if recipient is not None:
+        return [max_age, recipient]
+    return [] if max_age is None else [max_age]
 
 
 def dumper(
@@ -162,6 +213,8 @@ def dumper(
     *,
     max_age: int | None = None,
     recipient: str | None = None,
+    campaign: str | None = None,
+    message: str | None = None,
 ) -> Callable[[Any], str]:
     """``dumps()`` for many tokens that differ only in a first positional argument.
 
@@ -171,12 +224,8 @@ def dumper(
     """
     check_json(args, kwargs)
     rest = _dump_json(list(args))[1:-1]
-    tail = ("," + rest if rest else "") + "]," + _dump_json(dict(kwargs))
-    if recipient is not None:
-        tail += f",{_dump_json(max_age)},{_dump_json(recipient)}"
-    elif max_age is not None:
-        tail += f",{_dump_json(max_age)}"
-    tail += "]"
+    shared = [dict(kwargs), *_trailer(max_age, recipient, campaign, message)]
+    tail = ("," + rest if rest else "") + "]," + _dump_json(shared)[1:]
     codec = _codec()
 
     def dump(first: Any) -> str:
@@ -361,17 +410,21 @@ class _Codec:
             raise InvalidToken(f"Could not load the payload: {e}") from e
         if not (
             type(payload) is list
-            and len(payload) in (2, 3, 4)
+            and len(payload) in (2, 3, 4, 5, 6)
             and type(payload[0]) is list
             and type(payload[1]) is dict
         ):
             raise InvalidToken("Token payload is not [args, kwargs].")
-        recipient = None
-        if len(payload) == 4:
+        recipient = campaign = message = None
+        if len(payload) >= 4:
             recipient = payload[3]
-            if type(recipient) is not str or not recipient:
+            if len(payload) > 4:
+                campaign, message = _campaign_and_message(payload)
+            if (recipient is not None or len(payload) == 4) and (
+                type(recipient) is not str or not recipient
+            ):
                 raise InvalidToken("Token recipient is not a non-empty string.")
-        if len(payload) >= 3 and (payload[2] is not None or recipient is None):
+        if len(payload) == 3 or (len(payload) > 3 and payload[2] is not None):
             max_age = payload[2]
             if type(max_age) is not int or max_age <= 0:
                 raise InvalidToken("Token max age is not a positive integer.")
@@ -381,7 +434,9 @@ class _Codec:
         if now < issued:
             raise InvalidToken("Token was signed in the future.")
         if max_age is None:  # the usual case: links that never expire
-            return DecodedToken(tuple(payload[0]), payload[1], signed, None, recipient)
+            return _decoded(
+                tuple(payload[0]), payload[1], signed, None, recipient, campaign, message
+            )
         expires_at = _expiry(issued + max_age)
         if now - issued > max_age:
             raise ExpiredToken(
@@ -391,7 +446,21 @@ class _Codec:
                 link_args=tuple(payload[0]),
                 link_kwargs=payload[1],
             )
-        return DecodedToken(tuple(payload[0]), payload[1], signed, expires_at, recipient)
+        return _decoded(
+            tuple(payload[0]), payload[1], signed, expires_at, recipient, campaign, message
+        )
+
+
+def _campaign_and_message(payload: list[Any]) -> tuple[str, str | None]:
+    campaign = payload[4]
+    if type(campaign) is not str:
+        raise InvalidToken("Token campaign is not a string.")
+    if len(payload) == 5:
+        return campaign, None
+    message = payload[5]
+    if type(message) is not str or not message:
+        raise InvalidToken("Token message is not a non-empty string.")
+    return campaign, message
 
 
 @cached

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple, cast
 
 from ptrack import clicks, consent, encoders, legacy
 from ptrack.classifier import KINDS, Classification, Kind, admitted, get_classifier
+from ptrack.classifier.config import load_classifier
 from ptrack.conf import cached, conf
 from ptrack.events import EventType, PixelEvent, new_event
 from ptrack.exceptions import ExpiredToken, InvalidToken
@@ -63,6 +64,9 @@ new_context = cast(
 )
 
 
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+
+
 def request_context(meta: Mapping[str, Any]) -> RequestContext:
     """The context of a load from a WSGI environ or Django's ``request.META``."""
     return new_context(
@@ -70,7 +74,10 @@ def request_context(meta: Mapping[str, Any]) -> RequestContext:
             meta.get("REMOTE_ADDR") or None,
             meta.get("HTTP_USER_AGENT", ""),
             meta.get("HTTP_REFERER", ""),
-            {name: meta[key] for key, name in CLASSIFIER_HEADERS.items() if key in meta},
+            # Most loads carry none of them: one test in C instead of a dict built each time.
+            _NO_HEADERS
+            if CLASSIFIER_HEADERS.keys().isdisjoint(meta.keys())
+            else {name: meta[key] for key, name in CLASSIFIER_HEADERS.items() if key in meta},
         )
     )
 
@@ -163,7 +170,8 @@ def _record(event: PixelEvent | None, context: RequestContext) -> PixelEvent | N
     headers = context.headers
     if headers and conf.HONOR_OPT_OUT and opted_out(headers):
         return event
-    if admitted(_record_kinds(), event.classification):
+    kinds = _record_kinds()
+    if kinds is None or admitted(kinds, event.classification):
         tracker.dispatch(event)
     return event
 
@@ -182,7 +190,8 @@ async def _arecord(event: PixelEvent | None, context: RequestContext) -> PixelEv
     headers = context.headers
     if headers and conf.HONOR_OPT_OUT and opted_out(headers):
         return event
-    if admitted(_record_kinds(), event.classification):
+    kinds = _record_kinds()
+    if kinds is None or admitted(kinds, event.classification):
         await tracker.adispatch(event)
     return event
 
@@ -203,7 +212,7 @@ def _classify(
     ip: str | None,
     seconds_since_issued: float | None,
 ) -> Classification | None:
-    classifier = get_classifier()
+    classifier = load_classifier()
     try:
         result: Any = classifier(user_agent, headers, ip, seconds_since_issued=seconds_since_issued)
         if isinstance(result, Classification):
@@ -211,7 +220,7 @@ def _classify(
         return Classification(Kind(result.kind), str(result.reason))
     except Exception:
         logger.exception(
-            "PTRACK_CLASSIFIER %r failed; the event is recorded unclassified.", classifier
+            "PTRACK_CLASSIFIER %r failed; the event is recorded unclassified.", get_classifier()
         )
         return None
 
@@ -249,11 +258,14 @@ def _event(
         user_agent,
         referer,
         token,
-        legacy=from_3x,
-        destination=destination,
-        link_name=link_name,
-        classification=classification,
-        recipient=decoded.recipient,
+        # The rest by position too: every load makes an event, and keywords cost more.
+        from_3x,
+        destination,
+        link_name,
+        classification,
+        decoded.recipient,
+        decoded.campaign,
+        decoded.message,
     )
 
 

@@ -1,9 +1,10 @@
 """Include with ``path("ptrack/", include("ptrack.urls"))`` (or ``re_path``).
 
-Three endpoints: click links at ``c/<token>/`` (name ``"ptrack_click"``),
-pixels at ``<token>/`` (name ``"ptrack"``), and withdrawal pages at
-``w/<token>/`` (name ``"ptrack_withdraw"``). The pixel pattern matches any text
-but ``w/...``, so the click pattern comes first and the rare withdrawal last.
+Three endpoints: pixels at ``<token>/`` (name ``"ptrack"``), click links at
+``c/<token>/`` (name ``"ptrack_click"``), and withdrawal pages at ``w/<token>/``
+(name ``"ptrack_withdraw"``). The pixel pattern matches any text but ``c/...``
+and ``w/...``, so it comes first: the most frequent request fails no pattern
+before its own.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from ptrack.links import CLICK_SEGMENT, CLICK_URL_NAME, PIXEL_URL_NAME
 
 class _TokenConverter:
     # Any text at all, newlines included, so that every request under the prefix
-    # gets the pixel rather than a 404 page; but withdrawal links' w/ (no pixel
-    # token holds a "/"), so that pixels need not be tried after them.
-    regex = "(?s:(?!w/).+)"
+    # gets the pixel rather than a 404 page; but what the click pattern takes
+    # (c/, then a token and its closing /) and withdrawal links' w/, so that the
+    # pixel can be tried first. No pixel token holds a "/".
+    regex = "(?s:(?!c/..|w/).+)"
 
     def to_python(self, value: str) -> str:
         return value
@@ -61,24 +63,30 @@ class _PixelPattern(URLPattern):
         return match
 
 
+class _ClickTokenConverter(_TokenConverter):
+    # After c/, any text at all: whatever follows is the click view's to refuse.
+    regex = "(?s:.+)"
+
+
 register_converter(_TokenConverter, "ptrack_token")
+register_converter(_ClickTokenConverter, "ptrack_click_token")
 
 urlpatterns = [
     _PixelPattern(
+        RoutePattern("<ptrack_token:ptrack_encoded_data>/", name=PIXEL_URL_NAME, is_endpoint=True),
+        views.pixel,
+        views.apixel,
+        name=PIXEL_URL_NAME,
+    ),
+    _PixelPattern(
         RoutePattern(
-            CLICK_SEGMENT + "<ptrack_token:ptrack_encoded_data>/",
+            CLICK_SEGMENT + "<ptrack_click_token:ptrack_encoded_data>/",
             name=CLICK_URL_NAME,
             is_endpoint=True,
         ),
         views.click,
         views.aclick,
         name=CLICK_URL_NAME,
-    ),
-    _PixelPattern(
-        RoutePattern("<ptrack_token:ptrack_encoded_data>/", name=PIXEL_URL_NAME, is_endpoint=True),
-        views.pixel,
-        views.apixel,
-        name=PIXEL_URL_NAME,
     ),
     path(
         withdrawal.SEGMENT + "<path:ptrack_encoded_data>/",

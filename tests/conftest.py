@@ -5,9 +5,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from freezegun import freeze_time
 
 import ptrack
+from tests import postgres, store_support
 from tests.fronts import FRONTS, SENDERS, Bad, Front, make_front
 from tests.helpers import T0
 from tests.testapp import pixels
@@ -113,3 +115,54 @@ def front(request: pytest.FixtureRequest) -> Front:
 def send(request: pytest.FixtureRequest) -> Callable[[Bad, str], Any]:
     """One bad request through Django's handler or the fast path (``tests.fronts.SENDERS``)."""
     return SENDERS[request.param]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    request: pytest.FixtureRequest, django_db_modify_db_settings_parallel_suffix: None
+) -> Iterator[None]:
+    """Starts the throwaway PostgreSQL cluster (tests/postgres.py) before the test databases
+    are made, when a collected test uses it; stops it after they are dropped."""
+    used = postgres.ALIAS in settings.DATABASES and any(
+        postgres.ALIAS in (marker.kwargs.get("databases") or ())
+        for item in request.session.items
+        for marker in item.iter_markers("django_db")
+    )
+    if not used:
+        yield
+        return
+    with postgres.running():
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _store_off() -> None:
+    """ptrack.store is installed for its tests, which register its recorder (``store_db``);
+    every other test runs as on a site without it."""
+    from ptrack.registry import tracker
+    from ptrack.store.recording import StoreRecorder
+
+    if tracker.is_registered(StoreRecorder):
+        tracker.unregister(StoreRecorder)
+
+
+@pytest.fixture(params=["default", postgres.ALIAS])
+def store_db(request: pytest.FixtureRequest) -> Iterator[str]:
+    """ptrack.store recording, on SQLite and then on PostgreSQL: the alias its models use."""
+    from django.test import override_settings
+
+    from ptrack.registry import tracker
+    from ptrack.store.recording import StoreRecorder
+
+    alias = request.param
+    if alias not in settings.DATABASES:
+        message = "PostgreSQL is not installed here (tests/postgres.py)"
+        if postgres.MODE == "required":
+            pytest.fail(message)
+        pytest.skip(message)
+    with override_settings(DATABASE_ROUTERS=[store_support.ROUTERS[alias]]):
+        tracker.register(StoreRecorder)
+        try:
+            yield alias
+        finally:
+            tracker.unregister(StoreRecorder)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from tests import postgres
+
 SECRET_KEY = "tests-" + "k3y-for-the-ptrack-test-suite-only-0123456789abcdefghij"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
@@ -13,6 +15,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "ptrack",
     "ptrack.consents",
+    "ptrack.store",
     "tests.testapp",
 ]
 
@@ -30,6 +33,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "tests.urls"
 
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+# ptrack.store's tests run on both (tests/postgres.py starts the cluster when used).
+if postgres.available():
+    DATABASES[postgres.ALIAS] = postgres.settings()
 
 TEMPLATES = [
     {

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import inprocess, report
+from bench import inprocess, instructions, ptrack3_inprocess, report
+from ptrack.answers import PIXEL_GIF, PIXEL_HEADERS
 from tests.helpers import REPO
 
 
@@ -44,18 +45,69 @@ def test_a_short_run_times_whole_requests_and_counts_every_load(tmp_path: Path) 
     results = json.loads(out.read_text())
     for mode in ("startproject middleware", "no middleware"):
         figures = results["inprocess"]["modes"][mode]
-        assert figures["recorder_calls"] == 3 * 2 * (5 + 1)  # three recording cases
+        assert figures["recorder_calls"] == 5 * 2 * (5 + 1)  # five recording cases
         assert list(figures["us_per_request"]) == [
             "bare view",
             "pixel view",
             "pixel view, naming a recipient",
             "pixel view, naming a recipient, memory consent source",
+            "bare view, labelled request shapes",
+            "pixel view, labelled request shapes",
+            "bare redirect view",
+            "click view",
         ]
         assert figures["us_per_request"]["bare view"]["median"] > 0
         assert figures["kept_rounds"] in ([0], [1])
     text = report.render(results, markdown=False)
     assert "| pixel view, naming a recipient, memory consent source over pixel view " in text
-    assert "5 requests per case per round; 72 recorder calls, one for every pixel" in text
+    assert (
+        "5 requests per case per round; 120 recorder calls, one for every pixel and click" in text
+    )
+
+
+def test_the_peers_figures_are_read_beside_ours() -> None:
+    def figures(extra: float) -> dict[str, object]:
+        spread = {"median": extra, "low": extra - 1, "high": extra + 1}
+        return {"extra_us": spread, "extra_over_baseline": {"median": 0.5, "low": 0.4, "high": 0.6}}
+
+    ours = {**figures(20.0), "case": "pixel view", "baseline": "bare view"}
+    mode = {"us_per_request": {}, "kept_rounds": [0], "recorder_calls": 1, "comparisons": [ours]}
+    results = {
+        "machine": _MACHINE,
+        "inprocess": {
+            "rounds": 1,
+            "requests_per_batch": 1,
+            "seconds": 1,
+            "modes": {"no middleware": mode},
+            "peer": {
+                "versions": {"django-ptrack": "3.0.0", "django": "4.2.27", "python": "3.11"},
+                "modes": {"no middleware": {"comparisons": [figures(25.0)]}},
+            },
+        },
+    }
+    lines = report.render(results, markdown=True).splitlines()
+    assert lines.index(
+        "| pixel view over bare view | +20.0 (+19.0 to +21.0) | 0.50 (0.40 to 0.60) |"
+    ) + 1 == lines.index(
+        "| django-ptrack 3.0.0 view over its bare view (Django 4.2.27, its own environment) "
+        "| +25.0 (+24.0 to +26.0) | 0.50 (0.40 to 0.60) |"
+    )
+    assert (
+        "No middleware: the pixel view's extra cost is 0.80 times django-ptrack 3.0.0's "
+        "(+20.0 µs against +25.0 µs per request, medians of separate runs)."
+    ) in lines
+
+
+_MACHINE = {
+    "cpu": "test",
+    "nproc": 2,
+    "memory_gib": 1,
+    "platform": "test",
+    "python": "3",
+    "versions": {"django": "5", "itsdangerous": "2"},
+    "load_average_at_start": [0.0],
+    "load_average_at_end": [0.0],
+}
 
 
 def test_a_case_that_answers_another_status_stops_the_run() -> None:
@@ -76,3 +128,45 @@ class _Handler:
 class _Body(list[bytes]):
     def close(self) -> None:
         pass
+
+
+def test_the_peers_bare_view_answers_as_ours() -> None:
+    # 3.0.0's environment cannot import this project's ptrack: its script spells the
+    # bare view's answer out, and must spell what ptrack.answers says.
+    assert ptrack3_inprocess.PIXEL_GIF == PIXEL_GIF
+    assert ptrack3_inprocess.PIXEL_HEADERS == PIXEL_HEADERS
+
+
+def test_instruction_counts_are_shown_with_their_differences() -> None:
+    results = {
+        "machine": _MACHINE,
+        "instructions": {
+            "requests": 1000,
+            "warm_up": 50,
+            "seconds": 9,
+            "per_request": {"bare view": 700_000, "pixel view": 812_345},
+            "comparisons": [
+                {
+                    "case": "pixel view",
+                    "baseline": "bare view",
+                    "extra": 112_345,
+                    "extra_over_baseline": 0.1604,
+                }
+            ],
+        },
+    }
+    lines = report.render(results, markdown=True).splitlines()
+    assert "| pixel view | 812,345 |" in lines
+    assert "| pixel view over bare view | +112,345 | 0.160 |" in lines
+    assert lines[-1].startswith("Each figure: a process making 1,000 requests after 50 of warm-up")
+
+
+def test_callgrinds_totals_are_read() -> None:
+    out = b"events: Ir\nsummary: 123\ntotals: 123456789\n"
+    assert instructions._TOTALS.search(out)[1] == b"123456789"  # type: ignore[index]
+
+
+def test_an_unknown_case_to_count_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        instructions.main(["--cases", "pixel view;no such case"])
+    assert "not no such case" in capsys.readouterr().err

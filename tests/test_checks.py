@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from django.core.checks import Error, run_checks
+from django.core.checks.registry import registry as check_registry
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
@@ -22,6 +23,7 @@ from freezegun import freeze_time
 
 import ptrack
 from ptrack import checks, tasks
+from ptrack.checks.store import check_store
 from tests.helpers import CHECK_ID, ptrack_source
 from tests.task_backends import BROKEN, DUMMY, IMMEDIATE
 
@@ -653,3 +655,56 @@ def test_a_check_id_named_only_outside_a_test_is_not_counted(tmp_path: Path) -> 
         "ptrack.E003": ["test_example.py::test_x"],
         "ptrack.W001": ["test_example.py::test_x"],
     }
+
+
+# --- ptrack.store (registered by its app config) ---
+
+
+def test_store_checks_are_registered_and_pass_by_default() -> None:
+    assert check_store in check_registry.get_checks()
+    assert check_store() == []
+    with override_settings(
+        PTRACK_STORE_RETENTION=timedelta(days=395),
+        PTRACK_STORE_CLIENT=True,
+        PTRACK_STORE_BACKGROUND=False,
+        PTRACK_STORE_PURGE_BATCH=500,
+    ):
+        assert check_store() == []
+    with override_settings(PTRACK_STORE_RETENTION=30):
+        assert check_store() == []
+
+
+@pytest.mark.parametrize("value", [timedelta(0), timedelta(days=-1), 0, -3, "30", 1.5, True])
+def test_e060_a_store_retention_that_is_no_duration(value: Any) -> None:
+    with override_settings(PTRACK_STORE_RETENTION=value):
+        [error] = check_store()
+    assert error.id == "ptrack.E060"
+    assert error.msg.startswith("PTRACK_STORE_RETENTION should be a positive timedelta")
+    assert repr(value) in error.msg
+
+
+@pytest.mark.parametrize(
+    ("name", "check_id"),
+    [("PTRACK_STORE_CLIENT", "ptrack.E061"), ("PTRACK_STORE_BACKGROUND", "ptrack.E062")],
+)
+@pytest.mark.parametrize("value", [1, "yes", None])
+def test_e061_e062_store_switches_that_are_no_bool(name: str, check_id: str, value: Any) -> None:
+    with override_settings(**{name: value}):
+        [error] = check_store()
+    assert error.id == check_id
+    assert error.msg == f"{name} should be True or False, not {value!r}."
+
+
+@pytest.mark.parametrize("value", [0, -1, "100", 2.5])
+def test_e063_a_store_purge_batch_that_is_no_positive_int(value: Any) -> None:
+    with override_settings(PTRACK_STORE_PURGE_BATCH=value):
+        [error] = check_store()
+    assert error.id == "ptrack.E063"
+    assert error.msg == f"PTRACK_STORE_PURGE_BATCH should be a positive integer, not {value!r}."
+
+
+@override_settings(USE_TZ=False)
+def test_e064_the_store_without_time_zones() -> None:
+    [error] = check_store()
+    assert error.id == "ptrack.E064"
+    assert "USE_TZ = True" in error.msg

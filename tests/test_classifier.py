@@ -216,9 +216,152 @@ def test_unrelated_headers_change_nothing() -> None:
     assert verdict(CHROME, {"Accept": "image/*", "Sec-Purpose": ""}) == ("human", "browser")
 
 
-@pytest.mark.parametrize(("method", "reason"), [("HEAD", "head_request"), ("POST", "not_get")])
-def test_anything_but_get_is_a_bot(method: str, reason: str) -> None:
-    assert verdict(CHROME, method=method) == ("bot", reason)
+def test_anything_but_get_or_head_is_a_bot() -> None:
+    assert verdict(CHROME, method="POST") == ("bot", "not_get")
+    assert verdict("curl/8.4.0", method="OPTIONS") == ("bot", "not_get")
+
+
+@pytest.mark.parametrize("ua", [CHROME, "", OUTLOOK, "Mozilla/5.0"])
+def test_a_head_request_is_a_scanner(ua: str) -> None:
+    # Mail security products check links with HEAD; no client showing an image sends one.
+    assert verdict(ua, method="HEAD") == ("security_scanner", "head_request")
+
+
+@pytest.mark.parametrize(
+    ("ua", "expected"),
+    [
+        ("curl/8.4.0", ("bot", "http_library")),
+        (
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+            ("bot", "crawler"),
+        ),
+        ("Zeus", ("bot", "lone_product")),
+    ],
+)
+def test_a_head_request_from_an_agent_naming_a_bot_stays_a_bot(
+    ua: str, expected: tuple[str, str]
+) -> None:
+    assert verdict(ua, method="HEAD") == expected
+
+
+# As device-detector's bots.yml and crawler-user-agents give them (their instances).
+@pytest.mark.parametrize(
+    "ua",
+    [
+        "Kaspersky Lab CFR link resolver cfradmins@kaspersky.com",
+        "Mozilla/5.0 (X11; U; Linux i686; ru; rv:1.9.0.5) Gecko/2008121621 Ubuntu/8.04 (hardy) "
+        "Firefox/3.0.5 WebMoney Advisor",
+        "Mozilla/5.0 (Windows; U; MSIE 9.0; Windows NT 9.0; en-US) AppEngine-Google; "
+        "(+http://code.google.com/appengine; appid: s~virustotalcloud)",
+        "K7MLWCBot/1.0 (+http://www.k7computing.com)",
+        "TwinWaveScanner",
+        "Mozilla/5.0 (compatible; CloudflareRadarURLScanner; +https://radar.cloudflare.com/)",
+        "Cloudflare-Radar-Scanner",
+        "Unshorten.It!/1.0 (https://unshorten.it/)",
+        "SafeDNSBot (https://www.safedns.com/searchbot)",
+        "UrlBeeBot",
+        "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, "
+        "like Gecko) Chrome/114.0.5735.179 Mobile Safari/537.36 (compatible; Google-Safety; "
+        "+http://www.google.com/bot.html)",
+        "SendGrid Event API",
+    ],
+)
+def test_products_that_check_a_link_for_its_reader_are_scanners(ua: str) -> None:
+    assert verdict(ua) == ("security_scanner", "link_checker")
+
+
+@pytest.mark.parametrize(
+    "ua",
+    [
+        "Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)",
+        "Mozilla/5.0 (compatible; CensysInspect/1.1; +https://about.censys.io/)",
+        "Mozilla/5.0 (Windows; U; Windows NT 6.1; en-US; rv:1.9.2) Gecko/20100115 Firefox/3.6 "
+        "MSIE 7.0; Sucuri Integrity Monitor/2.4",
+    ],
+)
+def test_internet_scanners_and_site_monitors_stay_bots(ua: str) -> None:
+    assert verdict(ua)[0] == "bot"
+
+
+# Each library's default User-Agent, as its source builds it, some with a comment that
+# names a system (which once let them pass for an unknown app).
+@pytest.mark.parametrize(
+    "ua",
+    [
+        "Java-http-client/17.0.8",
+        "Faraday v2.7.11",
+        "hyper/0.14.27",
+        "wget2/2.1.0",
+        "HTTPie/3.2.2",
+        "aws-sdk-go/1.44.0 (go1.20.4; linux; amd64)",
+        "aws-cli/2.13.0 Python/3.11.4 Linux/6.1.0 exe/x86_64.debian.12",
+        "Boto3/1.28.0 md/Botocore#1.31.0 ua/2.0 os/linux#6.1.0 md/arch#x86_64 lang/python#3.11.4",
+        "go-resty/2.10.0 (https://github.com/go-resty/resty)",
+        "ureq/2.9.1",
+        "http.rb/5.1.1",
+        "excon/0.104.0",
+        "node-superagent/8.1.2",
+        "Ktor client",
+        "Jersey/2.41 (HttpUrlConnection 17.0.8)",
+        "ReactorNetty/1.1.10",
+        "akka-http/10.5.2",
+        "unirest-java/3.14.5",
+        "Symfony HttpClient (Curl)",
+        "hackney/1.20.1",
+        "HTTP-Tiny/0.088",
+        "Mozilla/5.0 (Windows NT; Windows NT 10.0; en-US) WindowsPowerShell/5.1.19041.3031",
+        "Wget/1.21.4 (linux-gnu)",
+        "Python/3.12 aiohttp/3.9.1",
+        "okhttp/4.12.0",
+        "Apache-HttpClient/4.5.14 (Java/17.0.8)",
+        "GuzzleHttp/7",
+        "node-fetch/1.0 (+https://github.com/bitinn/node-fetch)",
+        "axios/1.6.2",
+        "undici",
+        "Ruby",
+        "reqwest/0.11.22",
+        "PycURL/7.45.2 libcurl/8.4.0 OpenSSL/3.0.11",
+        "SomeService/2.0 (Linux; OpenJDK 64-Bit Server VM 17.0.8)",
+    ],
+)
+def test_http_libraries_are_bots(ua: str) -> None:
+    assert verdict(ua) == ("bot", "http_library")
+
+
+@pytest.mark.parametrize(
+    ("ua", "expected"),
+    [
+        (OUTLOOK, ("human", "mail_client")),
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:115.0) Gecko/20100101 Thunderbird/115.6.0",
+            ("human", "mail_client"),
+        ),
+        (
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)",
+            ("human", "mail_client"),
+        ),
+        ("Mail/3774.500.171 CFNetwork/1494.0.7 Darwin/23.4.0", ("human", "no_machine_signal")),
+        (
+            "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17126; Pro)",
+            ("human", "mail_client"),
+        ),
+        ("Outlook-iOS/723.4027091.prod.iphone (4.2416.0)", ("human", "mail_client")),
+        ("eM Client/9.2.2157.0", ("human", "mail_client")),
+        (
+            "Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8 Build/UQ1A.240105.004)",
+            ("human", "no_machine_signal"),
+        ),
+        (GMAIL, ("mail_proxy", "gmail_image_proxy")),
+        (
+            "YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html",
+            ("mail_proxy", "yahoo_mail_proxy"),
+        ),
+    ],
+)
+def test_mail_clients_and_proxies_are_not_taken_for_libraries(
+    ua: str, expected: tuple[str, str]
+) -> None:
+    assert verdict(ua, seconds_since_issued=3600) == expected
 
 
 @override_settings(PTRACK_MACHINE_WINDOW=10)
@@ -338,6 +481,30 @@ def test_a_user_agent_is_analysed_once_and_the_memory_stays_bounded(
     assert len(current._memo) == 3
     classify("Agent/99", {}, None)
     assert list(current._memo) == ["Agent/99"]
+
+
+@override_settings(PTRACK_EXTRA_NETWORKS=[("203.0.113.0/24", "security_scanner", "our_gateway")])
+def test_an_address_is_looked_up_once_and_the_memory_stays_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("ptrack.classifier.engine._MEMO_SIZE", 3)
+    current = active_rules()
+    searched: list[tuple[int, int]] = []
+    find = current.extra_networks.find
+    monkeypatch.setattr(current.extra_networks, "find", lambda *a: searched.append(a) or find(*a))
+    # The same answers past the memory's size, whether an address is new or seen.
+    for _ in range(2):
+        for n in (1, 2, 3, 4):
+            assert verdict(CHROME, ip=f"203.0.113.{n}") == ("security_scanner", "our_gateway")
+            assert verdict(CHROME, ip=f"192.0.2.{n}") == ("human", "browser")
+    assert verdict(CHROME, ip="not an address") == ("human", "browser")
+    assert len(current._addresses) <= 3
+    searched.clear()
+    for _ in range(5):
+        verdict(CHROME, ip="198.51.100.7")
+    assert len(searched) == 1  # kept after the first load
+    with override_settings(PTRACK_EXTRA_NETWORKS=[("198.51.100.0/24", "bot", "moved")]):
+        assert verdict(CHROME, ip="198.51.100.7") == ("bot", "moved")  # not kept across settings
 
 
 def test_the_rules_are_rebuilt_when_settings_change() -> None:
@@ -535,7 +702,7 @@ def test_a_mail_proxy_user_agent_decides_before_any_network() -> None:
 @pytest.mark.parametrize("method", ["HEAD", "POST"])
 def test_site_rules_come_first_whatever_the_method(method: str) -> None:
     assert verdict("AcmeLinkCheck/2", method=method) == ("security_scanner", "acme_link_checker")
-    assert verdict(CHROME, method=method)[0] == "bot"
+    assert verdict("curl/8.4.0", method=method)[0] == "bot"
 
 
 @pytest.mark.parametrize(
@@ -580,3 +747,14 @@ def test_internet_explorer_11_is_a_browser() -> None:
             "security_scanner",
             "within_machine_window",
         )
+
+
+def test_the_longer_of_two_markers_sharing_a_start_decides() -> None:
+    from ptrack.classifier.markers import Markers
+
+    markers = Markers({"bot": "crawler", "boto3/": "http_library", "google-": "crawler"})
+    assert markers.find("boto3/1.28.0") == "http_library"
+    assert markers.find("x-bot y") == "crawler"
+    assert markers.find("boto") == "crawler"
+    assert markers.find("google-site-verification") == "crawler"
+    assert verdict("Google-Site-Verification/1.0") == ("bot", "crawler")

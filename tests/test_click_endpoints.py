@@ -235,6 +235,16 @@ def test_the_click_prefix_alone_is_a_pixel_path_everywhere(
     assert clicked.events == []
 
 
+@pytest.mark.parametrize("token", ["c/xy", "w/xy", "c/", "w/"])
+def test_a_click_token_that_starts_as_another_route_gets_the_click_answer_everywhere(
+    front: Front, recorded: Recorded, clicked: Recorded, token: str
+) -> None:
+    # The pixel pattern, tried first, leaves c/... and w/... alone; the click pattern
+    # still takes whatever follows its c/, and refuses it as any forged click.
+    assert_not_found(front, front.request(f"/ptrack/c/{token}/"))
+    assert recorded.events == clicked.events == []
+
+
 def test_fernet_links_redirect_and_record(front: Front, clicked: Recorded) -> None:
     ptrack.ptrack_encoder = ptrack.FernetEncoder
     path = click_path(DEST, "n", k=1)

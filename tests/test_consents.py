@@ -17,6 +17,7 @@ from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
 from django.test import Client, override_settings
@@ -108,7 +109,28 @@ def test_withdraw_from_link_records_a_link_withdrawal(commit: Callable[..., Any]
     commit(consents.grant, "sub-1", source="form")
     commit(consents.withdraw_from_link, "sub-1")
     assert consents.level("sub-1") == "none"
-    assert consents.history("sub-1")[-1].source == "link"
+    change = consents.history("sub-1")[-1]
+    assert change.source == "link"
+    # The confirmation page's text, as the recipient read it before confirming.
+    assert change.wording == (
+        "Stop tracking my emails Confirm, and our emails will no longer tell us "
+        "when you open them or which links you follow, including emails you have already "
+        "received. Stop tracking"
+    )
+
+
+def test_a_link_withdrawal_records_the_sites_own_page(
+    commit: Callable[..., Any], tmp_path: Path
+) -> None:
+    (tmp_path / "ptrack").mkdir()
+    (tmp_path / "ptrack" / "withdraw.html").write_text(
+        "<head><title>Suivi</title></head><p>Arrêter le suivi de mes e-mails&nbsp;?</p>"
+        "<form>{% csrf_token %}<button>Oui</button></form>"
+    )
+    engine = {**settings.TEMPLATES[0], "DIRS": [tmp_path]}
+    with override_settings(TEMPLATES=[engine]):
+        commit(consents.withdraw_from_link, "sub-1")
+    assert consents.history("sub-1")[-1].wording == "Arrêter le suivi de mes e-mails ? Oui"
 
 
 def test_other_recipients_are_untouched(commit: Callable[..., Any]) -> None:

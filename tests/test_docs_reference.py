@@ -16,6 +16,7 @@ from django.test import override_settings
 from freezegun import freeze_time
 
 from ptrack import checks
+from ptrack.checks.store import check_store
 from ptrack.conf import Settings
 from tests.helpers import CHECK_ID, REPO, ptrack_source
 
@@ -105,6 +106,6 @@ def test_each_settings_example_passes_the_checks_that_guard_it(name: str) -> Non
     values = example_settings(body)
     assert name in values
     with override_settings(**values):
-        messages = [*checks.check_settings(), *checks.check_deploy()]
+        messages = [*checks.check_settings(), *checks.check_deploy(), *check_store()]
     guarding = set(CHECK_ID.findall(body)) - ABOUT_THE_MACHINE
     assert [m for m in messages if m.id in guarding] == []

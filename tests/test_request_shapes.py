@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import hand_shapes
+from bench import hand_shapes, holdout3
 from bench.score_classifier import SHAPES, SPLITS
 from bench.upstream_fixtures import (
     ISBOT,
@@ -20,6 +20,7 @@ from bench.upstream_fixtures import (
     fixture_user_agents,
     isbot_groups,
     read_upstream,
+    uap_user_agents,
 )
 
 LINES = SHAPES.read_text(encoding="utf-8").splitlines()
@@ -49,6 +50,13 @@ def test_the_hand_written_rows_are_in_the_file_as_the_script_has_them() -> None:
     assert positions == sorted(positions)
 
 
+def test_the_third_split_s_thread_rows_are_in_the_file_unless_already_taken() -> None:
+    taken = {shape["user_agent"] for shape in ROWS if shape.get("split") != "holdout3"}
+    for shape in holdout3.thread_rows():
+        line = json.dumps(shape, ensure_ascii=False)
+        assert (line in LINES) != (bool(shape["user_agent"]) and shape["user_agent"] in taken)
+
+
 def test_fixture_user_agents_unquotes_as_yaml_does() -> None:
     text = (
         "-\n  user_agent: Zeus\n  bot:\n    name: Zeus\n"
@@ -59,6 +67,19 @@ def test_fixture_user_agents_unquotes_as_yaml_does() -> None:
         "Zeus",
         "Yahoo%20Mail/49268 it's",
         "Mozilla/5.0 (compatible)",
+    ]
+
+
+def test_uap_user_agents_pairs_each_string_with_its_family() -> None:
+    text = (
+        "test_cases:\n  - user_agent_string: 'Barca/2.8.2'\n    family: 'Barca'\n    major: '2'\n"
+        '\n  - user_agent_string: "Xenu\'s Link Sleuth 1.0p"\n    family: "Xenu"\n'
+        "  - user_agent_string: 'it''s'\n    family: Other\n"
+    )
+    assert uap_user_agents(text) == [
+        ("Barca/2.8.2", "Barca"),
+        ("Xenu's Link Sleuth 1.0p", "Xenu"),
+        ("it's", "Other"),
     ]
 
 

@@ -149,13 +149,57 @@ def test_other_salt_and_django_signing_are_foreign(settings: Any) -> None:
         [["a"], {}, None, ["sub-1"]],
         [["a"], {}, 0, "sub-1"],
         [["a"], {}, False, "sub-1"],
-        [["a"], {}, 60, "sub-1", "extra"],
+        # A fifth is the campaign (a str), a sixth the message (a non-empty str).
+        [["a"], {}, 60, "sub-1", 5],
+        [["a"], {}, 60, "sub-1", None],
+        [["a"], {}, 60, "", "spring"],
+        [["a"], {}, 0, None, "spring"],
+        [["a"], {}, None, None, "spring", ""],
+        [["a"], {}, None, None, "spring", None],
+        [["a"], {}, None, None, "spring", 7],
+        [["a"], {}, 60, "sub-1", "spring", "m-1", "extra"],
     ],
 )
 def test_payload_of_wrong_shape_is_invalid(payload: Any) -> None:
     token = tokens.serializer().dumps(payload)
-    with pytest.raises(InvalidToken, match=r"payload|max age|recipient"):
+    with pytest.raises(InvalidToken, match=r"payload|max age|recipient|campaign|message"):
         tokens.loads(token)
+
+
+@pytest.mark.parametrize(
+    ("options", "payload"),
+    [
+        ({"campaign": "spring"}, [["a"], {"k": 1}, None, None, "spring"]),
+        ({"campaign": ""}, [["a"], {"k": 1}, None, None, ""]),
+        (
+            {"campaign": "spring", "message": "m-1", "recipient": "sub-1"},
+            [["a"], {"k": 1}, None, "sub-1", "spring", "m-1"],
+        ),
+        ({"message": "m-1"}, [["a"], {"k": 1}, None, None, "", "m-1"]),
+        ({"campaign": "spring", "max_age": 60}, [["a"], {"k": 1}, 60, None, "spring"]),
+    ],
+)
+def test_a_campaign_and_a_message_ride_after_the_recipient_or_null(
+    options: dict[str, Any], payload: list[Any], frozen: None
+) -> None:
+    token = tokens.dumps(["a"], {"k": 1}, **options)
+    assert tokens.serializer().loads(token) == payload
+    decoded = tokens.loads(token)
+    assert (decoded.args, decoded.kwargs) == (("a",), {"k": 1})
+    assert decoded.campaign == payload[4]
+    assert decoded.message == (payload[5] if len(payload) == 6 else None)
+    assert decoded.recipient == options.get("recipient")
+    assert (decoded.expires_at is not None) == ("max_age" in options)
+
+
+def test_links_without_a_campaign_keep_their_tokens(frozen: None) -> None:
+    assert tokens.serializer().loads(tokens.dumps(["a"], {})) == [["a"], {}]
+    assert tokens.serializer().loads(tokens.dumps(["a"], {}, recipient="r")) == [
+        ["a"],
+        {},
+        None,
+        "r",
+    ]
 
 
 @pytest.mark.parametrize(("max_age", "expires"), [(None, False), (60, True)])

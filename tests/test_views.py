@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client, override_settings
-from django.urls import reverse
+from django.urls import get_resolver, reverse
 from freezegun import freeze_time
 from PIL import Image
 
@@ -260,3 +260,12 @@ def test_headers_are_what_django_would_set_and_each_response_owns_them(
     second = getattr(client, method)(pixel_path("n"))
     assert {name: second[name] for name in expected} == expected
     assert "X-Changed" not in second
+
+
+def test_pixels_are_resolved_by_the_first_pattern_tried() -> None:
+    # The most frequent request should fail no other pattern before its own.
+    patterns = get_resolver("ptrack.urls").url_patterns
+    assert patterns[0].name == "ptrack"
+    pixel = ptrack.Pixel("n").url().split("/ptrack/")[1]
+    assert patterns[0].resolve(pixel) is not None
+    assert patterns[0].resolve("c/" + pixel) is None

@@ -27,7 +27,7 @@ def _verdict(kind: Kind, reason: str) -> Classification:
 
 # The verdicts of the rules in Rules.classify(), made once: hashing an Enum member
 # to find a shared verdict costs more than the rule that chose it.
-_HEAD_REQUEST = _verdict(Kind.BOT, "head_request")
+_HEAD_REQUEST = _verdict(Kind.SECURITY_SCANNER, "head_request")
 _NOT_GET = _verdict(Kind.BOT, "not_get")
 _PREFETCH_HEADER = _verdict(Kind.PRIVACY_PREFETCH, "prefetch_header")
 _MPP_RELAY = _verdict(Kind.PRIVACY_PREFETCH, "apple_mpp_relay")
@@ -82,6 +82,10 @@ class _UAFacts:
 
 _MEMO_SIZE = 4096
 
+# A client address parsed, and the verdict of the first network set holding it.
+_AddressFacts = tuple[tuple[int, int] | None, Classification | None]
+_NO_ADDRESS: _AddressFacts = (None, None)
+
 
 class Rules:
     """The built-in rules plus a site's own, ready to classify requests.
@@ -110,6 +114,7 @@ class Rules:
         self.private_relay = private_relay
         self.machine_window = machine_window
         self._memo: dict[str, _UAFacts] = {}
+        self._addresses: dict[str, _AddressFacts] = {}
 
     def _facts(self, ua: str) -> _UAFacts:
         facts = self._memo.get(ua)
@@ -118,6 +123,37 @@ class Rules:
                 self._memo.clear()
             facts = self._memo[ua] = _UAFacts(ua)
         return facts
+
+    def _address(self, ip: str) -> _AddressFacts:
+        # Kept per address string, as User-Agents are: parsing it and searching
+        # the network sets cost more than the rest of a load's classification,
+        # and a reader loading several pixels, or a proxy, comes from one address.
+        facts = self._addresses.get(ip)
+        if facts is None:
+            if len(self._addresses) >= _MEMO_SIZE:
+                self._addresses.clear()
+            address = parse_address(ip)
+            verdict = None
+            if address is not None:
+                for networks in self._networks:
+                    found = networks.find(*address)
+                    if found is not None:
+                        verdict = _verdict(_KIND_BY_VALUE[found[0]], found[1])
+                        break
+            facts = self._addresses[ip] = (address, verdict)
+        return facts
+
+    def _head(self, user_agent: str) -> Classification:
+        # Mail security products check a link with HEAD (civicrm-core#35328, Safe Links in
+        # SergeyMosin/Appointments#293); no client showing an image sends one. An agent
+        # that names itself a bot keeps that verdict.
+        facts = self._facts(user_agent)
+        decided = facts.decided
+        if decided is not None and decided.kind is Kind.BOT and decided is not _NO_USER_AGENT:
+            return decided
+        if facts.machine is not _NO_MACHINE_SIGNAL and not facts.mail_client:
+            return facts.machine
+        return _HEAD_REQUEST
 
     def classify(
         self,
@@ -132,18 +168,15 @@ class Rules:
             if pattern.search(user_agent):
                 return verdict
         if method != "GET":
-            return _HEAD_REQUEST if method == "HEAD" else _NOT_GET
+            return self._head(user_agent) if method == "HEAD" else _NOT_GET
         if headers and _prefetch_header(headers):
             return _PREFETCH_HEADER
         facts = self._facts(user_agent)
         if facts.decided is not None and facts.decided.kind is Kind.MAIL_PROXY:
             return facts.decided
-        address = parse_address(ip) if ip else None
-        if address is not None:
-            for networks in self._networks:
-                found = networks.find(*address)
-                if found is not None:
-                    return _verdict(_KIND_BY_VALUE[found[0]], found[1])
+        address, network = self._address(ip) if ip else _NO_ADDRESS
+        if network is not None:
+            return network
         if facts.decided is not None:
             return facts.decided
         if facts.mpp:

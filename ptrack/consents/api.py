@@ -10,7 +10,9 @@ sees the change on its next lookup, whatever the timeout.
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -149,8 +151,24 @@ def withdraw(
 
 
 def withdraw_from_link(recipient: str) -> None:
-    """``PTRACK_CONSENT_WITHDRAW`` for this store: a withdrawal confirmed on the link's page."""
-    withdraw(recipient, source="link")
+    """``PTRACK_CONSENT_WITHDRAW`` for this store: a withdrawal confirmed on the link's page,
+    recorded with the text that page shows (the site's own template, when it overrides it)."""
+    withdraw(recipient, source="link", wording=_confirmation_wording())
+
+
+_HEAD = re.compile(r"<head\b.*?</head\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _confirmation_wording() -> str:
+    """The text a person reads on the confirmation page, as one line."""
+    from django.template.loader import render_to_string
+
+    from ptrack.withdrawal import CONFIRM_TEMPLATE
+
+    # A token stands in for the request's: the form's hidden field is no wording.
+    page = render_to_string(CONFIRM_TEMPLATE, {"action": "", "csrf_token": "-"})
+    return " ".join(html.unescape(_TAG.sub(" ", _HEAD.sub(" ", page))).split())
 
 
 def history(recipient: str) -> list[ConsentChange]:

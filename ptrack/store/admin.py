@@ -1,0 +1,244 @@
+"""The store in Django's admin: campaigns with their numbers, a page of numbers per campaign
+(a chart drawn on the server, links, machines by kind), messages to drill down to, CSV."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+
+from ptrack.store import chart
+from ptrack.store.models import Campaign, CampaignTotal, Event, Message
+from ptrack.store.numbers import PERIODS, numbers, stats
+
+if TYPE_CHECKING:
+    _CampaignAdmin = admin.ModelAdmin[Campaign]
+    _MessageAdmin = admin.ModelAdmin[Message]
+else:  # ModelAdmin takes no type argument at run time
+    _CampaignAdmin = _MessageAdmin = admin.ModelAdmin
+
+_LISTED = ("sent", "tracked", "opens", "unique_opens", "clicks", "unique_clicks")
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+@admin.register(Campaign)
+class CampaignAdmin(_CampaignAdmin):
+    list_display = (
+        "__str__",
+        "created_at",
+        "sent",
+        "open_rate",
+        "click_rate",
+        "click_to_open_rate",
+        "opens",
+        "clicks",
+    )
+    search_fields = ("name",)
+    change_form_template = "admin/ptrack_store/campaign/numbers.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
+        totals = CampaignTotal.objects.filter(campaign=OuterRef("pk"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                **{
+                    f"total_{metric}": Subquery(totals.filter(metric=metric).values("value")[:1])
+                    for metric in _LISTED
+                }
+            )
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # campaigns are made by sending
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @staticmethod
+    def _numbers(obj: Campaign) -> Any:
+        return numbers(obj.name, {m: getattr(obj, f"total_{m}", None) or 0 for m in _LISTED})
+
+    @admin.display(description="sent")
+    def sent(self, obj: Campaign) -> int:
+        return int(self._numbers(obj).sent)
+
+    @admin.display(description="open rate")
+    def open_rate(self, obj: Campaign) -> str:
+        return _percent(self._numbers(obj).open_rate)
+
+    @admin.display(description="click rate")
+    def click_rate(self, obj: Campaign) -> str:
+        return _percent(self._numbers(obj).click_rate)
+
+    @admin.display(description="click-to-open rate")
+    def click_to_open_rate(self, obj: Campaign) -> str:
+        return _percent(self._numbers(obj).click_to_open_rate)
+
+    @admin.display(description="people's opens")
+    def opens(self, obj: Campaign) -> int:
+        return int(self._numbers(obj).opens)
+
+    @admin.display(description="people's clicks")
+    def clicks(self, obj: Campaign) -> int:
+        return int(self._numbers(obj).clicks)
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path(
+                "<path:object_id>/messages.csv",
+                self.admin_site.admin_view(self.messages_csv),
+                name="ptrack_store_campaign_csv",
+            )
+        ]
+        return own + super().get_urls()
+
+    def _campaign(self, request: HttpRequest, object_id: str) -> Campaign:
+        campaign = self.get_object(request, object_id)
+        if campaign is None:
+            raise Http404(f"No campaign with id {object_id!r}.")
+        if not self.has_view_permission(request, campaign):
+            raise PermissionDenied
+        return campaign
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """The campaign's numbers, instead of a form: nothing in it is edited by hand."""
+        campaign = self._campaign(request, object_id)
+        period = request.GET.get("period", "day")
+        if period not in PERIODS:
+            period = "day"
+        result = stats(campaign.name, period=period)  # type: ignore[arg-type]
+        messages_url = reverse("admin:ptrack_store_message_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Campaign {campaign}",
+            "campaign": campaign,
+            "numbers": result,
+            "rates": {
+                "open rate": _percent(result.open_rate),
+                "click rate": _percent(result.click_rate),
+                "click-to-open rate": _percent(result.click_to_open_rate),
+            },
+            "kinds": [
+                (kind, result.machine_loads.get(kind, 0), result.machine_clicks.get(kind, 0))
+                for kind in sorted({*result.machine_loads, *result.machine_clicks})
+            ],
+            "period": period,
+            "chart": chart.svg(result.over_time, period),
+            "messages_url": f"{messages_url}?campaign__id__exact={campaign.pk}",
+            "csv_url": reverse("admin:ptrack_store_campaign_csv", args=[campaign.pk]),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, self.change_form_template, context)
+
+    def messages_csv(self, request: HttpRequest, object_id: str) -> StreamingHttpResponse:
+        """Every message of the campaign, one CSV row each, streamed."""
+        campaign = self._campaign(request, object_id)
+        rows = (
+            Message.objects.filter(campaign=campaign)
+            .order_by("sent_at", "pk")
+            .values_list(
+                "message_id",
+                "recipient",
+                "sent_at",
+                "first_open_at",
+                "last_open_at",
+                "opens",
+                "first_click_at",
+                "clicks",
+                "machine_loads",
+            )
+        )
+        response = StreamingHttpResponse(_csv_lines(rows.iterator(2000)), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}.csv"'
+        return response
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(
+        [
+            "message_id",
+            "recipient",
+            "sent_at",
+            "first_open_at",
+            "last_open_at",
+            "opens",
+            "first_click_at",
+            "clicks",
+            "machine_loads",
+        ]
+    )
+    for row in rows:
+        *values, machine = row
+        cells = [
+            "" if v is None else (v.isoformat() if hasattr(v, "isoformat") else v) for v in values
+        ]
+        kinds = ";".join(f"{kind}={count}" for kind, count in sorted((machine or {}).items()))
+        yield writer.writerow([*cells, kinds])
+
+
+@admin.register(Message)
+class MessageAdmin(_MessageAdmin):
+    list_display = (
+        "message_id",
+        "campaign",
+        "recipient",
+        "sent_at",
+        "first_open_at",
+        "opens",
+        "clicks",
+        "machine",
+    )
+    list_filter = ("campaign",)
+    search_fields = ("=recipient", "=message_id")
+    date_hierarchy = "sent_at"
+    list_select_related = ("campaign",)
+    readonly_fields = ("history",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="machine loads")
+    def machine(self, obj: Message) -> str:
+        return ", ".join(f"{k}: {n}" for k, n in sorted((obj.machine_loads or {}).items())) or "-"
+
+    @admin.display(description="events")
+    def history(self, obj: Message) -> str:
+        from django.utils.html import format_html, format_html_join
+
+        events = Event.objects.filter(message=obj).select_related("link").order_by("at", "pk")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (e.at.isoformat(), e.event_type, e.kind, e.link.destination if e.link else "")
+                for e in events
+            ),
+        )
+        return format_html("<table>{}</table>", rows)

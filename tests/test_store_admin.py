@@ -1,0 +1,140 @@
+"""ptrack.store in Django's admin: the campaign list with its numbers, a campaign's page (an
+SVG chart drawn on the server, links, machines by kind), the messages and the CSV export;
+on SQLite and on PostgreSQL (the ``store_db`` fixture)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from django.core.mail import EmailMultiAlternatives
+from django.test import Client, override_settings
+from freezegun import freeze_time
+
+import ptrack
+from ptrack import tracking
+from ptrack.store import chart
+from ptrack.store.models import Campaign, Message
+from ptrack.store.numbers import Bucket
+from ptrack.store.recording import ingest
+from tests.store_support import STORE_DATABASES
+
+pytestmark = pytest.mark.django_db(databases=STORE_DATABASES)
+
+T0 = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
+BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+SCANNER = "Mozilla/5.0 (compatible; Barracuda Sentinel (EE))"
+HTML = '<p><a href="https://shop.example.com/sale?a=1&amp;b=<2>" data-ptrack-name="sale">s</a></p>'
+
+
+@pytest.fixture(autouse=True)
+def _sent(store_db: str) -> Iterator[None]:
+    """Campaign "spring": two messages, one opened and clicked by a person, one scanned."""
+    with override_settings(PTRACK_STORE_BACKGROUND=False):
+        rows = []
+        for to in ("ann@example.com", "bob@example.com"):
+            message = EmailMultiAlternatives("Sale", "Hi", "shop@example.com", [to])
+            message.attach_alternative(HTML, "text/html")
+            with freeze_time(T0):
+                ptrack.instrument_message(message, ptrack.Pixel("n"), campaign="spring")
+            rows.append((Message.objects.latest("pk"), str(message.alternatives[0][0])))
+        (_ann, ann_html), (_bob, bob_html) = rows
+        load(ann_html, BROWSER, T0 + timedelta(hours=2))
+        load(ann_html, BROWSER, T0 + timedelta(days=1), click=True)
+        load(bob_html, SCANNER, T0 + timedelta(minutes=1))
+        load(bob_html, SCANNER, T0 + timedelta(minutes=1), click=True)
+        yield
+
+
+def load(html: str, user_agent: str, at: datetime, click: bool = False) -> None:
+    token = re.search(r'/ptrack/(?:c/)?([^/"]+)/"', html if not click else html.split("<img")[0])
+    assert token is not None
+    context = tracking.request_context({"HTTP_USER_AGENT": user_agent, "REMOTE_ADDR": "192.0.2.1"})
+    with freeze_time(at):
+        if click:
+            event = tracking.verify_click(token[1], context)[1]
+        else:
+            event = tracking.verify(re.findall(r'<img src="[^"]*/([^/"]+)/"', html)[0], context)
+    assert event is not None
+    ingest([event])
+
+
+def test_the_campaign_list_shows_the_numbers(admin_client: Client) -> None:
+    page = admin_client.get("/admin/ptrack_store/campaign/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    table = text.split('id="result_list"', 1)[1]
+    row = re.search(r"<tr[^>]*>(?:(?!</tr>).)*>spring</a>.*?</tr>", table, re.DOTALL)
+    assert row is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row[0], re.DOTALL)
+    # created, sent, open rate, click rate, click-to-open rate, opens, clicks
+    assert cells[-6:] == ["2", "50.0%", "50.0%", "100.0%", "1", "1"]
+
+
+def test_the_campaign_page_draws_the_chart_links_and_kinds(admin_client: Client) -> None:
+    campaign = Campaign.objects.get(name="spring")
+    page = admin_client.get(f"/admin/ptrack_store/campaign/{campaign.pk}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in text
+    assert text.count("<polyline") == 3
+    assert '<th scope="row">unique opens</th><td>1</td>' in text
+    assert "<td>sale</td><td>https://shop.example.com/sale?a=1&amp;b=&lt;2&gt;</td>" in text
+    assert "<td>1</td><td>1</td><td>1</td></tr>" in text  # clicks, unique, machine
+    assert "<td>security_scanner</td><td>1</td><td>1</td>" in text
+    assert "<script" not in text.split('id="content-main"')[1]
+    assert f"?campaign__id__exact={campaign.pk}" in text
+    hourly = admin_client.get(f"/admin/ptrack_store/campaign/{campaign.pk}/change/?period=hour")
+    assert "2026-06-01 09:00" in hourly.content.decode()
+    odd = admin_client.get(f"/admin/ptrack_store/campaign/{campaign.pk}/change/?period=x")
+    assert odd.status_code == 200
+    assert admin_client.get("/admin/ptrack_store/campaign/999999/change/").status_code == 404
+
+
+def test_the_messages_drill_down_and_csv_export(admin_client: Client) -> None:
+    campaign = Campaign.objects.get(name="spring")
+    listing = admin_client.get(f"/admin/ptrack_store/message/?campaign__id__exact={campaign.pk}")
+    assert listing.status_code == 200
+    assert listing.content.decode().count("h:") >= 2
+    ann = Message.objects.get(clicks=1)
+    detail = admin_client.get(f"/admin/ptrack_store/message/{ann.pk}/change/")
+    assert detail.status_code == 200
+    assert "https://shop.example.com/sale" in detail.content.decode()
+    response = admin_client.get(f"/admin/ptrack_store/campaign/{campaign.pk}/messages.csv")
+    assert response["Content-Type"] == "text/csv"
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:3] == ["message_id", "recipient", "sent_at"]
+    by_id = {row[0]: row for row in rows[1:]}
+    assert by_id[ann.message_id][2] == T0.isoformat()
+    assert by_id[ann.message_id][5:8] == ["1", (T0 + timedelta(days=1)).isoformat(), "1"]
+    assert sorted(row[8] for row in rows[1:]) == ["", "security_scanner=1"]
+
+
+def test_the_store_admin_is_for_staff_only(client: Client) -> None:
+    campaign = Campaign.objects.get(name="spring")
+    response = client.get(f"/admin/ptrack_store/campaign/{campaign.pk}/messages.csv")
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+def test_the_chart_escapes_and_says_when_empty() -> None:
+    assert "No loads or clicks yet." in chart.svg([], "day")
+    buckets = [Bucket(start=T0, opens=3, clicks=1), Bucket(start=T0 + timedelta(days=1), opens=1)]
+    svg: Any = chart.svg(buckets, "day")
+    # Opens: 3 at the top, then 1 a third of the way up the 192-pixel plot from its base.
+    assert 'points="48.0,12.0 708.0,140.0"' in svg
+    assert ">3</text>" in svg
+
+
+def test_a_staff_member_without_the_view_permission_gets_no_numbers(
+    client: Client, django_user_model: Any
+) -> None:
+    user = django_user_model.objects.create_user("clerk", password="pw", is_staff=True)
+    client.force_login(user)
+    campaign = Campaign.objects.get(name="spring")
+    assert client.get(f"/admin/ptrack_store/campaign/{campaign.pk}/messages.csv").status_code == 403

@@ -1,0 +1,192 @@
+"""ptrack.store's GDPR tools: ``forget()`` removes a person everywhere, the purge removes what
+is past retention in batches; campaign numbers stay right through both. On SQLite and on
+PostgreSQL (the ``store_db`` fixture)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.mail import EmailMultiAlternatives
+from django.core.management import CommandError, call_command
+from django.db import connections
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from freezegun import freeze_time
+
+import ptrack
+from ptrack import store, tracking
+from ptrack.store import keys
+from ptrack.store.models import Event, Message, MessageLink, RecipientDay
+from ptrack.store.recording import ingest
+from tests.store_support import STORE_DATABASES
+
+pytestmark = pytest.mark.django_db(databases=STORE_DATABASES)
+
+T0 = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
+BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+CONTEXT = tracking.request_context({"HTTP_USER_AGENT": BROWSER, "REMOTE_ADDR": "203.0.113.9"})
+HTML = '<p><a href="https://shop.example.com/sale">sale</a></p>'
+
+
+@pytest.fixture(autouse=True)
+def _backend(store_db: str) -> Iterator[None]:
+    with override_settings(
+        EMAIL_BACKEND="ptrack.mail.TrackingEmailBackend",
+        PTRACK_EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        PTRACK_STORE_BACKGROUND=False,
+    ):
+        yield
+
+
+def send(to: str, at: datetime, **options: Any) -> Message:
+    """Send one tracked message at ``at``; its row."""
+    message = EmailMultiAlternatives("Sale", "Hello", "shop@example.com", [to])
+    message.attach_alternative(HTML, "text/html")
+    with freeze_time(at):
+        ptrack.instrument_message(message, ptrack.Pixel("n"), campaign="spring", **options)
+    html = str(message.alternatives[0][0])
+    row = Message.objects.latest("pk")
+    assert row.message_id in str(tracking.verify(_token(html)))
+    return row
+
+
+def _token(html: str) -> str:
+    return html.split('<img src="', 1)[1].split('"', 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def open_and_click(row: Message, at: datetime) -> None:
+    """A person's open and click of the message ``row``, recorded at ``at``."""
+    with freeze_time(row.sent_at):
+        pixel = ptrack.Pixel("n").url(campaign="spring", message=row.message_id)
+        link = ptrack.Pixel("n").link(
+            "https://shop.example.com/sale", name="1", campaign="spring", message=row.message_id
+        )
+    with freeze_time(at):
+        events = [
+            tracking.verify(pixel.rstrip("/").rsplit("/", 1)[-1], CONTEXT),
+            tracking.verify_click(link.rstrip("/").rsplit("/", 1)[-1], CONTEXT)[1],
+        ]
+    ingest([e for e in events if e is not None])
+
+
+def numbers() -> tuple[int, ...]:
+    n = store.stats("spring", period=None)
+    return (n.sent, n.tracked, n.opens, n.unique_opens, n.clicks, n.unique_clicks)
+
+
+def test_forget_by_address_removes_the_person_and_keeps_the_numbers(store_db: str) -> None:
+    ann = send("ann@example.com", T0)
+    bob = send("bob@example.com", T0)
+    open_and_click(ann, T0 + timedelta(hours=1))
+    open_and_click(bob, T0 + timedelta(hours=1))
+    before = numbers()
+    assert before == (2, 2, 2, 2, 2, 2)
+    removed = store.forget("Ann@Example.com")
+    assert removed == {
+        "ptrack_store.Message": 1,
+        "ptrack_store.Event": 2,
+        "ptrack_store.MessageLink": 1,
+    }
+    assert list(Message.objects.using(store_db).values_list("pk", flat=True)) == [bob.pk]
+    assert Event.objects.using(store_db).filter(message=ann.pk).count() == 0
+    assert MessageLink.objects.using(store_db).count() == 1
+    assert numbers() == before
+    assert [link.unique_clicks for link in store.stats("spring").links] == [2]
+
+
+def test_forget_by_consent_key_reaches_events_naming_them_and_their_last_open_day(
+    store_db: str,
+) -> None:
+    send("ann@example.com", T0, recipient="sub-1")
+    with freeze_time(T0):
+        pixel = ptrack.Pixel("banner").url(campaign="spring", recipient="sub-1")
+    with freeze_time(T0 + timedelta(hours=1)):
+        event = tracking.verify(pixel.rstrip("/").rsplit("/", 1)[-1], CONTEXT)
+    assert event is not None
+    ingest([event])
+    RecipientDay.objects.using(store_db).create(recipient="sub-1", last_open=T0.date())
+    RecipientDay.objects.using(store_db).create(recipient="sub-2", last_open=T0.date())
+    removed = store.forget("sub-1")
+    assert removed == {
+        "ptrack_store.Message": 1,
+        "ptrack_store.Event": 1,
+        "ptrack_store.RecipientDay": 1,
+    }
+    assert list(RecipientDay.objects.using(store_db).values_list("recipient", flat=True)) == [
+        "sub-2"
+    ]
+    assert store.forget("sub-1") == {}
+
+
+def test_forget_finds_keys_hashed_before_a_secret_key_rotation(store_db: str) -> None:
+    with override_settings(SECRET_KEY="the-old-secret-key-" + "x" * 40):
+        send("ann@example.com", T0)
+        old = keys.address_key("ann@example.com")
+    with override_settings(
+        SECRET_KEY="the-new-secret-key-" + "y" * 40,
+        SECRET_KEY_FALLBACKS=["the-old-secret-key-" + "x" * 40],
+    ):
+        assert keys.address_key("ann@example.com") != old
+        assert store.forget("ann@example.com") == {"ptrack_store.Message": 1}
+
+
+@pytest.mark.parametrize("bad", ["", "  ", None, 5])
+def test_forget_refuses_what_names_nobody(bad: Any) -> None:
+    with pytest.raises(ValueError, match="recipient="):
+        store.forget(bad)
+
+
+def test_the_purge_deletes_rows_past_retention_in_batches_and_keeps_the_numbers(
+    store_db: str,
+) -> None:
+    old = [send(f"old{n}@example.com", T0) for n in range(5)]
+    new = send("new@example.com", T0 + timedelta(days=30))
+    for row in old:
+        open_and_click(row, T0 + timedelta(days=1))
+    open_and_click(new, T0 + timedelta(days=30, hours=1))
+    RecipientDay.objects.using(store_db).create(recipient="sub-1", last_open=T0.date())
+    before = numbers()
+    assert before == (6, 6, 6, 6, 6, 6)
+    connection = connections[store_db]
+    with (
+        override_settings(PTRACK_STORE_RETENTION=20),
+        freeze_time(T0 + timedelta(days=31)),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        out = StringIO()
+        call_command("ptrack_store_purge", "--batch", "2", stdout=out)
+    assert out.getvalue().splitlines() == [
+        "ptrack_store.Event: 10 deleted",
+        "ptrack_store.Message: 5 deleted",
+        "ptrack_store.MessageLink: 5 deleted",
+        "ptrack_store.RecipientDay: 1 deleted",
+    ]
+    deletes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("DELETE")]
+    # Events 2 at a time (5 rounds), messages 2 at a time (3 rounds) with their clicks, ...
+    assert sum('"ptrack_store_event"' in sql.split(" WHERE")[0] for sql in deletes) >= 5
+    assert list(Message.objects.using(store_db).values_list("pk", flat=True)) == [new.pk]
+    assert Event.objects.using(store_db).count() == 2
+    assert numbers() == before
+
+
+def test_the_purge_command_needs_a_retention(store_db: str) -> None:
+    with pytest.raises(CommandError, match="PTRACK_STORE_RETENTION is not set"):
+        call_command("ptrack_store_purge")
+    with (
+        override_settings(PTRACK_STORE_RETENTION=timedelta(days=1)),
+        pytest.raises(CommandError, match="--batch"),
+    ):
+        call_command("ptrack_store_purge", "--batch", "0")
+    with pytest.raises(ValueError, match="PTRACK_STORE_RETENTION"):
+        store.purge()
+
+
+@override_settings(PTRACK_STORE_RETENTION=timedelta(days=1))
+def test_nothing_past_retention_says_so(store_db: str) -> None:
+    out = StringIO()
+    call_command("ptrack_store_purge", stdout=out)
+    assert out.getvalue() == "Nothing past retention.\n"

@@ -188,11 +188,10 @@ def _to_ascii_label(label: str) -> tuple[str, str]:
 
 
 def _validate(label: str) -> None:
-    """UTS #46's validity criteria (4.1), with CheckHyphens off and CheckJoiners on."""
+    """UTS #46's validity criteria (4.1), with CheckHyphens off and CheckJoiners on, for a
+    label already mapped (so in NFC, of valid code points, without a dot)."""
     import idna
 
-    if unicodedata.normalize("NFC", label) != label:
-        raise ValueError(f"label {label!r} is not in NFC")
     if unicodedata.category(label[0]).startswith("M"):
         raise ValueError(f"label {label!r} begins with a combining mark")
     for index, char in enumerate(label):

@@ -96,6 +96,11 @@ CORNERS = {
     "http://faß.de/": "http://xn--fa-hia.de/",
     "http://ex\u00adample.com/": "http://example.com/",
     "http://例え。jp/": "http://xn--r8jz45g.jp/",
+    "http://[1:2:3:4:5:6:7:8]/": "http://[1:2:3:4:5:6:7:8]/",
+    "http://[0:0:1:0:0:0:0:0]/": "http://[0:0:1::]/",
+    "http://[1:2:3:4:5:6:1.2.3.4]/": "http://[1:2:3:4:5:6:102:304]/",
+    "http://0x/": "http://0.0.0.0/",
+    "http://a..مثال/": "http://a..xn--mgbh0fb/",
 }
 
 # What browsers refuse, with the reason given.
@@ -121,6 +126,23 @@ REFUSED = {
     "http://999.1.1.1/": "has a malformed IPv4 host",
     "http://4294967296/": "has a malformed IPv4 host",
     "http://09.1/": "has a malformed IPv4 host",
+    "http://1..2/": "has a malformed IPv4 host",
+    "http://1.+2.3.4/": "has a malformed IPv4 host",
+    "http://[1:2:3:4:5:6:7:8:9]/": "has a malformed host",
+    "http://[::1::2]/": "has a malformed host",
+    "http://[1:2:3:4:5:6:7:1.2.3.4]/": "has a malformed host",
+    "http://[::1.2.3]/": "has a malformed host",
+    "http://[::1.2.3.4.5]/": "has a malformed host",
+    "http://[::1.2.3.a]/": "has a malformed host",
+    "http://[::1.2.3.04]/": "has a malformed host",
+    "http://[::1.2.3.256]/": "has a malformed host",
+    "http://[::.1.2.3]/": "has a malformed host",
+    "http://[1:]/": "has a malformed host",
+    "http://[1:2:3]/": "has a malformed host",
+    "http://[:1]/": "has a malformed host",
+    "http://[12345::]/": "has a malformed host",
+    "http://%C2%AD/": "has no host",
+    "https://e.example/\ud800": "contains a character that is not Unicode text",
     "https://\u2488.com/": "has a host that IDNA refuses",
     "https://a\u200db.example/": "has a host that IDNA refuses",
     "https://\u0301a.example/": "has a host that IDNA refuses",
@@ -129,6 +151,9 @@ REFUSED = {
     "https://xn--/": "has a host that IDNA refuses",
     "https://xn--ls8h-.la/": "has a host that IDNA refuses",
     "https://1a.مثال/": "has a host that IDNA refuses",
+    "http://xn--wca.com/": "has a host that IDNA refuses",
+    "http://xn--9999999999a.com/": "has a host that IDNA refuses",
+    "http://xn--a-ecp.ru/": "has a host that IDNA refuses",
 }
 
 
@@ -163,7 +188,8 @@ def test_what_browsers_refuse_is_refused_saying_why(url: str, reason: str) -> No
 @pytest.mark.parametrize("url", [u for u in REFUSED if not u.startswith(("https:e", "https:/e"))])
 def test_ada_refuses_them_too_but_for_its_lenient_idna(url: str) -> None:
     lenient = ("xn--", "1a.")
-    assert (ada_href(url) is None) or any(mark in url for mark in lenient)
+    if "\ud800" not in url:  # which Ada cannot be given
+        assert (ada_href(url) is None) or any(mark in url for mark in lenient)
 
 
 def test_credentials_are_read_and_said() -> None:

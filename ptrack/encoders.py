@@ -275,12 +275,20 @@ def encoder(
     ``encode_first(first)`` makes the token ``encode([first, *args], kwargs, ...)``
     does; with the default encoder, what the links share is prepared once.
     """
-    shared = {"max_age": max_age, "recipient": recipient, "campaign": campaign, "message": message}
     if _handlers()[1] is tokens.dumps:
-        return tokens.dumper(args, kwargs, **shared)
+        return tokens.dumper(
+            args, kwargs, max_age=max_age, recipient=recipient, campaign=campaign, message=message
+        )
 
     def encode_first(first: Any) -> str:
-        return encode([first, *args], kwargs, **shared)
+        return encode(
+            [first, *args],
+            kwargs,
+            max_age=max_age,
+            recipient=recipient,
+            campaign=campaign,
+            message=message,
+        )
 
     return encode_first
 

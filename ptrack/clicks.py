@@ -6,8 +6,9 @@ one extra first positional argument, ``["ptrack.click", destination]``. The
 pixel endpoint refuses any token of that shape and the click endpoint any token
 without it, and no pixel may be made with it, so neither kind of URL can be
 replayed as the other under any encoder. The destination is checked when the
-link is made and again before each redirect: the endpoint only ever redirects
-to an absolute http(s) URL that a link signed with the site's key names.
+link is made, as a browser reads it (``urlcheck.normalize()``), and again before
+each redirect: the endpoint only ever redirects to an absolute http(s) URL that a
+link signed with the site's key names, in the form a browser would have requested.
 """
 
 from __future__ import annotations
@@ -24,31 +25,36 @@ MARK = "ptrack.click"
 _SHOWN = 100  # characters of a refused destination quoted in the error
 
 
-def problem(url: object, max_length: int | None = None) -> str | None:
-    """Why ``url`` may not be a click destination, or ``None`` if it may."""
-    if max_length is not None and isinstance(url, str) and len(url) > max_length:
-        return (
-            f"is {len(url)} characters long, over the limit of {max_length} (PTRACK_MAX_URL_LENGTH)"
-        )
+def problem(url: object) -> str | None:
+    """Why ``url`` may not be redirected to as it is, or ``None`` if it may."""
     return urlcheck.problem(url)
 
 
-def check_destination(url: Any, max_length: int | None) -> str:
-    """Return ``url`` if it may be a click destination; else raise ``InvalidDestination``."""
-    # A campaign's emails share their links: each destination is judged once per
-    # process (the cache the click endpoint uses), and again only to say what is wrong.
-    if type(url) is str and (max_length is None or len(url) <= max_length) and _sound(url):
-        return url
-    reason = problem(url, max_length)
-    if reason is not None:
-        shown = url
-        if isinstance(url, str) and len(url) > _SHOWN:
-            shown = url[:_SHOWN] + "..."
-        raise InvalidDestination(
-            f"A click link cannot send its reader to {shown!r}: it {reason}. "
-            f"ptrack redirects only to absolute http(s) URLs."
+def destination(url: Any, max_length: int | None) -> str:
+    """The destination a click link on ``url`` redirects to: ``url`` as a browser reads it.
+
+    ``urlcheck.normalize()`` reads it as a browser would follow the link,
+    percent-encoding and IDNA included; raises ``InvalidDestination`` for a
+    URL it refuses, and for a destination over ``max_length`` characters.
+    """
+    try:
+        normal = urlcheck.normalize(url)
+    except ValueError as e:
+        reason = str(e)
+    else:
+        if max_length is None or len(normal) <= max_length:
+            return normal
+        reason = (
+            f"is {len(normal)} characters long, over the limit of {max_length} "
+            f"(PTRACK_MAX_URL_LENGTH)"
         )
-    return url  # type: ignore[no-any-return]
+    shown = url
+    if isinstance(url, str) and len(url) > _SHOWN:
+        shown = url[:_SHOWN] + "..."
+    raise InvalidDestination(
+        f"A click link cannot send its reader to {shown!r}: it {reason}. "
+        f"ptrack redirects only to absolute http(s) URLs."
+    )
 
 
 def click_args(destination: str, args: Sequence[Any], name: str = "") -> list[Any]:
@@ -57,8 +63,12 @@ def click_args(destination: str, args: Sequence[Any], name: str = "") -> list[An
     ``name`` says which link of its email this is; it travels in the mark so
     that the link's own arguments keep every name free.
     """
-    mark = [MARK, destination, name] if name else [MARK, destination]
-    return [mark, *args]
+    return [mark(destination, name), *args]
+
+
+def mark(destination: str, name: str = "") -> list[str]:
+    """The first positional argument of a click token: the mark, the destination, the name."""
+    return [MARK, destination, name] if name else [MARK, destination]
 
 
 def is_click(args: Sequence[Any]) -> bool:

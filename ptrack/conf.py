@@ -241,6 +241,17 @@ class Settings:
         return getattr(settings, "PTRACK_MESSAGE_RECIPIENT", None)
 
     @property
+    def UTM(self) -> Any:
+        """The UTM tags of every tracked email: a mapping such as ``{"medium": "email"}``,
+        or a callable taking the message (or its dotted path); ``None``: none."""
+        return getattr(settings, "PTRACK_UTM", None)
+
+    @property
+    def TRACK_UNSUBSCRIBE(self) -> bool:
+        """Track unsubscribe links too (those in ``List-Unsubscribe`` or marked as such)."""
+        return getattr(settings, "PTRACK_TRACK_UNSUBSCRIBE", False)
+
+    @property
     def CONSENT_TIMEOUT(self) -> float | None:
         """Seconds a lookup may take before it counts as ``"none"``; ``None``: no limit."""
         return getattr(settings, "PTRACK_CONSENT_TIMEOUT", None)

@@ -261,6 +261,38 @@ def encode(
     return cast(str, encoder.encrypt(*args, **kwargs))
 
 
+def encoder(
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    *,
+    max_age: int | None = None,
+    recipient: str | None = None,
+    campaign: str | None = None,
+    message: str | None = None,
+) -> Callable[[Any], str]:
+    """``encode()`` for many links that differ only in a first positional argument.
+
+    ``encode_first(first)`` makes the token ``encode([first, *args], kwargs, ...)``
+    does; with the default encoder, what the links share is prepared once.
+    """
+    if _handlers()[1] is tokens.dumps:
+        return tokens.dumper(
+            args, kwargs, max_age=max_age, recipient=recipient, campaign=campaign, message=message
+        )
+
+    def encode_first(first: Any) -> str:
+        return encode(
+            [first, *args],
+            kwargs,
+            max_age=max_age,
+            recipient=recipient,
+            campaign=campaign,
+            message=message,
+        )
+
+    return encode_first
+
+
 def decode(token: str) -> DecodedToken:
     """Verify a token with the encoder in force.
 

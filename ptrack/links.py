@@ -138,15 +138,17 @@ def build_link(
 ) -> str:
     """The absolute click URL that records a click and redirects to ``destination``.
 
-    ``destination`` must be an absolute http(s) URL without credentials,
-    control characters or spaces, at most ``PTRACK_MAX_URL_LENGTH`` long;
-    anything else raises ``InvalidDestination``. ``expires`` ends the recording,
-    not the link: an expired link still redirects. ``name`` says which link of
-    its email this is; the click event carries it as ``link_name``. For a
+    ``destination`` must be an absolute http(s) URL that browsers follow,
+    without credentials; the link leads where a browser would go for it, as
+    the URL standard reads it (``ü`` percent-encoded, an IDN host in its
+    ``xn--`` form), at most ``PTRACK_MAX_URL_LENGTH`` long. Anything else
+    raises ``InvalidDestination``. ``expires`` ends the recording, not the
+    link: an expired link still redirects. ``name`` says which link of its
+    email this is; the click event carries it as ``link_name``. For a
     ``recipient`` who allows no tracking, ``destination`` itself is returned.
     ``campaign`` and ``message`` are as for ``build_url()``.
     """
-    clicks.check_destination(destination, _url_settings()[1])
+    followed = clicks.destination(destination, _url_settings()[1])
     if not isinstance(name, str):
         raise PixelValueError(f"name={name!r} should be a str, the link's name in its email.")
     check_campaign(campaign)
@@ -154,7 +156,7 @@ def build_link(
     if not render:
         return destination
     message = _message(message, recipient, carried)
-    click = clicks.click_args(destination, args, name)
+    click = clicks.click_args(followed, args, name)
     return _build(CLICK_URL_NAME, click, kwargs, expires, carried, campaign, message)
 
 
@@ -182,14 +184,22 @@ def link_maker(
         return None
     message = _message(message, recipient, carried)
     around = path_around_token(CLICK_URL_NAME)
+    encode: list[Callable[[Any], str]] = []  # made by the first link, as encode() would fail
 
     def make(destination: str, name: str) -> str:
-        clicks.check_destination(destination, max_url_length)
-        click = clicks.click_args(destination, args, name)
-        token = encoders.encode(
-            click, kwargs, max_age=max_age, recipient=carried, campaign=campaign, message=message
-        )
-        path = _path(token, CLICK_URL_NAME, around)
+        mark = clicks.mark(clicks.destination(destination, max_url_length), name)
+        if not encode:
+            encode.append(
+                encoders.encoder(
+                    args,
+                    kwargs,
+                    max_age=max_age,
+                    recipient=carried,
+                    campaign=campaign,
+                    message=message,
+                )
+            )
+        path = _path(encode[0](mark), CLICK_URL_NAME, around)
         return _checked(app_url + path, max_url_length, CLICK_URL_NAME)
 
     return make

@@ -5,12 +5,17 @@ A message is marked by its ``ptrack`` attribute (``track_message()`` sets it);
 ``TrackingEmailBackend`` wraps the backend named by ``PTRACK_EMAIL_BACKEND``
 and hands it an instrumented copy of each marked message and every other
 message untouched. With ``ptrack.store`` installed, each tracked message gets
-an id its links carry and a row in the store (``ptrack.store.sending``).
+an id its links carry and a row in the store (``ptrack.store.sending``). No
+header is ever changed: ``List-Unsubscribe`` and ``List-Unsubscribe-Post`` go
+out as they are, and the URLs that ``List-Unsubscribe`` names are left
+untracked in the body too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -19,8 +24,9 @@ from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.module_loading import import_string
 
+from ptrack import urlcheck
 from ptrack.conf import cached, conf
-from ptrack.instrument import Tracking, TrackingOptions, instrument_html, instrument_text
+from ptrack.instrument import EmailLinks, Tracking, TrackingOptions, html_part, text_part
 from ptrack.links import Pixel, consented_recipient
 
 if TYPE_CHECKING:
@@ -32,6 +38,9 @@ if TYPE_CHECKING:
 
 # The message attribute that carries a message's tracking.
 ATTRIBUTE = "ptrack"
+
+# RFC 2369: List-Unsubscribe holds URLs in angle brackets, separated by commas.
+_BRACKETED = re.compile(r"<([^<>]*)>")
 
 _M = TypeVar("_M", bound=EmailMessage)
 
@@ -54,9 +63,11 @@ def instrument_message(
 
     The HTML parts are an ``EmailMultiAlternatives``' ``text/html``
     alternatives and an HTML body (``content_subtype = "html"``). Plain-text
-    parts keep their links unless ``text=True``. Attachments are not touched.
-    ``options`` are those of ``ptrack.Tracking``. With ``ptrack.store``
-    installed, the message is recorded as sent now.
+    parts keep their links unless ``text=True``. Attachments and headers are
+    not touched, and the URLs of a ``List-Unsubscribe`` header stay untracked
+    unless ``PTRACK_TRACK_UNSUBSCRIBE``. ``options`` are those of
+    ``ptrack.Tracking``; a callable ``PTRACK_UTM`` is given the message. With
+    ``ptrack.store`` installed, the message is recorded as sent now.
     """
     sent = _instrument(message, Tracking.of(pixel, **options))
     if sent is not None:
@@ -83,7 +94,8 @@ def _instrument(message: EmailMessage, tracking: Tracking) -> Sent | None:
         return sent  # the recipient allows no tracking: the message goes out as it is
     if recipient != tracking.recipient:
         tracking = Tracking.of(tracking, recipient=recipient)
-    message.body = _part(message.body, message.content_subtype == "html", tracking, "body")
+    email = EmailLinks.of(tracking, message, _unsubscribe_urls(message))
+    message.body = _part(message.body, message.content_subtype == "html", tracking, email, "body")
     alternatives = getattr(message, "alternatives", None)
     if alternatives:
         instrumented = []
@@ -91,7 +103,7 @@ def _instrument(message: EmailMessage, tracking: Tracking) -> Sent | None:
             content, mimetype = alternative
             html = mimetype == "text/html"
             if html or mimetype == "text/plain":
-                content = _part(content, html, tracking, f"{mimetype} alternative")
+                content = _part(content, html, tracking, email, f"{mimetype} alternative")
                 replace = getattr(alternative, "_replace", None)  # Django 5.2+: a named tuple
                 alternative = replace(content=content) if replace else (content, mimetype)
             instrumented.append(alternative)
@@ -99,7 +111,21 @@ def _instrument(message: EmailMessage, tracking: Tracking) -> Sent | None:
     return sent
 
 
-def _part(content: Any, html: bool, tracking: Tracking, what: str) -> Any:
+def _unsubscribe_urls(message: EmailMessage) -> list[str]:
+    """The http(s) URLs the message's ``List-Unsubscribe`` header names, as browsers read them."""
+    urls = []
+    for name, value in message.extra_headers.items():
+        if name.lower() != "list-unsubscribe":
+            continue
+        for bracketed in _BRACKETED.findall(str(value)):
+            # mailto: URLs, and anything no link could lead to, are skipped; whitespace
+            # inside the brackets is folding, not part of the URL.
+            with contextlib.suppress(ValueError):
+                urls.append(urlcheck.normalize("".join(bracketed.split())))
+    return urls
+
+
+def _part(content: Any, html: bool, tracking: Tracking, email: EmailLinks, what: str) -> Any:
     if not html and not tracking.text:
         return content
     if not isinstance(content, str):
@@ -108,8 +134,8 @@ def _part(content: Any, html: bool, tracking: Tracking, what: str) -> Any:
             f"not a str; attach the rendered template as text."
         )
     if html:
-        return instrument_html(content, tracking)
-    return instrument_text(content, tracking)
+        return html_part(content, tracking, email)
+    return text_part(content, tracking, email)
 
 
 class TrackingEmailBackend(BaseEmailBackend):

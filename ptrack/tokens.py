@@ -21,7 +21,7 @@ import json
 import math
 import time
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -149,7 +149,8 @@ def _check_value(value: Any, where: str) -> None:
             return
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _check_value(item, f"{where}[{index}]")
+            if type(item) not in _SCALARS:
+                _check_value(item, f"{where}[{index}]")
         return
     elif isinstance(value, dict):
         for key, item in value.items():
@@ -158,7 +159,8 @@ def _check_value(value: Any, where: str) -> None:
                     f"ptrack cannot carry {where}: its key {key!r} is a "
                     f"{type(key).__name__}, and JSON object keys arrive as str."
                 )
-            _check_value(item, f"{where}[{key!r}]")
+            if type(item) not in _SCALARS:
+                _check_value(item, f"{where}[{key!r}]")
         return
     raise PixelValueError(
         f"ptrack cannot carry {where} = {value!r} ({type(value).__name__}); "
@@ -187,16 +189,51 @@ def dumps(
     payload: list[Any] = [
         args if type(args) in (list, tuple) else list(args),
         kwargs if type(kwargs) is dict else dict(kwargs),
+        *_trailer(max_age, recipient, campaign, message),
     ]
-    if message is not None:
-        payload += (max_age, recipient, campaign or "", message)
-    elif campaign is not None:
-        payload += (max_age, recipient, campaign)
-    elif recipient is not None:
-        payload += (max_age, recipient)
-    elif max_age is not None:
-        payload.append(max_age)
     return _codec().dumps(payload)
+
+
+def _trailer(
+    max_age: int | None, recipient: str | None, campaign: str | None, message: str | None
+) -> list[Any]:
+    """What follows ``[args, kwargs]`` in a payload: as few items as say it all."""
+    if message is not None:
+        return [max_age, recipient, campaign or "", message]
+    if campaign is not None:
+        return [max_age, recipient, campaign]
+    if recipient is not None:
+        return [max_age, recipient]
+    return [] if max_age is None else [max_age]
+
+
+def dumper(
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    *,
+    max_age: int | None = None,
+    recipient: str | None = None,
+    campaign: str | None = None,
+    message: str | None = None,
+) -> Callable[[Any], str]:
+    """``dumps()`` for many tokens that differ only in a first positional argument.
+
+    ``dump(first)`` gives ``dumps([first, *args], kwargs, ...)``, the same
+    token: the links of one email share everything but their destination, so
+    all the rest is checked and written as JSON once, here.
+    """
+    check_json(args, kwargs)
+    rest = _dump_json(list(args))[1:-1]
+    shared = [dict(kwargs), *_trailer(max_age, recipient, campaign, message)]
+    tail = ("," + rest if rest else "") + "]," + _dump_json(shared)[1:]
+    codec = _codec()
+
+    def dump(first: Any) -> str:
+        if type(first) not in _SCALARS:
+            _check_value(first, "positional argument 0")
+        return codec.sign(("[[" + _dump_json(first) + tail).encode())
+
+    return dump
 
 
 def _utc(timestamp: float) -> datetime:
@@ -306,7 +343,10 @@ class _Codec:
         return _b64(outer.digest())
 
     def dumps(self, payload: list[Any]) -> str:
-        data = _dump_json(payload).encode()
+        return self.sign(_dump_json(payload).encode())
+
+    def sign(self, data: bytes) -> str:
+        """The token of a payload already written as JSON."""
         if len(data) <= _SMALL_JSON:
             compressor = zlib.compressobj(6, zlib.DEFLATED, 9, 2)
             compressed = compressor.compress(data) + compressor.flush()

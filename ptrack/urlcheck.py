@@ -4,17 +4,26 @@
 (``PTRACK_APP_URL``, ``PTRACK_PRIVATE_RELAY_URL``, ``PTRACK_CLICK_FALLBACK_URL``)
 and ``ptrack.clicks`` each choose the options they need, so no caller parses
 a URL itself and none can be crashed by one that ``urlsplit()`` refuses.
+``normalize()`` turns a link as written into the URL a browser follows
+(``ptrack.whatwg``), which then passes ``problem()``: every click destination
+goes through it.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from urllib.parse import urlsplit
 
-# Control characters, space, DEL and backslash: browsers strip or reinterpret
-# them ("java\tscript:", "https:\\evil.example"), so none may reach a Location.
-_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+from ptrack import whatwg
+
+# Control characters, space and DEL, and a backslash before the query: browsers
+# strip or reinterpret them ("java\tscript:", "https:\\evil.example"), so none
+# may reach a Location. After the first "?" or "#", a backslash is data to every
+# parser (the URL standard leaves it unencoded in queries and fragments).
+_UNSAFE = re.compile(r"[\x00-\x20\x7f]")
+_BACKSLASH_BEFORE_QUERY = re.compile(r"[^?#\\]*\\")
 
 # A host in brackets, then at most a port: what is left of the network
 # location once any credentials are cut off.
@@ -25,16 +34,17 @@ def problem(url: object, *, strict: bool = True, query: bool = True) -> str | No
     """Why ``url`` is not an acceptable absolute http(s) URL, or ``None`` if it is.
 
     ``strict`` asks for what a browser may safely be redirected to: no control
-    character, space, backslash or non-ASCII character, ``scheme://`` as
-    written, no credentials, a numeric port and a host name. Without it, the
-    URL needs only an http(s) scheme and a network location as ``urlsplit()``
-    reads them, which is what the settings checks have always accepted.
+    character, space or non-ASCII character, no backslash before the query,
+    ``scheme://`` as written, no credentials, a numeric port and a host name.
+    Without it, the URL needs only an http(s) scheme and a network location as
+    ``urlsplit()`` reads them, which is what the settings checks have always
+    accepted.
     ``query=False`` also refuses a query or a fragment.
     """
     if not isinstance(url, str):
         return f"is a {type(url).__name__}, not a str"
     if strict:
-        if _UNSAFE.search(url):
+        if _UNSAFE.search(url) or _BACKSLASH_BEFORE_QUERY.match(url):
             return "contains a control character, a space or a backslash"
         if not url.isascii():
             return (
@@ -86,3 +96,34 @@ def _malformed_brackets(netloc: str) -> bool:
     except ValueError:
         return True
     return False
+
+
+def normalize(url: object) -> str:
+    """The URL a browser follows for a link to ``url``, if it may be a click destination.
+
+    ``url`` is read as the URL standard reads it (``ptrack.whatwg``): the
+    result is ASCII, percent-encoded as a browser encodes it, and passes
+    ``problem()``. Raises ``ValueError`` saying why for anything else: not a
+    str, not an absolute http(s) URL, refused by browsers, or carrying
+    credentials.
+    """
+    if not isinstance(url, str):
+        raise ValueError(f"is a {type(url).__name__}, not a str")
+    normal, reason = _normalized(url)
+    if reason is not None:
+        raise ValueError(reason)
+    return normal
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalized(url: str) -> tuple[str, str | None]:
+    # A campaign's emails share their links: each is read once per process.
+    try:
+        parts = whatwg.parse(url)
+    except ValueError as e:
+        return "", str(e)
+    if parts.credentials:
+        return "", "carries credentials (user@ or user:password@)"
+    href = parts.href
+    reason = problem(href)
+    return (href, None) if reason is None else ("", reason)

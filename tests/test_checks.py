@@ -478,6 +478,54 @@ def test_e041_email_backend_that_is_the_tracking_backend() -> None:
     assert "hand every message to itself" in error.msg
 
 
+def _whole_email_checks() -> list[Any]:
+    return [m for m in checks.check_settings() if m.id in ("ptrack.E042", "ptrack.E043")]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        {},
+        {"source": "newsletter", "utm_medium": "email", "campaign": None},
+        "tests.mail_hooks.utm_tags",
+        lambda message: {"campaign": "spring"},
+    ],
+)
+def test_good_utm_settings_pass(value: Any) -> None:
+    with override_settings(PTRACK_UTM=value, PTRACK_TRACK_UNSUBSCRIBE=True):
+        assert _whole_email_checks() == []
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ({"Source": "x"}, "has the name 'Source'"),
+        ({"utm_": "x"}, "has the name 'utm_'"),
+        ({"source": ""}, "gives 'source' the value ''"),
+        ({"source": 1}, "gives 'source' the value 1"),
+        ({"source": "a", "utm_source": "b"}, "names utm_source twice"),
+        ("no.such.tags", "cannot be imported"),
+        (42, "not callable"),
+        (["source", "x"], "not callable"),
+    ],
+)
+def test_e042_utm_tags_that_are_no_mapping_of_names_to_values(value: Any, problem: str) -> None:
+    with override_settings(PTRACK_UTM=value):
+        [error] = _whole_email_checks()
+    assert error.id == "ptrack.E042"
+    assert error.msg.startswith("PTRACK_UTM should ")
+    assert problem in error.msg
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_e043_track_unsubscribe_that_is_no_bool(value: Any) -> None:
+    with override_settings(PTRACK_TRACK_UNSUBSCRIBE=value):
+        [error] = _whole_email_checks()
+    assert error.id == "ptrack.E043"
+    assert error.msg == f"PTRACK_TRACK_UNSUBSCRIBE should be True or False, not {value!r}."
+
+
 CONSENT_IDS = (
     "ptrack.E050",
     "ptrack.E051",

@@ -23,7 +23,7 @@ from freezegun import freeze_time
 from itsdangerous import URLSafeTimedSerializer
 
 import ptrack
-from ptrack import clicks, encoders
+from ptrack import clicks, encoders, tracking
 from ptrack.answers import CLICK_NOT_FOUND_BODY, PIXEL_GIF
 from ptrack.events import EventType
 from ptrack.exceptions import InvalidDestination
@@ -443,13 +443,34 @@ def test_the_hostile_catalogue_is_long_enough() -> None:
     assert len(HOSTILE) >= 30
 
 
-@pytest.mark.parametrize("value", REFUSED.values(), ids=REFUSED.keys())
+# Of REFUSED, those a browser follows all the same: a link made on one leads where the
+# browser would have gone, written as the URL standard writes it.
+FOLLOWED = {
+    "backslash": "https://attacker.example/",
+    "crlf": "https://www.example.com/Set-Cookie:%20attacker=1",
+    "leading-space": "https://attacker.example/",
+    "nul": "https://attacker.example/",
+    "non-ascii-host": "https://xn--attcker-4fg.example/",
+    "no-host": "https://attacker/",
+}
+
+
+REFUSED_AT_RENDER = {name: value for name, value in REFUSED.items() if name not in FOLLOWED}
+
+
+@pytest.mark.parametrize("value", REFUSED_AT_RENDER.values(), ids=REFUSED_AT_RENDER.keys())
 def test_refused_destinations_fail_at_render_time_naming_the_value(value: Any) -> None:
     shown = value[:100] + "..." if isinstance(value, str) and len(value) > 100 else value
     with pytest.raises(InvalidDestination) as info:
         ptrack.Pixel("n").link(value)
     assert repr(shown) in str(info.value)
     assert "absolute http(s)" in str(info.value)
+
+
+@pytest.mark.parametrize("name", FOLLOWED)
+def test_what_a_browser_follows_leads_where_it_would_go(name: str) -> None:
+    link = ptrack.Pixel("n").link(REFUSED[name])
+    assert tracking.verify_click(urlsplit(link).path.split("/")[3])[0] == FOLLOWED[name]
 
 
 def test_links_from_ptrack_3x_are_pixels_only(

@@ -118,7 +118,7 @@ TEMPLATES: dict[str, list[tuple[str, str, str]]] = {
         ("https://broken.example/five", "https://broken.example/five", "5"),
         ("\nhttps://broken.example/six?x=1\n", "https://broken.example/six?x=1", "6"),
         ("https://broken.example/seven", "https://broken.example/seven", "7"),
-        ("HTTPS://BROKEN.EXAMPLE/EIGHT", "HTTPS://BROKEN.EXAMPLE/EIGHT", "8"),
+        ("HTTPS://BROKEN.EXAMPLE/EIGHT", "https://broken.example/EIGHT", "8"),
         ("https://broken.example/ten", "https://broken.example/ten", "9"),
     ],
 }
@@ -205,12 +205,21 @@ def test_quotes_are_kept_and_unquoted_values_stay_unquoted() -> None:
         ("https://e.example/?a&lang=en", "https://e.example/?a&lang=en"),
         ("https&#58;//e.example/", "https://e.example/"),
         ("https://e.example/a\r\nb\tc", "https://e.example/abc"),
-        ("\x00 https://e.example/ \x1f", "https://e.example/"),
+        ("\x01 https://e.example/ \x1f", "https://e.example/"),
+        ("https://e.example/a\x00b", "https://e.example/a%EF%BF%BDb"),
+        ("HTTPS://E.EXAMPLE:443/./a/../b?", "https://e.example/b?"),
+        ("https:\\\\e.example\\a", "https://e.example/a"),
     ],
 )
 def test_the_destination_is_the_href_as_a_browser_reads_it(value: str, destination: str) -> None:
     result = instrument_html(f'<a href="{value}">x</a>', PIXEL, opens=False)
     assert clicks_in(result) == [(destination, "1")]
+
+
+def test_a_nul_before_the_url_makes_it_relative_as_in_a_browser() -> None:
+    # The tokenizer reads a NUL in an attribute as U+FFFD, which is no space to strip.
+    source = '<a href="\x00 https://e.example/">x</a>'
+    assert instrument_html(source, PIXEL, opens=False) == source
 
 
 def test_an_author_name_is_read_like_any_attribute_value() -> None:
@@ -226,15 +235,17 @@ def test_an_href_a_click_link_cannot_carry_is_left_alone_with_a_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     source = (
-        '<a href="https://caf\u00e9.example/">idn</a><a href="https://user:pw@e.example/">c</a>'
-        '<a href="https://e.example/a\x00b">nul</a><a href="https://e.example/ok">ok</a>'
+        '<a href="https://exa mple.example/">space</a><a href="https://user:pw@e.example/">c</a>'
+        '<a href="https://e.example:99999/">port</a><a href="https://e.example/ok">ok</a>'
     )
     with caplog.at_level(logging.WARNING, logger="ptrack"):
         result = instrument_html(source, PIXEL, opens=False)
     assert clicks_in(result) == [("https://e.example/ok", "1")]
     assert result.startswith(source[: source.index('<a href="https://e.example/ok">')])
     assert len(caplog.records) == 3
-    assert "'https://caf\u00e9.example/'" in caplog.records[0].getMessage()
+    assert "'https://exa mple.example/'" in caplog.records[0].getMessage()
+    assert "credentials" in caplog.records[1].getMessage()
+    assert "invalid port" in caplog.records[2].getMessage()
 
 
 def test_clicks_and_opens_can_each_be_left_out() -> None:
@@ -493,7 +504,7 @@ def test_attributes_without_values_and_named_references() -> None:
         '<a href=https://f.example/ data-ptrack-name=" ">y</a>'
     )
     result = instrument_html(source, PIXEL, opens=False)
-    assert clicks_in(result) == [('https://e.example/"q', "1"), ("https://f.example/", "2")]
+    assert clicks_in(result) == [("https://e.example/%22q", "1"), ("https://f.example/", "2")]
 
 
 @override_settings(PTRACK_APP_URL="https://track.example.com/?a=1&b=2")

@@ -121,11 +121,9 @@ def test_a_message_is_tracked_with_a_pixel() -> None:
         ("https://en.wikipedia.org/wiki/Foo_(bar).", ["https://en.wikipedia.org/wiki/Foo_(bar)"]),
         ("<https://e.example/a?x=1&y=2>", ["https://e.example/a?x=1&y=2"]),
         ('"https://e.example/a"', ["https://e.example/a"]),
-        ("HTTPS://E.EXAMPLE/A", ["HTTPS://E.EXAMPLE/A"]),
         ("mailto:a@e.example tel:+1555 ftp://e.example/ e.example/a", []),
         ("https://e.example/*|UNSUB|* https://e.example/{{ x }}", []),
         ("https://track.example.com/ptrack/c/old.link.token/", []),
-        ("https://caf\u00e9.example/", []),
         ("xhttps://e.example/a", []),
     ],
 )
@@ -137,6 +135,20 @@ def test_urls_in_plain_text(text: str, links: list[str]) -> None:
     assert [destination for destination, _name in clicks_in(result)] == links
     destinations = iter(links)
     assert CLICK_URL.sub(lambda _match: next(destinations), result) == text
+
+
+@pytest.mark.parametrize(
+    ("url", "destination"),
+    [
+        ("HTTPS://E.EXAMPLE/A", "https://e.example/A"),
+        ("https://caf\u00e9.example/men\u00fc?plat=cr\u00eape", "https://xn--caf-dma.example/men%C3%BC?plat=cr%C3%AApe"),
+        ("https://例え.jp/パス", "https://xn--r8jz45g.jp/%E3%83%91%E3%82%B9"),
+    ],
+)  # fmt: skip
+def test_plain_text_urls_lead_where_a_browser_goes(url: str, destination: str) -> None:
+    result = instrument_text(f"Read it at {url} today.", PIXEL)
+    assert clicks_in(result) == [(destination, "text-1")]
+    assert CLICK_URL.sub(url, result) == f"Read it at {url} today."
 
 
 # --- track_message and the backend ---

@@ -84,7 +84,8 @@ def test_the_campaign_page_draws_the_chart_links_and_kinds(admin_client: Client)
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in text
     assert text.count("<polyline") == 3
     assert '<th scope="row">unique opens</th><td>1</td>' in text
-    assert "<td>sale</td><td>https://shop.example.com/sale?a=1&amp;b=&lt;2&gt;</td>" in text
+    # The destination as a browser requests it ("<" percent-encoded), escaped for HTML.
+    assert "<td>sale</td><td>https://shop.example.com/sale?a=1&amp;b=%3C2%3E</td>" in text
     assert "<td>1</td><td>1</td><td>1</td></tr>" in text  # clicks, unique, machine
     assert "<td>security_scanner</td><td>1</td><td>1</td>" in text
     assert "<script" not in text.split('id="content-main"')[1]

@@ -44,6 +44,8 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
         *classification.check_private_relay(),
         *classification.check_privacy(),
         *email.check_email_backend(),
+        *email.check_utm(),
+        *email.check_track_unsubscribe(),
         *consent.check_consent(),
     ]
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error
-from django.utils.module_loading import import_string
 
-from ptrack.checks.values import check_seconds
+from ptrack.checks.values import check_callable, check_seconds
 from ptrack.conf import conf
 from ptrack.consent import LEVELS
 
 
 def check_consent() -> list[CheckMessage]:
     return [
-        *_check_callable(
+        *check_callable(
             "PTRACK_CONSENT",
             conf.CONSENT,
             "ptrack.E050",
@@ -29,14 +28,14 @@ def check_consent() -> list[CheckMessage]:
             none_ok=True,
             hint="Past it a lookup counts as 'none'; None waits for the consent source.",
         ),
-        *_check_callable(
+        *check_callable(
             "PTRACK_MESSAGE_RECIPIENT",
             conf.MESSAGE_RECIPIENT,
             "ptrack.E053",
             "Name a function taking an EmailMessage and answering its recipient's opaque key "
             "or None, e.g. 'myapp.mail.recipient_key'.",
         ),
-        *_check_callable(
+        *check_callable(
             "PTRACK_CONSENT_WITHDRAW",
             conf.CONSENT_WITHDRAW,
             "ptrack.E054",
@@ -57,26 +56,6 @@ def _check_consents_cache(alias: object) -> list[CheckMessage]:
             hint=f"Give one of {', '.join(repr(a) for a in aliases)}; ptrack.consents "
             f"reads levels through it.",
             id="ptrack.E055",
-        )
-    ]
-
-
-def _check_callable(name: str, value: object, check_id: str, hint: str) -> list[CheckMessage]:
-    if value is None:
-        return []
-    try:
-        found = import_string(value) if isinstance(value, str) else value
-    except ImportError as e:
-        problem = f"it cannot be imported ({e})"
-    else:
-        if callable(found):
-            return []
-        problem = "it is not callable"
-    return [
-        Error(
-            f"{name} should be a callable or its dotted path, not {value!r}: {problem}.",
-            hint=hint,
-            id=check_id,
         )
     ]
 

@@ -1,10 +1,14 @@
-"""Checks of the tracking email backend's settings: ptrack.E040 and E041."""
+"""Checks of the settings for tracking whole emails: ptrack.E040 to E043."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from django.core.checks import CheckMessage, Error
 from django.utils.module_loading import import_string
 
+from ptrack import utm
+from ptrack.checks.values import check_callable
 from ptrack.conf import conf
 
 
@@ -43,3 +47,40 @@ def check_email_backend() -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def check_utm() -> list[CheckMessage]:
+    value = conf.UTM
+    if not isinstance(value, Mapping):
+        return check_callable(
+            "PTRACK_UTM",
+            value,
+            "ptrack.E042",
+            "Give a mapping such as {'source': 'newsletter', 'medium': 'email'}, or a "
+            "function taking the message and answering one, e.g. 'myapp.mail.utm_tags'.",
+        )
+    reason = utm.problem(value)
+    if reason is None:
+        return []
+    return [
+        Error(
+            f"PTRACK_UTM should map UTM names to values, such as {{'medium': 'email'}}; "
+            f"{value!r} {reason}.",
+            hint="Names are 'source', 'medium', 'campaign', ... (with or without 'utm_'); "
+            "values are non-empty strings, or None to leave a tag out.",
+            id="ptrack.E042",
+        )
+    ]
+
+
+def check_track_unsubscribe() -> list[CheckMessage]:
+    value: object = conf.TRACK_UNSUBSCRIBE
+    if isinstance(value, bool):
+        return []
+    return [
+        Error(
+            f"PTRACK_TRACK_UNSUBSCRIBE should be True or False, not {value!r}.",
+            hint="False (the default) leaves unsubscribe links untracked.",
+            id="ptrack.E043",
+        )
+    ]

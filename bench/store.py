@@ -79,6 +79,7 @@ def run(messages: int, events: int, batch: int) -> dict[str, float]:
 
     import ptrack
     from ptrack import tracking
+    from ptrack.events import PixelEvent
     from ptrack.store import sending, stats
     from ptrack.store.recording import StoreRecorder
 
@@ -114,6 +115,9 @@ def run(messages: int, events: int, batch: int) -> dict[str, float]:
             made.append(
                 dataclasses.replace(event, timestamp=event.timestamp + timedelta(seconds=n))
             )
+    # As a task worker receives them: through to_dict(), and with real datetimes, not
+    # freezegun's, whose every method runs in Python.
+    made = [PixelEvent.from_dict(event.to_dict()) for event in made]
     recorder = StoreRecorder()
     began = time.perf_counter()
     for first in range(0, len(made), batch):

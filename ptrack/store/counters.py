@@ -73,7 +73,7 @@ class Deltas:
     def save(self, using: str) -> None:
         """Add everything to the database ``using``, inside the caller's transaction:
         one statement per table, its rows in key order so that batches wait, not deadlock."""
-        adapt = connections[using].ops.adapt_datetimefield_value
+        adapt, _read = statements.datetimes(connections[using])
         added: dict[str, statements.Merge] = {"value": "add"}
         statements.insert(
             using,

@@ -22,7 +22,6 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import connections, router, transaction
-from django.utils.timezone import make_aware
 
 from ptrack.conf import conf
 from ptrack.consent import Consent
@@ -157,9 +156,7 @@ class _Message:
 
     __slots__ = ("pk", "message_id", "campaign_id", *_WRITTEN)
 
-    def __init__(
-        self, row: Sequence[Any], aware: Callable[[datetime | None], datetime | None]
-    ) -> None:
+    def __init__(self, row: Sequence[Any], aware: Callable[[Any], datetime | None]) -> None:
         self.pk: int = row[0]
         self.message_id: str = row[1]
         self.campaign_id: int = row[2]
@@ -168,10 +165,18 @@ class _Message:
         self.last_open_at = aware(row[5])
         self.clicks: int = row[6]
         self.first_click_at = aware(row[7])
-        loads = row[8]
-        self.machine_loads: dict[str, int] = (
-            json.loads(loads) if isinstance(loads, str) else loads or {}
-        )
+        self.machine_loads: Any = row[8]  # as read (JSON text) until a machine's load
+
+    def machine_loads_now(self) -> dict[str, int]:
+        """Its loads by machines, per kind, read to be added to."""
+        loads = self.machine_loads
+        if not isinstance(loads, dict):
+            self.machine_loads = loads = json.loads(loads) if loads else {}
+        return loads  # type: ignore[no-any-return]
+
+    def machine_loads_db(self) -> str:
+        loads = self.machine_loads
+        return loads if isinstance(loads, str) else json.dumps(loads or {})
 
 
 class _Batch:
@@ -182,6 +187,7 @@ class _Batch:
     def __init__(self, events: Sequence[PixelEvent], using: str) -> None:
         self.using = using
         self.connection = connections[using]
+        self.to_db, self.from_db = statements.datetimes(self.connection)
         self.events = {event_key(e): e for e in events}
         self.deltas = counters.Deltas()
         self.changed: dict[int, _Message] = {}
@@ -234,15 +240,9 @@ class _Batch:
             sql += " FOR UPDATE"
         found: dict[str, _Message] = {}
         for row in statements.select_in(self.using, sql, sorted(ids)):
-            message = _Message(row, self._aware)
+            message = _Message(row, self.from_db)
             found[message.message_id] = message
         return found
-
-    def _aware(self, value: datetime | None) -> datetime | None:
-        # SQLite gives naive datetimes in the connection's time zone, PostgreSQL aware ones.
-        if value is None or value.tzinfo is not None:
-            return value
-        return make_aware(value, self.connection.timezone)
 
     def _link_ids(
         self, wanted: dict[tuple[int, str], tuple[str, str]]
@@ -292,7 +292,7 @@ class _Batch:
         again, or at once by another worker, which this waits for) are skipped. Returns
         the new ones, oldest first."""
         keep_client = bool(conf.STORE_CLIENT)
-        adapt = self.connection.ops.adapt_datetimefield_value
+        adapt = self.to_db
         rows = [
             (
                 key,
@@ -327,8 +327,7 @@ class _Batch:
 
     def _write(self) -> None:
         using = self.using
-        ops = self.connection.ops
-        adapt = ops.adapt_datetimefield_value
+        adapt = self.to_db
         statements.update(
             using,
             Message,
@@ -341,7 +340,7 @@ class _Batch:
                     adapt(m.last_open_at),
                     m.clicks,
                     adapt(m.first_click_at),
-                    json.dumps(m.machine_loads),
+                    m.machine_loads_db(),
                 )
                 for _pk, m in sorted(self.changed.items())
             ],
@@ -382,7 +381,7 @@ class _Batch:
         kind = _kind(event)
         self.deltas.add(campaign_id, at, f"machine_loads:{kind}")
         if message is not None:
-            loads = self._changed(message).machine_loads
+            loads = self._changed(message).machine_loads_now()
             loads[kind] = loads.get(kind, 0) + 1
 
     def _click(

@@ -1,25 +1,22 @@
-"""The store's recorder: loads and clicks written per message, link and campaign, a batch
-in one transaction.
+"""The store's recorder: a batch of loads and clicks read against the store and written in
+one transaction, in a handful of statements (what each event changes: ptrack.store.tally).
 
-Each event gets a key, a digest of the whole event, which the ``Event`` table
-holds unique: a batch recorded again (a task retried, a worker restarted) finds
-its keys there and adds nothing, and two workers recording the same batch at
-once cannot both commit. Counters change in the same transaction as the rows,
-so they always agree with them.
-
-People and machines: a load counts as a person's open when its classification
-``counts_as_open`` (a person, or their provider's image proxy); every other
-load is a machine's, counted by kind (``"unknown"`` when unclassified). A
-person's click on a message with no open recorded also records its open.
+Each event gets a key (``event_key()``), which the ``Event`` table holds unique.
+A batch inserts its events with ``ON CONFLICT DO NOTHING RETURNING`` and counts
+only those the database returns: a batch recorded again (a task retried, a
+worker restarted) adds nothing, and of two workers recording the same batch at
+once, the second waits for the first and then finds its events there. Counters
+change in the same transaction as the rows, so they always agree with them.
+Every table is written in one order, and its rows sorted, so that concurrent
+batches wait for each other rather than deadlock.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
-from datetime import date, datetime
-from typing import Any
+from collections.abc import Sequence
+from datetime import date
 
 from django.db import connections, router, transaction
 
@@ -29,8 +26,11 @@ from ptrack.events import EventType, PixelEvent
 from ptrack.registry import TrackingPixel
 from ptrack.store import counters, statements
 from ptrack.store.models import Event, Link, Message, MessageLink, RecipientDay
+from ptrack.store.tally import MESSAGE_COLUMNS, WRITTEN, MessageRow, Tally, is_person, kind_of
 
-UNKNOWN_KIND = "unknown"
+# An event on its way in: its key, itself, its campaign's id, its message's row (None: a
+# message the store does not know), and its link's (campaign id, link key) if a click.
+_Placed = tuple[str, PixelEvent, int, MessageRow | None, tuple[int, str] | None]
 
 
 class StoreRecorder(TrackingPixel):
@@ -101,21 +101,11 @@ def ingest(events: Sequence[PixelEvent]) -> None:
             _Batch(counted, using).record()
 
 
-def _is_person(event: PixelEvent) -> bool:
-    classification = event.classification
-    return classification is not None and classification.counts_as_open
-
-
-def _kind(event: PixelEvent) -> str:
-    classification = event.classification
-    return UNKNOWN_KIND if classification is None else classification.kind.value
-
-
 def _last_open_days(events: Sequence[PixelEvent], using: str) -> None:
     """A deliverability level keeps the day of a recipient's last open, and nothing else."""
     latest: dict[str, date] = {}
     for event in events:
-        if _is_person(event) and event.recipient:
+        if is_person(event) and event.recipient:
             day = event.timestamp.date()
             if event.recipient not in latest or latest[event.recipient] < day:
                 latest[event.recipient] = day
@@ -129,9 +119,6 @@ def _last_open_days(events: Sequence[PixelEvent], using: str) -> None:
         merge={"last_open": "latest"},
     )
 
-
-# What a batch changes in a message's row.
-_WRITTEN = ("opens", "first_open_at", "last_open_at", "clicks", "first_click_at", "machine_loads")
 
 _EVENT_COLUMNS = (
     "key",
@@ -147,38 +134,6 @@ _EVENT_COLUMNS = (
 )
 
 
-# What a batch reads of a message's row.
-_MESSAGE_COLUMNS = ("id", "message_id", "campaign_id", *_WRITTEN)
-
-
-class _Message:
-    """A message's row as a batch reads it (locked) and writes it back."""
-
-    __slots__ = ("pk", "message_id", "campaign_id", *_WRITTEN)
-
-    def __init__(self, row: Sequence[Any], aware: Callable[[Any], datetime | None]) -> None:
-        self.pk: int = row[0]
-        self.message_id: str = row[1]
-        self.campaign_id: int = row[2]
-        self.opens: int = row[3]
-        self.first_open_at = aware(row[4])
-        self.last_open_at = aware(row[5])
-        self.clicks: int = row[6]
-        self.first_click_at = aware(row[7])
-        self.machine_loads: Any = row[8]  # as read (JSON text) until a machine's load
-
-    def machine_loads_now(self) -> dict[str, int]:
-        """Its loads by machines, per kind, read to be added to."""
-        loads = self.machine_loads
-        if not isinstance(loads, dict):
-            self.machine_loads = loads = json.loads(loads) if loads else {}
-        return loads  # type: ignore[no-any-return]
-
-    def machine_loads_db(self) -> str:
-        loads = self.machine_loads
-        return loads if isinstance(loads, str) else json.dumps(loads or {})
-
-
 class _Batch:
     """One batch of events on its way into the store, in a handful of statements:
     read its messages (locked) and links, insert its events (those already there are
@@ -189,12 +144,6 @@ class _Batch:
         self.connection = connections[using]
         self.to_db, self.from_db = statements.datetimes(self.connection)
         self.events = {event_key(e): e for e in events}
-        self.deltas = counters.Deltas()
-        self.changed: dict[int, _Message] = {}
-        # (message pk, link id) -> [clicks, first click], a person's clicks in this batch
-        self.pairs: dict[tuple[int, int], list[Any]] = {}
-        # (message pk, link id) a person had clicked before this batch
-        self.clicked: set[tuple[int, int]] = set()
 
     def record(self) -> None:
         using = self.using
@@ -202,7 +151,7 @@ class _Batch:
         campaigns = counters.campaign_ids(
             {e.campaign or "" for e in self.events.values() if e.message not in messages}, using
         )
-        placed: list[tuple[str, PixelEvent, int, _Message | None, tuple[int, str] | None]] = []
+        placed: list[_Placed] = []
         wanted: dict[tuple[int, str], tuple[str, str]] = {}
         for key, e in self.events.items():
             message = messages.get(e.message) if e.message else None
@@ -216,31 +165,33 @@ class _Batch:
         fresh = self._insert_events(placed, links)
         if not fresh:
             return
-        self.clicked = self._clicked_pairs(
-            [m.pk for _k, e, _c, m, link in fresh if m is not None and link and _is_person(e)]
+        tally = Tally(
+            self._clicked_pairs(
+                [m.pk for _k, e, _c, m, link in fresh if m is not None and link and is_person(e)]
+            )
         )
         for _key, event, campaign_id, message, link in fresh:
             if link is None:
-                self._load(event, campaign_id, message)
+                tally.load(event, campaign_id, message)
             else:
                 name, destination = wanted[link]
-                self._click(event, campaign_id, message, link, links[link], name, destination)
-        self._write()
+                tally.click(event, campaign_id, message, link, links[link], name, destination)
+        self._write(tally)
 
-    def _messages(self, ids: set[str]) -> dict[str, _Message]:
+    def _messages(self, ids: set[str]) -> dict[str, MessageRow]:
         """The messages named in the batch, locked until it commits, in id order so that
         batches sharing messages wait rather than deadlock."""
         quote = self.connection.ops.quote_name
-        columns = ", ".join(map(quote, _MESSAGE_COLUMNS))
+        columns = ", ".join(map(quote, MESSAGE_COLUMNS))
         sql = (
             f"SELECT {columns} "
             f"FROM {quote(Message._meta.db_table)} WHERE message_id IN ({{in}}) ORDER BY id"
         )
         if self.connection.features.has_select_for_update:
             sql += " FOR UPDATE"
-        found: dict[str, _Message] = {}
+        found: dict[str, MessageRow] = {}
         for row in statements.select_in(self.using, sql, sorted(ids)):
-            message = _Message(row, self.from_db)
+            message = MessageRow(row, self.from_db)
             found[message.message_id] = message
         return found
 
@@ -285,9 +236,9 @@ class _Batch:
 
     def _insert_events(
         self,
-        placed: list[tuple[str, PixelEvent, int, _Message | None, tuple[int, str] | None]],
+        placed: list[_Placed],
         links: dict[tuple[int, str], int],
-    ) -> list[tuple[str, PixelEvent, int, _Message | None, tuple[int, str] | None]]:
+    ) -> list[_Placed]:
         """Insert the batch's events; those whose key is there already (a batch recorded
         again, or at once by another worker, which this waits for) are skipped. Returns
         the new ones, oldest first."""
@@ -300,7 +251,7 @@ class _Batch:
                 None if message is None else message.pk,
                 e.recipient or "",
                 e.event_type,
-                _kind(e),
+                kind_of(e),
                 adapt(e.timestamp),
                 None if link is None else links[link],
                 (e.ip or "") if keep_client else "",
@@ -325,13 +276,13 @@ class _Batch:
         )
         return set(statements.select_in(self.using, sql, sorted(set(message_pks))))
 
-    def _write(self) -> None:
+    def _write(self, tally: Tally) -> None:
         using = self.using
         adapt = self.to_db
         statements.update(
             using,
             Message,
-            _WRITTEN,
+            WRITTEN,
             [
                 (
                     m.pk,
@@ -342,84 +293,15 @@ class _Batch:
                     adapt(m.first_click_at),
                     m.machine_loads_db(),
                 )
-                for _pk, m in sorted(self.changed.items())
+                for _pk, m in sorted(tally.changed.items())
             ],
         )
         statements.insert(
             using,
             MessageLink,
             ("message_id", "link_id", "clicks", "first_at"),
-            [(m, link, n, adapt(at)) for (m, link), (n, at) in sorted(self.pairs.items())],
+            [(m, link, n, adapt(at)) for (m, link), (n, at) in sorted(tally.pairs.items())],
             conflict=("message_id", "link_id"),
             merge={"clicks": "add", "first_at": "earliest"},
         )
-        self.deltas.save(using)
-
-    def _changed(self, message: _Message) -> _Message:
-        self.changed[message.pk] = message
-        return message
-
-    def _opened(self, message: _Message | None, campaign_id: int, at: datetime) -> None:
-        """A person's open of ``message`` (``None``: of a message the store does not know)."""
-        self.deltas.add(campaign_id, at, "opens")
-        if message is None:
-            return
-        self._changed(message)
-        message.opens += 1
-        if message.first_open_at is None:
-            self.deltas.add(campaign_id, at, "unique_opens")
-            message.first_open_at = at
-        else:
-            message.first_open_at = min(message.first_open_at, at)
-        message.last_open_at = max(message.last_open_at or at, at)
-
-    def _load(self, event: PixelEvent, campaign_id: int, message: _Message | None) -> None:
-        at = event.timestamp
-        if _is_person(event):
-            self._opened(message, campaign_id, at)
-            return
-        kind = _kind(event)
-        self.deltas.add(campaign_id, at, f"machine_loads:{kind}")
-        if message is not None:
-            loads = self._changed(message).machine_loads_now()
-            loads[kind] = loads.get(kind, 0) + 1
-
-    def _click(
-        self,
-        event: PixelEvent,
-        campaign_id: int,
-        message: _Message | None,
-        link: tuple[int, str],
-        link_id: int,
-        name: str,
-        destination: str,
-    ) -> None:
-        at = event.timestamp
-        _c, key = link
-        if not _is_person(event):
-            self.deltas.add(campaign_id, at, f"machine_clicks:{_kind(event)}")
-            self.deltas.add_link(campaign_id, key, name, destination, machine=1)
-            return
-        self.deltas.add(campaign_id, at, "clicks")
-        self.deltas.add_link(campaign_id, key, name, destination, clicks=1)
-        if message is None:
-            return
-        if message.first_open_at is None:
-            # Images blocked, or the pixel's load still on its way: the click shows it was read.
-            self.deltas.add(campaign_id, at, "implied_opens")
-            self._opened(message, campaign_id, at)
-        self._changed(message)
-        message.clicks += 1
-        if message.first_click_at is None:
-            self.deltas.add(campaign_id, at, "unique_clicks")
-            message.first_click_at = at
-        else:
-            message.first_click_at = min(message.first_click_at, at)
-        pair = (message.pk, link_id)
-        clicks = self.pairs.get(pair)
-        if clicks is None:
-            self.pairs[pair] = [1, at]
-            if pair not in self.clicked:
-                self.deltas.add_link(campaign_id, key, name, destination, unique=1)
-        else:
-            clicks[0] += 1
+        tally.deltas.save(using)

@@ -33,7 +33,7 @@ test-matrix: $(VENV)/.installed
 ## --- benchmark targets (owned by bench/) ---
 BENCH_INSTALLED := $(VENV)/.bench-installed
 
-.PHONY: bench bench-quick bench-wrk bench-background bench-redis bench-classifier bench-instrument bench-inprocess bench-instructions
+.PHONY: bench bench-quick bench-wrk bench-background bench-redis bench-classifier bench-instrument bench-inprocess bench-instructions bench-store
 
 # The servers and tools of dependency group "bench", on top of dev.
 $(BENCH_INSTALLED): $(VENV)/.installed pyproject.toml
@@ -68,6 +68,10 @@ bench-instructions: $(VENV)/.installed
 ## Only the instrument_html case: a 100 KB email with 50 links, ptrack vs pytracking (bench/results-instrument.json).
 bench-instrument: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench.instrument
+
+## ptrack.store's recorder on SQLite (Django's defaults, WAL) and PostgreSQL, batches of 100 and 500 (about 3 minutes): table + bench/results-store.json.
+bench-store: $(VENV)/.installed
+	$(BIN)/python -m bench.store --json bench/results-store.json
 
 ## The same in one short round, to try it out (about two minutes; numbers are rough).
 bench-quick: $(BENCH_INSTALLED) bench-wrk

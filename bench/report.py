@@ -8,6 +8,7 @@ disagree on what a run measured.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,9 +64,11 @@ def render(results: dict[str, Any], *, markdown: bool) -> str:
         blocks += _inprocess(results["inprocess"])
     if results.get("instructions"):
         blocks += _instructions(results["instructions"])
+    if results.get("store"):
+        blocks += _store(results["store"])
     if results.get("http"):
         blocks += _http(results["http"])
-    elif "http" in results and "background" not in results:
+    elif "http" in results and "background" not in results and "store" not in results:
         blocks.append("No endpoint figures: wrk was not installed for this run.")
     lines: list[str] = []
     for block in blocks:
@@ -406,3 +409,33 @@ def _background(b: dict[str, Any], versions: dict[str, Any]) -> list[Block]:
             if w is not None
         )
     return [*out, drains, "\n".join(["Task worker commands:", *commands])]
+
+
+# --- ptrack.store -----------------------------------------------------------------------
+
+
+def _store(s: dict[str, Any]) -> list[Block]:
+    table = Table(
+        ("ptrack.store, recording", "events/s, median", "lowest", "highest", "stats() ms"),
+        (0, 16, 6, 7, 10),
+    )
+    for case in s["cases"]:
+        rates = case["events_per_second"]
+        table.add(
+            f"{case['database']}, batches of {case['batch']}",
+            f"{statistics.median(rates):,.0f}",
+            f"{min(rates):,.0f}",
+            f"{max(rates):,.0f}",
+            f"{statistics.median(case['stats_ms']):.1f}",
+        )
+    v = s["versions"]
+    postgres = (
+        f", PostgreSQL {v['postgresql']} (psycopg {v['psycopg']})" if "postgresql" in v else ""
+    )
+    return [
+        table,
+        f"{s['events']:,} events (people's opens and clicks, machines' loads) over "
+        f"{s['messages']:,} messages of one campaign, recorded by the store's recorder in "
+        f"batches, {s['rounds']} rounds; stats() of the campaign, median of 20 calls. "
+        f"SQLite {v['sqlite']}{postgres}.",
+    ]

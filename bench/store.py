@@ -1,46 +1,68 @@
 """ptrack.store's ingestion rate and the cost of stats(), on SQLite and on PostgreSQL.
 
-    python -m bench.store [--messages 2000] [--events 20000] [--batch 100] [--db sqlite|postgres]
+    python -m bench.store [--messages 2000] [--events 20000] [--batch 100 500] [--rounds 3]
+                          [--db sqlite sqlite-wal postgres] [--json bench/results-store.json]
+    python -m bench.store --markdown bench/results-store.json
 
-Builds a campaign of ``--messages`` messages in a fresh database (a SQLite file in a
-temporary directory, or the throwaway PostgreSQL cluster of tests/postgres.py), makes
-``--events`` verified events (people's opens and clicks, machine loads) through ptrack's own
-``tracking.verify()``, then times the store's recorder taking them ``--batch`` at a time, as a
-task worker does with ``PTRACK_BATCH_SIZE``: events per second, writes included. Then times
-``stats()`` of the campaign (median of 20). The events are made before the clock starts; the
-task queue itself is not part of the figure.
+Each database is fresh: a SQLite file in a temporary directory with Django's defaults (a
+rollback journal, synced at every commit), another in WAL mode with ``synchronous=NORMAL``
+(``OPTIONS["init_command"]``), and the throwaway PostgreSQL cluster of tests/postgres.py
+(left out when its server is not installed). For every round and batch size, a campaign
+of ``--messages`` messages is sent into each database and ``--events`` verified events are
+made through ptrack's own ``tracking.verify()`` (people's opens and clicks, machine loads),
+passed through ``to_dict()`` as a task worker receives them. Then the store's recorder
+takes them ``--batch`` at a time, as a worker does with ``PTRACK_BATCH_SIZE``: events per
+second, writes and commits included; the events are made before the clock starts. Then
+``stats()`` of the campaign is timed (median of 20). The databases take turns within each
+round, so that a shared machine's drift hits them alike; the table gives the median round.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
+import json
+import os
 import random
+import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from datetime import timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench import report
+from bench.machine import machine
+
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 SCANNER = "Mozilla/5.0 (compatible; Barracuda Sentinel (EE))"
+# The databases, as the table names them.
+LABELS = {
+    "sqlite": "SQLite, Django's defaults",
+    "sqlite-wal": "SQLite, WAL and synchronous=NORMAL",
+    "postgres": "PostgreSQL",
+}
+WAL = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 
 
-@contextlib.contextmanager
-def _database(kind: str) -> Iterator[dict[str, Any]]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as directory:
-            yield {"ENGINE": "django.db.backends.sqlite3", "NAME": str(Path(directory) / "db")}
-        return
-    from tests import postgres
+class _Router:
+    """Sends the store's models to the database being measured."""
 
-    with postgres.running():
-        yield {**postgres.settings(), "NAME": "postgres"}
+    alias = "sqlite"
+
+    def db_for_read(self, model: Any, **hints: Any) -> str | None:
+        return _Router.alias if model._meta.app_label == "ptrack_store" else None
+
+    def db_for_write(self, model: Any, **hints: Any) -> str | None:
+        return _Router.alias if model._meta.app_label == "ptrack_store" else None
+
+    def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool:
+        return True
 
 
-def _setup(database: dict[str, Any]) -> None:
+def _setup(databases: dict[str, dict[str, Any]]) -> None:
     import django
     from django.conf import settings
 
@@ -56,7 +78,8 @@ def _setup(database: dict[str, Any]) -> None:
             "ptrack",
             "ptrack.store",
         ],
-        DATABASES={"default": database},
+        DATABASES=databases,
+        DATABASE_ROUTERS=[_Router()],  # an instance: `python -m` runs this module as __main__
         ROOT_URLCONF="tests.urls",
         PTRACK_APP_URL="https://track.example.com",
         PTRACK_STORE_BACKGROUND=False,
@@ -64,43 +87,42 @@ def _setup(database: dict[str, Any]) -> None:
     django.setup()
     from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
+    for alias in databases:
+        if alias != "default":
+            call_command("migrate", database=alias, verbosity=0)
 
 
 def _token(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
-def run(messages: int, events: int, batch: int) -> dict[str, float]:
-    from datetime import timedelta
-
+def _events(prefix: str, messages: int, events: int, seed: int) -> tuple[list[str], list[Any]]:
+    """Message ids and the events of one campaign, made as the endpoint makes them."""
     from django.utils import timezone
     from freezegun import freeze_time
 
     import ptrack
     from ptrack import tracking
-    from ptrack.store import sending, stats
-    from ptrack.store.recording import StoreRecorder
+    from ptrack.events import PixelEvent
 
     sent_at = timezone.now() - timedelta(days=2)
-    ids = [f"m{n:07d}" for n in range(messages)]
-    sending.record([sending.Sent("bench", f"sub-{n}", ids[n], sent_at) for n in range(messages)])
-    rng = random.Random(1)
+    ids = [f"{prefix}{n:07d}" for n in range(messages)]
+    rng = random.Random(seed)
     person = tracking.request_context({"HTTP_USER_AGENT": BROWSER, "REMOTE_ADDR": "203.0.113.9"})
-    machine = tracking.request_context({"HTTP_USER_AGENT": SCANNER, "REMOTE_ADDR": "192.0.2.1"})
+    machine_ = tracking.request_context({"HTTP_USER_AGENT": SCANNER, "REMOTE_ADDR": "192.0.2.1"})
+    made = []
     # One frozen clock, moved rather than restarted: starting freezegun costs milliseconds.
     with freeze_time(sent_at) as clock:
-        pixels = [_token(ptrack.Pixel("n").url(campaign="bench", message=i)) for i in ids]
+        pixels = [_token(ptrack.Pixel("n").url(campaign=prefix, message=i)) for i in ids]
         links = [
             _token(
                 ptrack.Pixel("n").link(
-                    f"https://example.com/{n % 5}", name=str(n % 5), campaign="bench", message=i
+                    f"https://example.com/{n % 5}", name=str(n % 5), campaign=prefix, message=i
                 )
             )
             for n, i in enumerate(ids)
         ]
         clock.move_to(sent_at + timedelta(hours=1))
-        made = []
         for n in range(events):
             m = rng.randrange(messages)
             roll = rng.random()
@@ -109,47 +131,140 @@ def run(messages: int, events: int, batch: int) -> dict[str, float]:
             elif roll < 0.8:
                 event = tracking.verify_click(links[m], person)[1]
             else:
-                event = tracking.verify(pixels[m], machine)
+                event = tracking.verify(pixels[m], machine_)
             assert event is not None
             made.append(
                 dataclasses.replace(event, timestamp=event.timestamp + timedelta(seconds=n))
             )
+    # As a task worker receives them: through to_dict(), and with real datetimes, not
+    # freezegun's, whose every method runs in Python.
+    return ids, [PixelEvent.from_dict(event.to_dict()) for event in made]
+
+
+def _measure(
+    alias: str, campaign: str, ids: list[str], events: list[Any], batch: int
+) -> dict[str, Any]:
+    from django.utils import timezone
+
+    from ptrack.store import sending, stats
+    from ptrack.store.recording import StoreRecorder
+
+    _Router.alias = alias
+    sent_at = timezone.now() - timedelta(days=2)
+    sending.record([sending.Sent(campaign, f"sub-{n}", i, sent_at) for n, i in enumerate(ids)])
     recorder = StoreRecorder()
     began = time.perf_counter()
-    for first in range(0, len(made), batch):
-        recorder.record_events(made[first : first + batch])
+    for first in range(0, len(events), batch):
+        recorder.record_events(events[first : first + batch])
     elapsed = time.perf_counter() - began
     timings = []
     for _ in range(20):
         t = time.perf_counter()
-        stats("bench")
+        stats(campaign)
         timings.append(time.perf_counter() - t)
-    numbers = stats("bench", period=None)
-    print(
-        f"  counted: opens {numbers.opens}, clicks {numbers.clicks}, "
-        f"machine loads {numbers.machine_loads}"
-    )
+    numbers = stats(campaign, period=None)
     return {
-        "events_per_second": len(made) / elapsed,
-        "stats_ms_median": statistics.median(timings) * 1000,
+        "events_per_second": len(events) / elapsed,
+        "stats_ms": statistics.median(timings) * 1000,
+        "counted": [numbers.opens, numbers.clicks, sum(numbers.machine_loads.values())],
     }
+
+
+def _versions(aliases: list[str]) -> dict[str, Any]:
+    from django.db import connections
+
+    found: dict[str, Any] = {"sqlite": sqlite3.sqlite_version}
+    if "postgres" in aliases:
+        with connections["postgres"].cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            found["postgresql"] = cursor.fetchone()[0].split()[0]
+        found["psycopg"] = metadata.version("psycopg")
+    return found
+
+
+def run(options: argparse.Namespace) -> dict[str, Any]:
+    from tests import postgres
+
+    wanted = list(options.db)
+    if "postgres" in wanted and not postgres.available():
+        print("PostgreSQL's server or psycopg is not installed: measuring SQLite only.")
+        wanted.remove("postgres")
+    results: dict[str, Any] = {"machine": machine()}
+    with tempfile.TemporaryDirectory() as directory:
+        databases: dict[str, dict[str, Any]] = {
+            "sqlite": {"ENGINE": "django.db.backends.sqlite3", "NAME": f"{directory}/plain"},
+            "sqlite-wal": {
+                "ENGINE": "django.db.backends.sqlite3",
+                "NAME": f"{directory}/wal",
+                "OPTIONS": {"init_command": WAL},
+            },
+        }
+        cluster = postgres.running() if "postgres" in wanted else None
+        if cluster is not None:
+            cluster.__enter__()
+            databases["postgres"] = {**postgres.settings(), "NAME": "postgres"}
+        try:
+            _setup({"default": databases["sqlite"], **{a: databases[a] for a in wanted}})
+            cases: dict[tuple[str, int], list[dict[str, Any]]] = {
+                (alias, batch): [] for alias in wanted for batch in options.batch
+            }
+            for round_ in range(options.rounds):
+                for b, batch in enumerate(options.batch):
+                    prefix = f"r{round_}b{b}m"
+                    ids, events = _events(prefix, options.messages, options.events, round_)
+                    for alias in wanted:
+                        measured = _measure(alias, prefix, ids, events, batch)
+                        cases[alias, batch].append(measured)
+                        print(
+                            f"  round {round_ + 1}, {LABELS[alias]}, batches of {batch}: "
+                            f"{measured['events_per_second']:,.0f} events/s, "
+                            f"stats() {measured['stats_ms']:.2f} ms"
+                        )
+            for round_ in range(options.rounds):
+                for batch in options.batch:
+                    counted = {str(cases[a, batch][round_]["counted"]) for a in wanted}
+                    if len(counted) > 1:
+                        raise SystemExit(f"The databases counted differently: {counted}")
+            results["store"] = {
+                "messages": options.messages,
+                "events": options.events,
+                "rounds": options.rounds,
+                "versions": _versions(wanted),
+                "cases": [
+                    {
+                        "database": LABELS[alias],
+                        "batch": batch,
+                        "events_per_second": [m["events_per_second"] for m in measured],
+                        "stats_ms": [m["stats_ms"] for m in measured],
+                        "counted": measured[0]["counted"],
+                    }
+                    for (alias, batch), measured in cases.items()
+                ],
+            }
+        finally:
+            if cluster is not None:
+                cluster.__exit__(None, None, None)
+    results["machine"]["load_average_at_end"] = os.getloadavg()
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--events", type=int, default=20000)
-    parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--batch", type=int, nargs="+", default=[100, 500])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--db", nargs="+", choices=list(LABELS), default=list(LABELS))
+    parser.add_argument("--json", type=Path, help="write the results to this file")
+    parser.add_argument("--markdown", type=Path, help="print a results file as Markdown")
     options = parser.parse_args()
-    with _database(options.db) as database:
-        _setup(database)
-        result = run(options.messages, options.events, options.batch)
-    print(
-        f"{options.db}: {options.events} events over {options.messages} messages, "
-        f"batches of {options.batch}: {result['events_per_second']:,.0f} events/s; "
-        f"stats() median {result['stats_ms_median']:.2f} ms"
-    )
+    if options.markdown:
+        print(report.render(json.loads(options.markdown.read_text()), markdown=True))
+        return
+    results = run(options)
+    if options.json:
+        options.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(report.render(results, markdown=False))
 
 
 if __name__ == "__main__":

@@ -3,9 +3,9 @@
 Add ``"ptrack.jinja2.PtrackExtension"`` to the environment's extensions. The
 tags take what the Django tags take::
 
-    {% ptrack arg ... key=value ... [expires EXPIRY] [recipient KEY] [as var] %}
-    {% ptrack_url arg ... key=value ... [expires EXPIRY] [recipient KEY] [as var] %}
-    {% ptrack_link DESTINATION arg ... key=value ... [expires EXPIRY] [recipient KEY] [as var] %}
+    {% ptrack arg ... key=value ... [expires EXPIRY] [recipient KEY] [campaign NAME] [as var] %}
+    {% ptrack_url arg ... key=value ... [expires EXPIRY] [recipient KEY] [campaign NAME] [as var] %}
+    {% ptrack_link DESTINATION arg ... key=value ... [the same clauses] [as var] %}
 
 Arguments may be separated by commas, and must be where two string literals
 meet: Jinja2 joins ``'a' 'b'`` into one string.
@@ -25,7 +25,7 @@ from ptrack.withdrawal import withdrawal_url
 
 _NEEDS_DESTINATION = "ptrack_link"
 # Clauses, not keyword arguments, in the order _build() takes them.
-_CLAUSES = ("expires", "recipient")
+_CLAUSES = ("expires", "recipient", "campaign")
 
 
 class PtrackExtension(Extension):
@@ -114,12 +114,18 @@ class PtrackExtension(Extension):
         kwargs: dict[str, Any],
         expires: Expiry,
         recipient: str | None,
+        campaign: str | None,
     ) -> str:
+        clauses: dict[str, Any] = {
+            "expires": expires,
+            "recipient": recipient,
+            "campaign": campaign,
+        }
         if tag == "ptrack":
-            return Markup(build_img(args, kwargs, expires=expires, recipient=recipient))
+            return Markup(build_img(args, kwargs, **clauses))
         if tag == "ptrack_url":
-            return build_url(args, kwargs, expires=expires, recipient=recipient)
-        return build_link(args[0], args[1:], kwargs, expires=expires, recipient=recipient)
+            return build_url(args, kwargs, **clauses)
+        return build_link(args[0], args[1:], kwargs, **clauses)
 
 
 def _source(token: Any) -> str:

@@ -121,6 +121,19 @@ def test_a_run_without_wrk_says_so() -> None:
     assert text.endswith("No endpoint figures: wrk was not installed for this run.")
 
 
+def test_the_store_table() -> None:
+    results = _load("results-store.json")
+    rows = {row[0]: row[1:] for row in _cells(report.render(results, markdown=True).splitlines())}
+    cases = results["store"]["cases"]
+    assert len(cases) == 6
+    for case in cases:
+        label = f"{case['database']}, batches of {case['batch']}"
+        median, lowest, highest, _stats = rows[label]
+        rates = sorted(case["events_per_second"])
+        assert (lowest, highest) == (f"{rates[0]:,.0f}", f"{rates[-1]:,.0f}")
+        assert median == f"{rates[len(rates) // 2]:,.0f}"
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -130,6 +143,7 @@ def test_a_run_without_wrk_says_so() -> None:
         "results-inprocess-before.json",
         "results-instructions.json",
         "results-instructions-before.json",
+        "results-store.json",
     ],
 )
 def test_the_docs_quote_the_committed_run_as_the_formatter_renders_it(name: str) -> None:

@@ -708,3 +708,15 @@ def test_e064_the_store_without_time_zones() -> None:
     [error] = check_store()
     assert error.id == "ptrack.E064"
     assert "USE_TZ = True" in error.msg
+
+
+def test_e065_the_store_on_a_sqlite_without_returning(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ptrack.checks.store
+
+    monkeypatch.setattr(ptrack.checks.store.sqlite3, "sqlite_version_info", (3, 34, 1))
+    monkeypatch.setattr(ptrack.checks.store.sqlite3, "sqlite_version", "3.34.1")
+    [error] = check_store()
+    assert error.id == "ptrack.E065"
+    assert "SQLite 3.35 or newer for its database 'default', not 3.34.1" in error.msg
+    monkeypatch.setattr(ptrack.checks.store.sqlite3, "sqlite_version_info", (3, 35, 0))
+    assert check_store() == []

@@ -136,3 +136,24 @@ def test_the_django_tags_errors_at_render_time(
 def test_the_short_name_of_the_extension() -> None:
     environment = jinja2.Environment(extensions=["ptrack.jinja2.ptrack"])
     assert environment.from_string("{% ptrack_url 'n' %}").render().startswith("https://")
+
+
+def test_a_campaign_clause_names_the_link_s_campaign_apart_from_its_data() -> None:
+    from ptrack import encoders
+
+    def decoded(url: str) -> Any:
+        return encoders.decode(urlsplit(url).path.rstrip("/").rsplit("/", 1)[1])
+
+    url = render("{% ptrack_url 'n', campaign name, expires 3600 %}", name="spring")
+    assert (decoded(url).args, decoded(url).campaign) == (("n",), "spring")
+    link = render("{% ptrack_link d, 'n', campaign 'spring' %}", d=DEST)
+    assert decoded(link).campaign == "spring"
+    data = decoded(render("{% ptrack_url 'n', campaign='spring' %}"))
+    assert (data.kwargs, data.campaign) == ({"campaign": "spring"}, None)
+    assert django_render("{% ptrack_url 'n' campaign 'spring' %}") == render(
+        "{% ptrack_url 'n' campaign 'spring' %}"
+    )
+    with pytest.raises(PixelValueError, match="campaign"):
+        render("{% ptrack_url 'n' campaign name %}", name="x" * 101)
+    with pytest.raises(jinja2.TemplateSyntaxError, match="'ptrack' received 'campaign' twice"):
+        render("{% ptrack 'n', campaign 'a', campaign 'b' %}")

@@ -221,6 +221,17 @@ def test_a_hand_made_pixel_naming_a_campaign_counts_for_it_without_unique_counts
     assert n.open_rate is None
 
 
+def test_a_template_s_campaign_clause_counts_for_the_campaign(store_db: str) -> None:
+    from django.template import Context, Template
+
+    with freeze_time(T0):
+        img = Template("{% load ptrack %}{% ptrack 'banner' campaign name %}").render(
+            Context({"name": "site"})
+        )
+    get(urlsplit(PIXEL.search(img)[1]).path)  # type: ignore[index]
+    assert store.stats("site").opens == 1
+
+
 def test_pixels_naming_no_campaign_are_left_to_the_site(store_db: str) -> None:
     with freeze_time(T0):
         path = urlsplit(ptrack.Pixel("page").url()).path

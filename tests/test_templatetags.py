@@ -127,3 +127,21 @@ def test_default_url_limit_is_2000() -> None:
     data = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(60)]
     with pytest.raises(PixelURLTooLong, match="over the limit of 2000"):
         render("{% ptrack data %}", data=data)
+
+
+def test_a_campaign_clause_names_the_link_s_campaign_apart_from_its_data() -> None:
+    from ptrack import encoders
+
+    url = render("{% ptrack_url 'n' campaign name expires 3600 %}", name="spring")
+    decoded = encoders.decode(token_of(url))
+    assert (decoded.args, decoded.campaign) == (("n",), "spring")
+    link = render("{% ptrack_link dest 'n' campaign 'spring' as x %}{{ x }}", dest="https://e.com/")
+    assert encoders.decode(urlsplit(link).path.rstrip("/").rsplit("/", 1)[1]).campaign == "spring"
+    data = encoders.decode(token_of(render("{% ptrack_url 'n' campaign='spring' %}")))
+    assert (data.kwargs, data.campaign) == ({"campaign": "spring"}, None)
+    img = render("{% ptrack 'n' recipient 'sub-1' campaign 'spring' %}")
+    assert encoders.decode(token_of(img.split('src="')[1])).campaign == "spring"
+    with pytest.raises(PixelValueError, match="campaign"):
+        render("{% ptrack_url 'n' campaign name %}", name="x" * 101)
+    with pytest.raises(TemplateSyntaxError, match="'ptrack' received 'campaign' twice"):
+        render("{% ptrack 'n' campaign 'a' campaign 'b' %}")

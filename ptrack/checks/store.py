@@ -1,4 +1,4 @@
-"""Checks of ptrack.store's settings: ptrack.E060 to E064.
+"""Checks of ptrack.store's settings and database: ptrack.E060 to E065.
 
 Registered by ``ptrack.store``'s app config, so sites without the store never
 see them.
@@ -6,6 +6,7 @@ see them.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -24,6 +25,31 @@ def check_store(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list
         *_check_bool("PTRACK_STORE_BACKGROUND", conf.STORE_BACKGROUND, "ptrack.E062"),
         *check_positive_int("PTRACK_STORE_PURGE_BATCH", conf.STORE_PURGE_BATCH, "ptrack.E063"),
         *_check_time_zones(),
+        *_check_sqlite(),
+    ]
+
+
+# INSERT ... RETURNING, with which a batch learns which of its events are new.
+_SQLITE_NEEDED = (3, 35)
+
+
+def _check_sqlite() -> list[CheckMessage]:
+    from django.db import router
+
+    from ptrack.store.models import Event
+
+    alias = router.db_for_write(Event)
+    engine = settings.DATABASES.get(alias, {}).get("ENGINE", "")
+    if not engine.endswith("sqlite3") or sqlite3.sqlite_version_info >= _SQLITE_NEEDED:
+        return []
+    return [
+        Error(
+            f"ptrack.store needs SQLite 3.35 or newer for its database {alias!r}, not "
+            f"{sqlite3.sqlite_version}: it writes a batch of events with INSERT ... RETURNING.",
+            hint="Run Python with a newer SQLite (e.g. the pysqlite3-binary package), or "
+            "keep the store on PostgreSQL with a database router.",
+            id="ptrack.E065",
+        )
     ]
 
 

@@ -1,26 +1,23 @@
-"""Campaign counters, added to in bulk: one upsert per table for a whole batch.
+"""Campaign counters and links' clicks, added to in bulk: one upsert per table for a batch.
 
 Each counter is kept twice, as a total and in its hour (UTC), so that numbers
 are read from a few rows whatever the campaign's size. ``INSERT ... ON
 CONFLICT DO UPDATE SET value = value + excluded.value`` adds in the database,
-so concurrent batches never overwrite each other's counts; SQLite (3.24+) and
-PostgreSQL spell it the same.
+so concurrent batches never overwrite each other's counts (ptrack.store.statements).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
 from django.db import connections
 from django.utils.timezone import now as _now
 
+from ptrack.store import statements
 from ptrack.store.models import Campaign, CampaignHour, CampaignTotal, Link
-
-# Rows per INSERT: well under SQLite's limit on bound parameters.
-_ROWS_PER_STATEMENT = 200
 
 
 def campaign_ids(names: Iterable[str], using: str) -> dict[str, int]:
@@ -51,72 +48,62 @@ class Deltas:
     def __init__(self) -> None:
         self.totals: Counter[tuple[int, str]] = Counter()
         self.hours: Counter[tuple[int, datetime, str]] = Counter()
-        # link id -> [clicks, unique_clicks, machine_clicks]
-        self.links: dict[int, list[int]] = {}
+        # (campaign id, link key) -> [name, destination, clicks, unique_clicks, machine_clicks]
+        self.links: dict[tuple[int, str], list[Any]] = {}
 
     def add(self, campaign_id: int, at: datetime, metric: str, count: int = 1) -> None:
         self.totals[campaign_id, metric] += count
         self.hours[campaign_id, hour_of(at), metric] += count
 
-    def add_link(self, link_id: int, clicks: int = 0, unique: int = 0, machine: int = 0) -> None:
-        counts = self.links.setdefault(link_id, [0, 0, 0])
-        counts[0] += clicks
-        counts[1] += unique
-        counts[2] += machine
+    def add_link(
+        self,
+        campaign_id: int,
+        key: str,
+        name: str,
+        destination: str,
+        clicks: int = 0,
+        unique: int = 0,
+        machine: int = 0,
+    ) -> None:
+        counts = self.links.setdefault((campaign_id, key), [name, destination, 0, 0, 0])
+        counts[2] += clicks
+        counts[3] += unique
+        counts[4] += machine
 
     def save(self, using: str) -> None:
-        """Add everything to the database ``using``, inside the caller's transaction."""
-        connection = connections[using]
-        adapt = connection.ops.adapt_datetimefield_value
-        _upsert(
+        """Add everything to the database ``using``, inside the caller's transaction:
+        one statement per table, its rows in key order so that batches wait, not deadlock."""
+        adapt, _read = statements.datetimes(connections[using])
+        added: dict[str, statements.Merge] = {"value": "add"}
+        statements.insert(
             using,
-            CampaignTotal._meta.db_table,
+            CampaignTotal,
             ("campaign_id", "metric", "value"),
-            ("campaign_id", "metric"),
-            ("value",),
             [(c, m, n) for (c, m), n in sorted(self.totals.items()) if n],
+            conflict=("campaign_id", "metric"),
+            merge=added,
         )
-        _upsert(
+        statements.insert(
             using,
-            CampaignHour._meta.db_table,
+            CampaignHour,
             ("campaign_id", "hour", "metric", "value"),
-            ("campaign_id", "hour", "metric"),
-            ("value",),
             [(c, adapt(h), m, n) for (c, h, m), n in sorted(self.hours.items()) if n],
+            conflict=("campaign_id", "hour", "metric"),
+            merge=added,
         )
-        if self.links:
-            table = connection.ops.quote_name(Link._meta.db_table)
-            with connection.cursor() as cursor:
-                # Every link exists by now (recording made them): plain updates, in id order.
-                for link_id, (clicks, unique, machine) in sorted(self.links.items()):
-                    cursor.execute(
-                        f"UPDATE {table} SET clicks = clicks + %s, "
-                        f"unique_clicks = unique_clicks + %s, "
-                        f"machine_clicks = machine_clicks + %s WHERE id = %s",
-                        [clicks, unique, machine, link_id],
-                    )
-
-
-def _upsert(
-    using: str,
-    table: str,
-    columns: Sequence[str],
-    unique: Sequence[str],
-    added: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-) -> None:
-    rows = list(rows)
-    if not rows:
-        return
-    connection = connections[using]
-    quote = connection.ops.quote_name
-    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    head = f"INSERT INTO {quote(table)} ({', '.join(map(quote, columns))}) VALUES "
-    tail = f" ON CONFLICT ({', '.join(map(quote, unique))}) DO UPDATE SET " + ", ".join(
-        f"{quote(c)} = {quote(table)}.{quote(c)} + excluded.{quote(c)}" for c in added
-    )
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-            chunk = rows[start : start + _ROWS_PER_STATEMENT]
-            params = [value for row in chunk for value in row]
-            cursor.execute(head + ", ".join([row_sql] * len(chunk)) + tail, params)
+        statements.insert(
+            using,
+            Link,
+            (
+                "campaign_id",
+                "key",
+                "name",
+                "destination",
+                "clicks",
+                "unique_clicks",
+                "machine_clicks",
+            ),
+            [(c, k, *values) for (c, k), values in sorted(self.links.items())],
+            conflict=("campaign_id", "key"),
+            merge={"clicks": "add", "unique_clicks": "add", "machine_clicks": "add"},
+        )

@@ -1,37 +1,36 @@
-"""The store's recorder: loads and clicks written per message, link and campaign, a batch
-in one transaction.
+"""The store's recorder: a batch of loads and clicks read against the store and written in
+one transaction, in a handful of statements (what each event changes: ptrack.store.tally).
 
-Each event gets a key, a digest of the whole event, which the ``Event`` table
-holds unique: a batch recorded again (a task retried, a worker restarted) finds
-its keys there and adds nothing, and two workers recording the same batch at
-once cannot both commit. Counters change in the same transaction as the rows,
-so they always agree with them.
-
-People and machines: a load counts as a person's open when its classification
-``counts_as_open`` (a person, or their provider's image proxy); every other
-load is a machine's, counted by kind (``"unknown"`` when unclassified). A
-person's click on a message with no open recorded also records its open.
+Each event gets a key (``event_key()``), which the ``Event`` table holds unique.
+A batch inserts its events with ``ON CONFLICT DO NOTHING RETURNING`` and counts
+only those the database returns: a batch recorded again (a task retried, a
+worker restarted) adds nothing, and of two workers recording the same batch at
+once, the second waits for the first and then finds its events there. Counters
+change in the same transaction as the rows, so they always agree with them.
+Every table is written in one order, and its rows sorted, so that concurrent
+batches wait for each other rather than deadlock.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
-from typing import Any, cast
+from collections.abc import Sequence
+from datetime import date
 
 from django.db import connections, router, transaction
-from django.db.models import Field, Model
 
 from ptrack.conf import conf
 from ptrack.consent import Consent
 from ptrack.events import EventType, PixelEvent
 from ptrack.registry import TrackingPixel
-from ptrack.store import counters
+from ptrack.store import counters, statements
 from ptrack.store.models import Event, Link, Message, MessageLink, RecipientDay
+from ptrack.store.tally import MESSAGE_COLUMNS, WRITTEN, MessageRow, Tally, is_person, kind_of
 
-UNKNOWN_KIND = "unknown"
+# An event on its way in: its key, itself, its campaign's id, its message's row (None: a
+# message the store does not know), and its link's (campaign id, link key) if a click.
+_Placed = tuple[str, PixelEvent, int, MessageRow | None, tuple[int, str] | None]
 
 
 class StoreRecorder(TrackingPixel):
@@ -55,8 +54,31 @@ class StoreRecorder(TrackingPixel):
 
 
 def event_key(event: PixelEvent) -> str:
-    """A digest of everything ``event`` carries: the same event gives the same key."""
-    text = json.dumps(event.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
+    """A digest of the event: the same event, recorded again, gives the same key.
+
+    An event read from a token is told apart by its token, its time and its client;
+    the rest of what it carries comes from the token or from the request, and is
+    added for good measure. An event with no token is digested whole.
+    """
+    if event.token:
+        text = "\0".join(
+            (
+                event.event_type,
+                event.token,
+                event.timestamp.isoformat(),
+                event.ip or "",
+                event.user_agent,
+                event.referer,
+                event.recipient or "",
+                str(getattr(event.consent, "value", event.consent)),
+                event.campaign or "",
+                event.message or "",
+                event.link_name,
+                event.destination,
+            )
+        )
+    else:
+        text = json.dumps(event.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -79,71 +101,23 @@ def ingest(events: Sequence[PixelEvent]) -> None:
             _Batch(counted, using).record()
 
 
-def _is_person(event: PixelEvent) -> bool:
-    classification = event.classification
-    return classification is not None and classification.counts_as_open
-
-
-def _kind(event: PixelEvent) -> str:
-    classification = event.classification
-    return UNKNOWN_KIND if classification is None else classification.kind.value
-
-
 def _last_open_days(events: Sequence[PixelEvent], using: str) -> None:
     """A deliverability level keeps the day of a recipient's last open, and nothing else."""
     latest: dict[str, date] = {}
     for event in events:
-        if _is_person(event) and event.recipient:
+        if is_person(event) and event.recipient:
             day = event.timestamp.date()
             if event.recipient not in latest or latest[event.recipient] < day:
                 latest[event.recipient] = day
-    if not latest:
-        return
-    connection = connections[using]
-    quote = connection.ops.quote_name
-    table = quote(RecipientDay._meta.db_table)
-    adapt = connection.ops.adapt_datefield_value
-    with connection.cursor() as cursor:
-        for recipient, day in sorted(latest.items()):
-            cursor.execute(
-                f"INSERT INTO {table} (recipient, last_open) VALUES (%s, %s) "
-                f"ON CONFLICT (recipient) DO UPDATE SET last_open = CASE "
-                f"WHEN excluded.last_open > {table}.last_open THEN excluded.last_open "
-                f"ELSE {table}.last_open END",
-                [recipient, adapt(day)],
-            )
-
-
-_MESSAGE_FIELDS = (
-    "opens",
-    "first_open_at",
-    "last_open_at",
-    "clicks",
-    "first_click_at",
-    "machine_loads",
-)
-
-
-def _update(using: str, model: type[Model], names: Sequence[str], rows: Iterable[Model]) -> None:
-    """Write ``names`` of each of ``rows`` back, one prepared UPDATE for them all.
-
-    ``bulk_update()`` builds a CASE expression per field and row, which cost more than
-    everything else a batch does.
-    """
-    rows = list(rows)
-    if not rows:
-        return
-    connection = connections[using]
-    quote = connection.ops.quote_name
-    fields = [cast("Field[Any, Any]", model._meta.get_field(name)) for name in names]
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE id = %s"
-    params = [
-        [*(f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields), row.pk]
-        for row in sorted(rows, key=lambda row: row.pk)
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+    adapt = connections[using].ops.adapt_datefield_value
+    statements.insert(
+        using,
+        RecipientDay,
+        ("recipient", "last_open"),
+        [(recipient, adapt(day)) for recipient, day in sorted(latest.items())],
+        conflict=("recipient",),
+        merge={"last_open": "latest"},
+    )
 
 
 _EVENT_COLUMNS = (
@@ -160,200 +134,174 @@ _EVENT_COLUMNS = (
 )
 
 
-def _insert_events(using: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """``Event`` rows in one prepared INSERT, without a model instance each."""
-    connection = connections[using]
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(Event._meta.db_table)} "
-        f"({', '.join(map(quote, _EVENT_COLUMNS))}) "
-        f"VALUES ({', '.join(['%s'] * len(_EVENT_COLUMNS))})"
-    )
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-
-
 class _Batch:
-    """One batch of events on its way into the store."""
+    """One batch of events on its way into the store, in a handful of statements:
+    read its messages (locked) and links, insert its events (those already there are
+    skipped), then write what the new ones changed, one statement per table."""
 
     def __init__(self, events: Sequence[PixelEvent], using: str) -> None:
         self.using = using
-        keyed = {event_key(e): e for e in events}
-        done = set(Event.objects.using(using).filter(key__in=keyed).values_list("key", flat=True))
-        self.events = sorted(
-            ((key, e) for key, e in keyed.items() if key not in done),
-            key=lambda pair: pair[1].timestamp,
-        )
-        self.deltas = counters.Deltas()
-        self.changed: dict[int, Message] = {}
-        self.new_clicks: dict[tuple[int, int], MessageLink] = {}
-        self.more_clicks: dict[tuple[int, int], MessageLink] = {}
+        self.connection = connections[using]
+        self.to_db, self.from_db = statements.datetimes(self.connection)
+        self.events = {event_key(e): e for e in events}
 
     def record(self) -> None:
-        if not self.events:
-            return
         using = self.using
-        events = [e for _key, e in self.events]
-        # Locked in id order, so that batches sharing messages wait rather than deadlock.
-        messages = {
-            m.message_id: m
-            for m in Message.objects.using(using)
-            .select_for_update()
-            .filter(message_id__in={e.message for e in events if e.message})
-            .order_by("pk")
-        }
+        messages = self._messages({e.message for e in self.events.values() if e.message})
         campaigns = counters.campaign_ids(
-            (e.campaign or "" for e in events if e.message not in messages), using
+            {e.campaign or "" for e in self.events.values() if e.message not in messages}, using
         )
-        links = self._links(events, messages, campaigns)
-        clicked = {
-            (ml.message_id, ml.link_id): ml
-            for ml in MessageLink.objects.using(using).filter(
-                message__in=[m.pk for m in messages.values()]
-            )
-        }
-        rows: list[tuple[Any, ...]] = []
-        keep_client = bool(conf.STORE_CLIENT)
-        adapt = connections[using].ops.adapt_datetimefield_value
-        for key, event in self.events:
-            message = messages.get(event.message) if event.message else None
-            campaign_id = (
-                message.campaign_id if message is not None else campaigns[event.campaign or ""]
-            )
-            link_id = None
-            if event.event_type == EventType.CLICKED:
-                link_id = links[campaign_id, link_key(event.link_name, event.destination)]
-                self._click(event, campaign_id, message, link_id, clicked)
-            else:
-                self._load(event, campaign_id, message)
-            rows.append(
-                (
-                    key,
-                    campaign_id,
-                    None if message is None else message.pk,
-                    event.recipient or "",
-                    event.event_type,
-                    _kind(event),
-                    adapt(event.timestamp),
-                    link_id,
-                    (event.ip or "") if keep_client else "",
-                    event.user_agent if keep_client else "",
-                )
-            )
-        # First, so that a batch another worker is recording fails here, on its keys.
-        _insert_events(using, rows)
-        _update(using, Message, _MESSAGE_FIELDS, self.changed.values())
-        MessageLink.objects.using(using).bulk_create(list(self.new_clicks.values()))
-        _update(using, MessageLink, ("clicks",), self.more_clicks.values())
-        self.deltas.save(using)
-
-    def _links(
-        self,
-        events: Sequence[PixelEvent],
-        messages: dict[str, Message],
-        campaigns: dict[str, int],
-    ) -> dict[tuple[int, str], int]:
-        """The id of every link clicked in the batch, by (campaign id, link key); made if new."""
+        placed: list[_Placed] = []
         wanted: dict[tuple[int, str], tuple[str, str]] = {}
-        for e in events:
-            if e.event_type != EventType.CLICKED:
-                continue
+        for key, e in self.events.items():
             message = messages.get(e.message) if e.message else None
             campaign_id = message.campaign_id if message else campaigns[e.campaign or ""]
-            wanted[campaign_id, link_key(e.link_name, e.destination)] = (e.link_name, e.destination)
+            link = None
+            if e.event_type == EventType.CLICKED:
+                link = (campaign_id, link_key(e.link_name, e.destination))
+                wanted[link] = (e.link_name[:200], e.destination)
+            placed.append((key, e, campaign_id, message, link))
+        links = self._link_ids(wanted)
+        fresh = self._insert_events(placed, links)
+        if not fresh:
+            return
+        tally = Tally(
+            self._clicked_pairs(
+                [m.pk for _k, e, _c, m, link in fresh if m is not None and link and is_person(e)]
+            )
+        )
+        for _key, event, campaign_id, message, link in fresh:
+            if link is None:
+                tally.load(event, campaign_id, message)
+            else:
+                name, destination = wanted[link]
+                tally.click(event, campaign_id, message, link, links[link], name, destination)
+        self._write(tally)
+
+    def _messages(self, ids: set[str]) -> dict[str, MessageRow]:
+        """The messages named in the batch, locked until it commits, in id order so that
+        batches sharing messages wait rather than deadlock."""
+        quote = self.connection.ops.quote_name
+        columns = ", ".join(map(quote, MESSAGE_COLUMNS))
+        sql = (
+            f"SELECT {columns} "
+            f"FROM {quote(Message._meta.db_table)} WHERE message_id IN ({{in}}) ORDER BY id"
+        )
+        if self.connection.features.has_select_for_update:
+            sql += " FOR UPDATE"
+        found: dict[str, MessageRow] = {}
+        for row in statements.select_in(self.using, sql, sorted(ids)):
+            message = MessageRow(row, self.from_db)
+            found[message.message_id] = message
+        return found
+
+    def _link_ids(
+        self, wanted: dict[tuple[int, str], tuple[str, str]]
+    ) -> dict[tuple[int, str], int]:
+        """The id of every link clicked in the batch, by (campaign id, link key); made if new."""
         if not wanted:
             return {}
-        manager = Link.objects.using(self.using)
+        quote = self.connection.ops.quote_name
+        campaigns = sorted({c for c, _k in wanted})
+        sql = (
+            f"SELECT campaign_id, {quote('key')}, id FROM {quote(Link._meta.db_table)} "
+            f"WHERE campaign_id IN ({', '.join(['%s'] * len(campaigns))}) "
+            f"AND {quote('key')} IN ({{in}})"
+        )
+        keys = sorted({k for _c, k in wanted})
 
         def existing() -> dict[tuple[int, str], int]:
-            found: dict[tuple[int, str], int] = {}
-            for campaign_id in {c for c, _k in wanted}:
-                keys = [k for c, k in wanted if c == campaign_id]
-                for key, pk in manager.filter(campaign_id=campaign_id, key__in=keys).values_list(
-                    "key", "pk"
-                ):
-                    found[campaign_id, key] = pk
-            return found
+            rows = statements.select_in(self.using, sql, keys, campaigns)
+            return {(c, k): pk for c, k, pk in rows if (c, k) in wanted}
 
         found = existing()
         if len(found) < len(wanted):
-            manager.bulk_create(
-                [
-                    Link(campaign_id=c, key=k, name=name[:200], destination=destination)
-                    for (c, k), (name, destination) in wanted.items()
-                    if (c, k) not in found
-                ],
-                ignore_conflicts=True,
+            statements.insert(
+                self.using,
+                Link,
+                (
+                    "campaign_id",
+                    "key",
+                    "name",
+                    "destination",
+                    "clicks",
+                    "unique_clicks",
+                    "machine_clicks",
+                ),
+                [(c, k, *wanted[c, k], 0, 0, 0) for c, k in sorted(wanted) if (c, k) not in found],
+                conflict=("campaign_id", "key"),  # made meanwhile by another batch: theirs stands
             )
             found = existing()
         return found
 
-    def _changed(self, message: Message) -> Message:
-        self.changed[message.pk] = message
-        return message
-
-    def _opened(self, message: Message | None, campaign_id: int, at: datetime) -> None:
-        """A person's open of ``message`` (``None``: of a message the store does not know)."""
-        self.deltas.add(campaign_id, at, "opens")
-        if message is None:
-            return
-        self._changed(message)
-        message.opens += 1
-        if message.first_open_at is None:
-            self.deltas.add(campaign_id, at, "unique_opens")
-            message.first_open_at = at
-        else:
-            message.first_open_at = min(message.first_open_at, at)
-        message.last_open_at = max(message.last_open_at or at, at)
-
-    def _load(self, event: PixelEvent, campaign_id: int, message: Message | None) -> None:
-        at = event.timestamp
-        if _is_person(event):
-            self._opened(message, campaign_id, at)
-            return
-        kind = _kind(event)
-        self.deltas.add(campaign_id, at, f"machine_loads:{kind}")
-        if message is not None:
-            loads: dict[str, Any] = dict(self._changed(message).machine_loads or {})
-            loads[kind] = loads.get(kind, 0) + 1
-            message.machine_loads = loads
-
-    def _click(
+    def _insert_events(
         self,
-        event: PixelEvent,
-        campaign_id: int,
-        message: Message | None,
-        link_id: int,
-        clicked: dict[tuple[int, int], MessageLink],
-    ) -> None:
-        at = event.timestamp
-        if not _is_person(event):
-            self.deltas.add(campaign_id, at, f"machine_clicks:{_kind(event)}")
-            self.deltas.add_link(link_id, machine=1)
-            return
-        self.deltas.add(campaign_id, at, "clicks")
-        self.deltas.add_link(link_id, clicks=1)
-        if message is None:
-            return
-        if message.first_open_at is None:
-            # Images blocked, or the pixel's load still on its way: the click shows it was read.
-            self.deltas.add(campaign_id, at, "implied_opens")
-            self._opened(message, campaign_id, at)
-        self._changed(message)
-        message.clicks += 1
-        if message.first_click_at is None:
-            self.deltas.add(campaign_id, at, "unique_clicks")
-            message.first_click_at = at
-        else:
-            message.first_click_at = min(message.first_click_at, at)
-        pair = (message.pk, link_id)
-        previous = clicked.get(pair)
-        if previous is None:
-            clicked[pair] = self.new_clicks[pair] = MessageLink(
-                message=message, link_id=link_id, clicks=1, first_at=at
+        placed: list[_Placed],
+        links: dict[tuple[int, str], int],
+    ) -> list[_Placed]:
+        """Insert the batch's events; those whose key is there already (a batch recorded
+        again, or at once by another worker, which this waits for) are skipped. Returns
+        the new ones, oldest first."""
+        keep_client = bool(conf.STORE_CLIENT)
+        adapt = self.to_db
+        rows = [
+            (
+                key,
+                campaign_id,
+                None if message is None else message.pk,
+                e.recipient or "",
+                e.event_type,
+                kind_of(e),
+                adapt(e.timestamp),
+                None if link is None else links[link],
+                (e.ip or "") if keep_client else "",
+                e.user_agent if keep_client else "",
             )
-            self.deltas.add_link(link_id, unique=1)
-        else:
-            previous.clicks += 1
-            if pair not in self.new_clicks:
-                self.more_clicks[pair] = previous
+            for key, e, campaign_id, message, link in sorted(placed, key=lambda p: p[0])
+        ]
+        inserted = {
+            key
+            for (key,) in statements.insert(
+                self.using, Event, _EVENT_COLUMNS, rows, conflict=("key",), returning=("key",)
+            )
+        }
+        return sorted((p for p in placed if p[0] in inserted), key=lambda p: p[1].timestamp)
+
+    def _clicked_pairs(self, message_pks: list[int]) -> set[tuple[int, int]]:
+        """The (message, link) pairs a person had clicked before this batch."""
+        quote = self.connection.ops.quote_name
+        sql = (
+            f"SELECT message_id, link_id FROM {quote(MessageLink._meta.db_table)} "
+            f"WHERE message_id IN ({{in}})"
+        )
+        return set(statements.select_in(self.using, sql, sorted(set(message_pks))))
+
+    def _write(self, tally: Tally) -> None:
+        using = self.using
+        adapt = self.to_db
+        statements.update(
+            using,
+            Message,
+            WRITTEN,
+            [
+                (
+                    m.pk,
+                    m.opens,
+                    adapt(m.first_open_at),
+                    adapt(m.last_open_at),
+                    m.clicks,
+                    adapt(m.first_click_at),
+                    m.machine_loads_db(),
+                )
+                for _pk, m in sorted(tally.changed.items())
+            ],
+        )
+        statements.insert(
+            using,
+            MessageLink,
+            ("message_id", "link_id", "clicks", "first_at"),
+            [(m, link, n, adapt(at)) for (m, link), (n, at) in sorted(tally.pairs.items())],
+            conflict=("message_id", "link_id"),
+            merge={"clicks": "add", "first_at": "earliest"},
+        )
+        tally.deltas.save(using)

@@ -3,13 +3,13 @@ over ``ptrack.links``.
 
 Syntax::
 
-    {% ptrack arg ... key=value ... [expires EXPIRY] [recipient KEY] [as var] %}
-    {% ptrack_url arg ... key=value ... [expires EXPIRY] [recipient KEY] [as var] %}
-    {% ptrack_link DESTINATION arg ... key=value ... [expires EXPIRY] [recipient KEY] [as var] %}
+    {% ptrack arg ... key=value ... [expires EXPIRY] [recipient KEY] [campaign NAME] [as var] %}
+    {% ptrack_url arg ... key=value ... [expires EXPIRY] [recipient KEY] [campaign NAME] [as var] %}
+    {% ptrack_link DESTINATION arg ... key=value ... [the same clauses] [as var] %}
 
-``expires``, ``recipient`` and ``as`` are clauses, not keyword arguments, so
-``expires=...`` and ``recipient=...`` stay free for the pixel's own data;
-``expires`` and ``recipient`` may come in either order, ``as`` last.
+``expires``, ``recipient``, ``campaign`` and ``as`` are clauses, not keyword
+arguments, so ``expires=...``, ``recipient=...`` and ``campaign=...`` stay free
+for the pixel's own data; the first three may come in any order, ``as`` last.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from ptrack.withdrawal import withdrawal_url
 register = template.Library()
 
 _KWARG = re.compile(r"^(\w+)=(.+)$", re.DOTALL)
+# Clauses: what the link is for, apart from its data (ptrack.links' keyword arguments).
+_CLAUSES = ("expires", "recipient", "campaign")
 
 
 class PixelNode(template.Node):
@@ -37,23 +39,22 @@ class PixelNode(template.Node):
         build: Callable[..., str],
         args: list[FilterExpression],
         kwargs: dict[str, FilterExpression],
-        expires: FilterExpression | None,
+        clauses: dict[str, FilterExpression],
         target: str | None,
-        recipient: FilterExpression | None = None,
     ) -> None:
         self.build = build
         self.args = args
         self.kwargs = kwargs
-        self.expires = expires
+        self.clauses = clauses
         self.target = target
-        self.recipient = recipient
 
     def render(self, context: Context) -> str:
         args = [arg.resolve(context) for arg in self.args]
         kwargs = {name: value.resolve(context) for name, value in self.kwargs.items()}
-        expires: Any = self.expires.resolve(context) if self.expires else None
-        recipient: Any = self.recipient.resolve(context) if self.recipient else None
-        result = self.build(args, kwargs, expires=expires, recipient=recipient)
+        clauses: dict[str, Any] = {
+            name: value.resolve(context) for name, value in self.clauses.items()
+        }
+        result = self.build(args, kwargs, **clauses)
         if self.target:
             context[self.target] = result
             return ""
@@ -68,7 +69,7 @@ def _parse(parser: Parser, token: Token, build: Callable[..., str]) -> PixelNode
         target = bits[-1]
         bits = bits[:-2]
     clauses: dict[str, FilterExpression] = {}
-    while len(bits) >= 2 and bits[-2] in ("expires", "recipient"):
+    while len(bits) >= 2 and bits[-2] in _CLAUSES:
         if bits[-2] in clauses:
             raise template.TemplateSyntaxError(f"'{name}' received {bits[-2]!r} twice.")
         clauses[bits[-2]] = parser.compile_filter(bits[-1])
@@ -94,13 +95,20 @@ def _parse(parser: Parser, token: Token, build: Callable[..., str]) -> PixelNode
         raise template.TemplateSyntaxError(
             f"'{name}' needs the destination URL as its first argument."
         )
-    return PixelNode(build, args, kwargs, clauses.get("expires"), target, clauses.get("recipient"))
+    return PixelNode(build, args, kwargs, clauses, target)
 
 
 def _build_link(
-    args: list[Any], kwargs: dict[str, Any], *, expires: Expiry, recipient: str | None
+    args: list[Any],
+    kwargs: dict[str, Any],
+    *,
+    expires: Expiry = None,
+    recipient: str | None = None,
+    campaign: str | None = None,
 ) -> str:
-    return build_link(args[0], args[1:], kwargs, expires=expires, recipient=recipient)
+    return build_link(
+        args[0], args[1:], kwargs, expires=expires, recipient=recipient, campaign=campaign
+    )
 
 
 @register.tag("ptrack")

@@ -1,0 +1,116 @@
+"""ptrack.store.statements, through the recorder: a batch in a few statements whatever its
+size, values of every shape written intact, batches larger than one statement may bind; on
+SQLite and on PostgreSQL (the ``store_db`` fixture)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from django.db import connections
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from freezegun import freeze_time
+
+import ptrack
+from ptrack import store, tracking
+from ptrack.events import PixelEvent
+from ptrack.store import sending, statements
+from ptrack.store.models import Event, Link, Message
+from ptrack.store.recording import ingest
+from tests.store_support import STORE_DATABASES
+
+pytestmark = pytest.mark.django_db(databases=STORE_DATABASES)
+
+T0 = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
+BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+SCANNER = "Mozilla/5.0 (compatible; Barracuda Sentinel (EE))"
+# What PostgreSQL's array literals treat specially, and more.
+ODD = ['a"b', "a\\b", "{x},y", "NULL", "", " spaced ", "é ✓", "'quote'"]
+
+
+def _token(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _events(
+    count: int, messages: list[str], user_agent: str = BROWSER, names: list[str] | None = None
+) -> list[PixelEvent]:
+    """``count`` loads and clicks over ``messages`` of campaign "c", as a worker gets them."""
+    context = tracking.request_context(
+        {"HTTP_USER_AGENT": user_agent, "REMOTE_ADDR": "203.0.113.9"}
+    )
+    made = []
+    with freeze_time(T0) as clock:
+        tokens = []
+        for n in range(count):
+            message = messages[n % len(messages)]
+            if n % 3 == 2:
+                name = names[n % len(names)] if names else str(n % 4)
+                url = ptrack.Pixel("n").link(
+                    f"https://example.com/{n % 4}", name=name, campaign="c", message=message
+                )
+            else:
+                url = ptrack.Pixel("n").url(campaign="c", message=message)
+            tokens.append(_token(url))
+        clock.move_to(T0 + timedelta(hours=1))  # read an hour after it was sent
+        for n, token in enumerate(tokens):
+            clock.tick(1)
+            event = tracking.verify_click(token, context)[1] if n % 3 == 2 else None
+            event = event or tracking.verify(token, context)
+            assert event is not None
+            made.append(event)
+    return [PixelEvent.from_dict(e.to_dict()) for e in made]
+
+
+def _sent(count: int) -> list[str]:
+    ids = [f"m{n:04d}" for n in range(count)]
+    sending.record([sending.Sent("c", f"sub-{n}", ids[n], T0) for n in range(count)])
+    return ids
+
+
+def test_a_batch_is_a_few_statements_whatever_its_size(store_db: str) -> None:
+    ids = _sent(60)
+    ingest(_events(12, ids[:6]))  # the campaign's links made
+    connection = connections[store_db]
+    counts = []
+    for events in (_events(12, ids[6:12]), _events(120, ids[12:])):
+        with CaptureQueriesContext(connection) as queries:
+            ingest(events)
+        counts.append(len(queries))
+    # The transaction, then reads of messages, links, earlier clicks, the events' insert,
+    # and one write per table (messages, clicks per message, totals, hours, links).
+    assert counts[0] == counts[1] <= 11
+    n = store.stats("c")
+    assert (n.opens - n.implied_opens, n.clicks) == (96, 48)
+    assert Event.objects.using(store_db).count() == 144
+
+
+def test_values_are_written_as_they_are(store_db: str) -> None:
+    ids = _sent(4)
+    odd_agent = 'Mozilla/5.0 "quoted" \\ {brace},comma NULL'
+    with override_settings(PTRACK_STORE_CLIENT=True):
+        ingest(_events(3 * len(ODD), ids, user_agent=odd_agent, names=ODD))
+    assert sorted(Link.objects.using(store_db).values_list("name", flat=True)) == sorted(ODD)
+    assert set(Event.objects.using(store_db).values_list("user_agent", flat=True)) == {odd_agent}
+    assert sorted(link.name for link in store.stats("c").links) == sorted(ODD)
+
+
+def test_batches_larger_than_a_statement_binds_are_written_in_several(
+    store_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = _sent(30)
+    monkeypatch.setattr(statements, "param_limit", lambda connection: 25)
+    events = _events(90, ids, user_agent=SCANNER) + _events(30, ids)
+    ingest(events)
+    ingest(events)  # recorded again: nothing more
+    n = store.stats("c")
+    assert n.machine_loads == {"security_scanner": 60}
+    assert n.machine_clicks == {"security_scanner": 30}
+    # Ten of the thirty messages were clicked, never loaded: their clicks are their opens.
+    assert (n.opens, n.implied_opens, n.unique_opens) == (30, 10, 30)
+    assert (n.clicks, n.unique_clicks) == (10, 10)
+    assert Event.objects.using(store_db).count() == 120
+    loads = {m.message_id: m.machine_loads for m in Message.objects.using(store_db)}
+    # Each message had three of the machines' events, all loads or all clicks.
+    assert loads == {i: {"security_scanner": 3} if n % 3 != 2 else {} for n, i in enumerate(ids)}

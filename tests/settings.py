@@ -31,6 +31,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "tests.urls"
+# The live server of the store's browser test serves static files under it (none here).
+STATIC_URL = "static/"
 
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 # ptrack.store's tests run on both (tests/postgres.py starts the cluster when used).

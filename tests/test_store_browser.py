@@ -102,6 +102,8 @@ def test_a_campaign_s_page_in_chromium(live_server: Any, spring: None) -> None:
         )
         try:
             page = browser.new_page(accept_downloads=True)
+            # The test settings install no static files app: the admin's styles are not served.
+            page.route("**/static/**", lambda route: route.abort())
             page.goto(f"{live_server.url}/admin/login/?next=/admin/ptrack_store/campaign/")
             page.fill("#id_username", "admin")
             page.fill("#id_password", PASSWORD)
@@ -131,6 +133,7 @@ def test_a_campaign_s_page_in_chromium(live_server: Any, spring: None) -> None:
             assert kinds.locator("td").all_inner_texts() == ["security_scanner", "1", "1"]
 
             page.get_by_role("link", name="per hour").click()
+            page.wait_for_url("**/change/?period=hour")
             assert page.get_by_role("heading", name="Over time, per hour").is_visible()
             assert "2026-06-01 09:00" in page.locator("figure.ptrack-chart").inner_text()
 
@@ -139,6 +142,7 @@ def test_a_campaign_s_page_in_chromium(live_server: Any, spring: None) -> None:
             rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text())))
             assert len(rows) == 3
             page.get_by_role("link", name="Messages of this campaign").click()
+            page.wait_for_selector("#result_list")
             assert page.locator("#result_list tbody tr").count() == 2
         finally:
             browser.close()

@@ -166,6 +166,8 @@ def test_w002_urls_not_included() -> None:
     assert warning.id == "ptrack.W002"
 
 
+# Every model's checks, with Django 6.1's default of all databases: JSONField's asks one.
+@pytest.mark.django_db
 def test_checks_are_registered() -> None:
     with override_settings(PTRACK_APP_URL=""):
         assert "ptrack.E001" in ids(run_checks())
@@ -331,6 +333,8 @@ def test_w005_recorder_written_for_3x(recorder: type[ptrack.TrackingPixel], warn
     assert "record_event(self, event)" in (warning.hint or "")
 
 
+# Every model's checks, with Django 6.1's default of all databases: JSONField's asks one.
+@pytest.mark.django_db
 def test_legacy_checks_are_registered() -> None:
     ptrack.tracker.register(_RequestFirst)
     try:
@@ -428,6 +432,8 @@ def test_e022_bad_click_fallback_url(url: Any) -> None:
     assert repr(url) in error.msg
 
 
+# Every model's checks, with Django 6.1's default of all databases: JSONField's asks one.
+@pytest.mark.django_db
 @override_settings(PTRACK_CLICK_FALLBACK_URL="https://[oops/")
 def test_manage_py_check_reports_a_fallback_url_with_a_malformed_host() -> None:
     with pytest.raises(SystemCheckError, match=r"ptrack\.E022.*'https://\[oops/'"):

@@ -145,6 +145,8 @@ def test_w010_private_relay_file_unreadable(tmp_path: Path) -> None:
         assert checks.check_settings() == []
 
 
+# Every model's checks, with Django 6.1's default of all databases: JSONField's asks one.
+@pytest.mark.django_db
 def test_the_new_checks_are_registered() -> None:
     with override_settings(PTRACK_MACHINE_WINDOW=-5):
         assert "ptrack.E031" in [m.id for m in run_checks()]

@@ -26,6 +26,7 @@ from ptrack.store.models import Campaign, Event, Message, MessageLink, Recipient
 from ptrack.store.numbers import numbers as store_numbers
 from ptrack.store.recording import StoreRecorder, ingest
 from tests.consent_sources import LEVELS
+from tests.helpers import tracking_in_front_of
 from tests.store_support import STORE_DATABASES
 from tests.task_backends import SHARED, dummy_results
 
@@ -45,15 +46,12 @@ HTML = (
 )
 PIXEL = re.compile(r'<img src="([^"]+)"')
 LINK = re.compile(r'href="(https://track\.example\.com/[^"]+)"')
-BACKEND = {
-    "EMAIL_BACKEND": "ptrack.mail.TrackingEmailBackend",
-    "PTRACK_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-}
+LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
 
 
 @pytest.fixture(autouse=True)
 def _backend(store_db: str) -> Iterator[None]:
-    with override_settings(**BACKEND):
+    with tracking_in_front_of(LOCMEM):
         yield
 
 

@@ -22,6 +22,7 @@ from ptrack import store, tracking
 from ptrack.store import keys
 from ptrack.store.models import Event, Message, MessageLink, RecipientDay
 from ptrack.store.recording import ingest
+from tests.helpers import tracking_in_front_of
 from tests.store_support import STORE_DATABASES
 
 pytestmark = pytest.mark.django_db(databases=STORE_DATABASES)
@@ -34,10 +35,9 @@ HTML = '<p><a href="https://shop.example.com/sale">sale</a></p>'
 
 @pytest.fixture(autouse=True)
 def _backend(store_db: str) -> Iterator[None]:
-    with override_settings(
-        EMAIL_BACKEND="ptrack.mail.TrackingEmailBackend",
-        PTRACK_EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
-        PTRACK_STORE_BACKGROUND=False,
+    with (
+        tracking_in_front_of("django.core.mail.backends.locmem.EmailBackend"),
+        override_settings(PTRACK_STORE_BACKGROUND=False),
     ):
         yield
 

@@ -80,7 +80,11 @@ def test_a_batch_is_a_few_statements_whatever_its_size(store_db: str) -> None:
         counts.append(len(queries))
     # The transaction, then reads of messages, links, earlier clicks, the events' insert,
     # and one write per table (messages, clicks per message, totals, hours, links).
-    assert counts[0] == counts[1] <= 11
+    assert counts[0] <= 11
+    # Ten times the events, no more statements, but for the chunks that a low limit on a
+    # statement's parameters asks for (999 on Django 4.2's SQLite backend).
+    limit = connection.features.max_query_params or 10**9
+    assert counts[0] <= counts[1] <= counts[0] + (120 * 16) // limit
     n = store.stats("c")
     assert (n.opens - n.implied_opens, n.clicks) == (96, 48)
     assert Event.objects.using(store_db).count() == 144

@@ -249,27 +249,42 @@ def inprocess_bench(rounds: int, number: int, warm_up: int) -> dict[str, Any]:
 
     results: dict[str, Any] = {"rounds": rounds, "requests_per_batch": number, "modes": {}}
     for mode, handler in handlers.items():
-        cases = cases_for(handler)
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "count"
-            os.environ["BENCH_COUNTER"] = str(path)
-            counter._counter = None
-            times = paired(cases, rounds, number, warm_up)
-            recorded = counter.total(path)
-            counter._counter = None
-        expected = sum(rounds * (number + warm_up) for case in cases if case.records)
-        if recorded != expected:
-            raise AssertionError(f"{mode}: {recorded} recorder calls for {expected} loads")
-        kept = fast_rounds(times, "bare view")
-        results["modes"][mode] = {
-            "us_per_request": {
-                name: _summary([values[r] * 1e6 for r in kept], 2) for name, values in times.items()
-            },
-            "kept_rounds": kept,
-            "recorder_calls": recorded,
-            "comparisons": [compare(times, kept, case, base) for case, base in COMPARISONS],
-        }
+        results["modes"][mode] = measure(
+            mode, cases_for(handler), COMPARISONS, counter, rounds, number, warm_up
+        )
     return results
+
+
+def measure(
+    mode: str,
+    cases: list[Case],
+    comparisons: list[tuple[str, str]],
+    counter: Any,
+    rounds: int,
+    number: int,
+    warm_up: int,
+) -> dict[str, Any]:
+    """``cases`` paired, every recorder call counted by ``counter`` (``bench/counter.py``,
+    however it was imported), and the figures of the fastest rounds by the bare view's time."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "count"
+        os.environ["BENCH_COUNTER"] = str(path)
+        counter._counter = None
+        times = paired(cases, rounds, number, warm_up)
+        recorded = counter.total(path)
+        counter._counter = None
+    expected = sum(rounds * (number + warm_up) for case in cases if case.records)
+    if recorded != expected:
+        raise AssertionError(f"{mode}: {recorded} recorder calls for {expected} loads")
+    kept = fast_rounds(times, "bare view")
+    return {
+        "us_per_request": {
+            name: _summary([values[r] * 1e6 for r in kept], 2) for name, values in times.items()
+        },
+        "kept_rounds": kept,
+        "recorder_calls": recorded,
+        "comparisons": [compare(times, kept, case, base) for case, base in comparisons],
+    }
 
 
 def peer_bench(rounds: int, number: int, warm_up: int) -> dict[str, Any]:

@@ -126,27 +126,11 @@ def _cases(harness: ModuleType, handler: Any, tokens: list[str]) -> list[Any]:
 def peer_bench(rounds: int, number: int, warm_up: int) -> dict[str, Any]:
     harness, counter, handlers, tokens = _setup()
     results: dict[str, Any] = {"rounds": rounds, "requests_per_batch": number, "modes": {}}
+    comparisons = [("django-ptrack 3.0.0 view", "bare view")]
     for mode, handler in handlers.items():
-        cases = _cases(harness, handler, tokens)
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "count"
-            os.environ["BENCH_COUNTER"] = str(path)
-            counter._counter = None
-            times = harness.paired(cases, rounds, number, warm_up)
-            recorded = counter.total(path)
-            counter._counter = None
-        if recorded != rounds * (number + warm_up):
-            raise AssertionError(f"{mode}: {recorded} recorder calls for {rounds * number} loads")
-        kept = harness.fast_rounds(times, "bare view")
-        results["modes"][mode] = {
-            "us_per_request": {
-                name: harness._summary([values[r] * 1e6 for r in kept], 2)
-                for name, values in times.items()
-            },
-            "kept_rounds": kept,
-            "recorder_calls": recorded,
-            "comparisons": [harness.compare(times, kept, cases[1].name, "bare view")],
-        }
+        results["modes"][mode] = harness.measure(
+            mode, _cases(harness, handler, tokens), comparisons, counter, rounds, number, warm_up
+        )
     results["versions"] = {
         "django-ptrack": version("django-ptrack"),
         "django": version("django"),

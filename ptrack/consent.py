@@ -191,7 +191,6 @@ def at_load() -> Callable[[str | None], Consent] | None:
         return None
     ask = _asker(*found)
     unnamed = unnamed_level()
-    by_value = _BY_VALUE.get
 
     def level_at_load(recipient: str | None) -> Consent:
         if recipient is None:
@@ -202,11 +201,7 @@ def at_load() -> Callable[[str | None], Consent] | None:
             return _timed_out(recipient)
         except Exception:
             return _failed(recipient)
-        try:
-            found = by_value(answer)
-        except TypeError:  # unhashable: no level either
-            found = None
-        return found if found is not None else _not_a_level(answer, recipient)
+        return _answer(answer, recipient)
 
     return level_at_load
 

@@ -44,12 +44,10 @@ def dispatch(entries: Sequence[_Entry], event: PixelEvent) -> None:
     or gathered for a batch, the others run now, in order, one failing not
     stopping the others.
     """
-    classification = event.classification
     inline = [
         e
         for e in entries
-        # A recorder with no kinds filter (the usual case) pays no call to ask it.
-        if (e.recorder.kinds is None or admitted(e.recorder.kinds, classification))
+        if _takes(e, event)
         and not (e.recorder.background and (_gathered(e, event) or _enqueued(e, event)))
     ]
     timeout = conf.RECORDER_TIMEOUT

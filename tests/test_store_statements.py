@@ -4,7 +4,9 @@ SQLite and on PostgreSQL (the ``store_db`` fixture)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from django.db import connections
@@ -16,7 +18,7 @@ import ptrack
 from ptrack import store, tracking
 from ptrack.events import PixelEvent
 from ptrack.store import sending, statements
-from ptrack.store.models import Event, Link, Message
+from ptrack.store.models import Campaign, Event, Link, Message
 from ptrack.store.recording import ingest
 from tests.store_support import STORE_DATABASES
 
@@ -118,3 +120,81 @@ def test_batches_larger_than_a_statement_binds_are_written_in_several(
     loads = {m.message_id: m.machine_loads for m in Message.objects.using(store_db)}
     # Each message had three of the machines' events, all loads or all clicks.
     assert loads == {i: {"security_scanner": 3} if n % 3 != 2 else {} for n, i in enumerate(ids)}
+
+
+def test_on_postgresql_a_batch_sends_its_writes_together(store_db: str) -> None:
+    connection = connections[store_db]
+    on_postgres = connection.vendor == "postgresql"
+    ids = _sent(6)
+    ingest(_events(6, ids))  # the campaign's links made
+    pipelined: dict[str, bool] = {}
+
+    def watch(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        status = connection.connection.pgconn.pipeline_status if on_postgres else 0
+        pipelined[sql.split("(")[0].split(" SET ")[0]] = bool(status)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        ingest(_events(12, ids))
+    written = {statement for statement, together in pipelined.items() if together}
+    # Reads, and the insert whose answer says which events are new, wait for theirs.
+    assert not any(s.startswith(("SELECT", 'INSERT INTO "ptrack_store_event"')) for s in written)
+    assert len(pipelined) >= 9
+    together = {
+        'UPDATE "ptrack_store_message"',
+        'INSERT INTO "ptrack_store_messagelink" ',
+        'INSERT INTO "ptrack_store_campaigntotal" ',
+        'INSERT INTO "ptrack_store_campaignhour" ',
+        'INSERT INTO "ptrack_store_link" ',
+    }
+    assert written == (together if on_postgres else set())
+
+
+def test_a_write_that_fails_leaves_the_batch_unrecorded_to_be_tried_again(
+    store_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = _sent(6)
+    events = _events(12, ids)
+    real_insert = statements.insert
+
+    def failing(using, model, columns, rows, **kwargs):  # type: ignore[no-untyped-def]
+        if model.__name__ == "CampaignHour":
+            columns = (*columns[:-1], "no_such_column")
+        return real_insert(using, model, columns, rows, **kwargs)
+
+    monkeypatch.setattr(statements, "insert", failing)
+    with pytest.raises(Exception, match="no_such_column"):
+        ingest(events)
+    assert Event.objects.using(store_db).count() == 0
+    assert store.stats("c").opens == 0
+    monkeypatch.setattr(statements, "insert", real_insert)
+    ingest(events)  # the task tried again
+    n = store.stats("c")
+    assert (n.opens - n.implied_opens, n.clicks) == (8, 4)
+    assert Event.objects.using(store_db).count() == 12
+
+
+def _snapshot(store_db: str) -> tuple[Any, ...]:
+    n = store.stats("c", period="hour")
+    totals = (n.opens, n.implied_opens, n.unique_opens, n.clicks, n.unique_clicks)
+    rows = Message.objects.using(store_db).order_by("message_id")
+    fields = ("message_id", "opens", "first_open_at", "last_open_at", "clicks", "first_click_at")
+    return totals, n.over_time, [tuple(getattr(m, f) for f in fields) for m in rows]
+
+
+def test_the_numbers_do_not_depend_on_the_order_events_are_recorded_in(store_db: str) -> None:
+    # Each message's loads and clicks, interleaved, over a day and a half of hours.
+    events = [
+        dataclasses.replace(e, timestamp=e.timestamp + timedelta(minutes=53 * n))
+        for n, e in enumerate(_events(42, _sent(7)))
+    ]
+    ingest(events)
+    in_time_order = _snapshot(store_db)
+    assert in_time_order[0][:2] == (28, 0)  # every clicked message was loaded too
+    assert len(in_time_order[1]) > 30
+    for order in (events[::-1], events[21:] + events[:21]):
+        Campaign.objects.using(store_db).delete()
+        _sent(7)
+        for event in order:  # as workers sharing a queue may record them
+            ingest([event])
+        assert _snapshot(store_db) == in_time_order

@@ -23,6 +23,8 @@ from ptrack.store.models import Campaign, CampaignHour, CampaignTotal, Link
 def campaign_ids(names: Iterable[str], using: str) -> dict[str, int]:
     """The id of each campaign named, made if new."""
     wanted = set(names)
+    if not wanted:
+        return {}  # a batch whose messages are all known: no query
     found = dict(Campaign.objects.using(using).filter(name__in=wanted).values_list("name", "pk"))
     missing = wanted - found.keys()
     if missing:

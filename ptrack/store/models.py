@@ -106,6 +106,8 @@ class Message(models.Model):
     clicks = models.IntegerField(default=0)  # people's clicks
     #: Loads by machines, per kind (ptrack.Kind, or "unknown" when unclassified).
     machine_loads = models.JSONField(default=dict, blank=True)
+    #: Its one open so far is a person's click's, until a load of it is recorded.
+    implied_open = models.BooleanField(default=False)
 
     class Meta:
         ordering = ("-sent_at", "-pk")

@@ -277,6 +277,11 @@ class _Batch:
         return set(statements.select_in(self.using, sql, sorted(set(message_pks))))
 
     def _write(self, tally: Tally) -> None:
+        # No statement here waits for another's answer: on PostgreSQL, one round trip.
+        with statements.pipelined(self.using):
+            self._write_rows(tally)
+
+    def _write_rows(self, tally: Tally) -> None:
         using = self.using
         adapt = self.to_db
         statements.update(
@@ -292,6 +297,7 @@ class _Batch:
                     m.clicks,
                     adapt(m.first_click_at),
                     m.machine_loads_db(),
+                    m.implied_open,
                 )
                 for _pk, m in sorted(tally.changed.items())
             ],

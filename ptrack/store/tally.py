@@ -20,7 +20,15 @@ from ptrack.store import counters
 UNKNOWN_KIND = "unknown"
 
 # What a batch changes in a message's row, and what it reads of it.
-WRITTEN = ("opens", "first_open_at", "last_open_at", "clicks", "first_click_at", "machine_loads")
+WRITTEN = (
+    "opens",
+    "first_open_at",
+    "last_open_at",
+    "clicks",
+    "first_click_at",
+    "machine_loads",
+    "implied_open",
+)
 MESSAGE_COLUMNS = ("id", "message_id", "campaign_id", *WRITTEN)
 
 
@@ -51,6 +59,7 @@ class MessageRow:
         self.clicks: int = row[6]
         self.first_click_at = aware(row[7])
         self.machine_loads: Any = row[8]  # as read (JSON text) until a machine's load
+        self.implied_open = bool(row[9])  # its only open so far is a click's
 
     def machine_loads_now(self) -> dict[str, int]:
         """Its loads by machines, per kind, read to be added to."""
@@ -79,19 +88,43 @@ class Tally:
         self.changed[message.pk] = message
         return message
 
-    def _opened(self, message: MessageRow | None, campaign_id: int, at: datetime) -> None:
-        """A person's open of ``message`` (``None``: of a message the store does not know)."""
+    def _opened(
+        self, message: MessageRow | None, campaign_id: int, at: datetime, implied: bool = False
+    ) -> None:
+        """A person's open of ``message`` (``None``: of a message the store does not know),
+        a load's or, ``implied``, a click's."""
+        if message is not None and message.implied_open and not implied:
+            self._unimply(message, campaign_id)
         self.deltas.add(campaign_id, at, "opens")
         if message is None:
             return
         self._changed(message)
+        message.implied_open = implied
         message.opens += 1
-        if message.first_open_at is None:
-            self.deltas.add(campaign_id, at, "unique_opens")
-            message.first_open_at = at
-        else:
-            message.first_open_at = min(message.first_open_at, at)
+        self._first(message, "first_open_at", "unique_opens", campaign_id, at)
         message.last_open_at = max(message.last_open_at or at, at)
+
+    def _first(
+        self, message: MessageRow, field: str, metric: str, campaign_id: int, at: datetime
+    ) -> None:
+        """Count ``message`` once in ``metric``, in the hour of its earliest ``field``,
+        which an event recorded late may move earlier."""
+        first = getattr(message, field)
+        if first is None or at < first:
+            if first is not None:
+                self.deltas.add(campaign_id, first, metric, -1)
+            self.deltas.add(campaign_id, at, metric)
+            setattr(message, field, at)
+
+    def _unimply(self, message: MessageRow, campaign_id: int) -> None:
+        """Take back a click's open, which a load of the message now stands for."""
+        at = message.first_open_at
+        assert at is not None
+        for metric in ("opens", "implied_opens", "unique_opens"):
+            self.deltas.add(campaign_id, at, metric, -1)
+        message.opens -= 1
+        message.first_open_at = message.last_open_at = None
+        message.implied_open = False
 
     def load(self, event: PixelEvent, campaign_id: int, message: MessageRow | None) -> None:
         """A load of ``message``'s pixel (``None``: a message the store does not know)."""
@@ -130,14 +163,10 @@ class Tally:
         if message.first_open_at is None:
             # Images blocked, or the pixel's load still on its way: the click shows it was read.
             self.deltas.add(campaign_id, at, "implied_opens")
-            self._opened(message, campaign_id, at)
+            self._opened(message, campaign_id, at, implied=True)
         self._changed(message)
         message.clicks += 1
-        if message.first_click_at is None:
-            self.deltas.add(campaign_id, at, "unique_clicks")
-            message.first_click_at = at
-        else:
-            message.first_click_at = min(message.first_click_at, at)
+        self._first(message, "first_click_at", "unique_clicks", campaign_id, at)
         pair = (message.pk, link_id)
         clicks = self.pairs.get(pair)
         if clicks is None:

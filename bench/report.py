@@ -421,8 +421,10 @@ def _store(s: dict[str, Any]) -> list[Block]:
     )
     for case in s["cases"]:
         rates = case["events_per_second"]
+        workers = case.get("workers", 1)
         table.add(
-            f"{case['database']}, batches of {case['batch']}",
+            f"{case['database']}, batches of {case['batch']}"
+            + (f", {workers} workers at once" if workers > 1 else ""),
             f"{statistics.median(rates):,.0f}",
             f"{min(rates):,.0f}",
             f"{max(rates):,.0f}",

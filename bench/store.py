@@ -1,7 +1,8 @@
 """ptrack.store's ingestion rate and the cost of stats(), on SQLite and on PostgreSQL.
 
     python -m bench.store [--messages 2000] [--events 20000] [--batch 100 500] [--rounds 3]
-                          [--db sqlite sqlite-wal postgres] [--json bench/results-store.json]
+                          [--workers 1 2] [--db sqlite sqlite-wal postgres]
+                          [--json bench/results-store.json]
     python -m bench.store --markdown bench/results-store.json
 
 Each database is fresh: a SQLite file in a temporary directory with Django's defaults (a
@@ -12,7 +13,10 @@ of ``--messages`` messages is sent into each database and ``--events`` verified 
 made through ptrack's own ``tracking.verify()`` (people's opens and clicks, machine loads),
 passed through ``to_dict()`` as a task worker receives them. Then the store's recorder
 takes them ``--batch`` at a time, as a worker does with ``PTRACK_BATCH_SIZE``: events per
-second, writes and commits included; the events are made before the clock starts. Then
+second, writes and commits included; the events are made before the clock starts. On
+PostgreSQL the same is also done by ``--workers`` processes at once, each taking every
+n-th batch, as several task workers share a queue (SQLite takes one writer at a time, so
+its cases have one). Then
 ``stats()`` of the campaign is timed (median of 20). The databases take turns within each
 round, so that a shared machine's drift hits them alike; the table gives the median round.
 """
@@ -141,22 +145,61 @@ def _events(prefix: str, messages: int, events: int, seed: int) -> tuple[list[st
     return ids, [PixelEvent.from_dict(event.to_dict()) for event in made]
 
 
+def _record(events: list[Any], batch: int, worker: int, workers: int) -> None:
+    """What one worker records: every ``workers``-th batch, from its ``worker``-th."""
+    from ptrack.store.recording import StoreRecorder
+
+    recorder = StoreRecorder()
+    for first in range(worker * batch, len(events), workers * batch):
+        recorder.record_events(events[first : first + batch])
+
+
+def _in_processes(events: list[Any], batch: int, workers: int) -> float:
+    """Seconds for ``workers`` processes to record ``events`` together, from a common start."""
+    import multiprocessing
+
+    from django.db import connections
+
+    # Each process opens its own connections: none may share the parent's socket.
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(workers + 1)
+
+    def work(worker: int) -> None:
+        start.wait()
+        _record(events, batch, worker, workers)
+        connections.close_all()
+
+    processes = [context.Process(target=work, args=(w,)) for w in range(workers)]
+    for process in processes:
+        process.start()
+    start.wait()
+    began = time.perf_counter()
+    for process in processes:
+        process.join()
+    elapsed = time.perf_counter() - began
+    failed = [p.exitcode for p in processes if p.exitcode]
+    if failed:
+        raise SystemExit(f"A recording process failed (exit codes {failed}).")
+    return elapsed
+
+
 def _measure(
-    alias: str, campaign: str, ids: list[str], events: list[Any], batch: int
+    alias: str, campaign: str, ids: list[str], events: list[Any], batch: int, workers: int
 ) -> dict[str, Any]:
     from django.utils import timezone
 
     from ptrack.store import sending, stats
-    from ptrack.store.recording import StoreRecorder
 
     _Router.alias = alias
     sent_at = timezone.now() - timedelta(days=2)
     sending.record([sending.Sent(campaign, f"sub-{n}", i, sent_at) for n, i in enumerate(ids)])
-    recorder = StoreRecorder()
-    began = time.perf_counter()
-    for first in range(0, len(events), batch):
-        recorder.record_events(events[first : first + batch])
-    elapsed = time.perf_counter() - began
+    if workers == 1:
+        began = time.perf_counter()
+        _record(events, batch, 0, 1)
+        elapsed = time.perf_counter() - began
+    else:
+        elapsed = _in_processes(events, batch, workers)
     timings = []
     for _ in range(20):
         t = time.perf_counter()
@@ -205,24 +248,33 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
             databases["postgres"] = {**postgres.settings(), "NAME": "postgres"}
         try:
             _setup({"default": databases["sqlite"], **{a: databases[a] for a in wanted}})
-            cases: dict[tuple[str, int], list[dict[str, Any]]] = {
-                (alias, batch): [] for alias in wanted for batch in options.batch
+            cases: dict[tuple[str, int, int], list[dict[str, Any]]] = {
+                (alias, batch, workers): []
+                for alias in wanted
+                for batch in options.batch
+                for workers in (options.workers if alias == "postgres" else [1])
             }
             for round_ in range(options.rounds):
                 for b, batch in enumerate(options.batch):
-                    prefix = f"r{round_}b{b}m"
-                    ids, events = _events(prefix, options.messages, options.events, round_)
-                    for alias in wanted:
-                        measured = _measure(alias, prefix, ids, events, batch)
-                        cases[alias, batch].append(measured)
+                    for alias, batch_, workers in cases:
+                        if batch_ != batch:
+                            continue
+                        prefix = f"r{round_}b{b}w{workers}m"
+                        ids, events = _events(prefix, options.messages, options.events, round_)
+                        measured = _measure(alias, prefix, ids, events, batch, workers)
+                        cases[alias, batch, workers].append(measured)
                         print(
-                            f"  round {round_ + 1}, {LABELS[alias]}, batches of {batch}: "
-                            f"{measured['events_per_second']:,.0f} events/s, "
+                            f"  round {round_ + 1}, {LABELS[alias]}, batches of {batch}, "
+                            f"{workers} worker(s): {measured['events_per_second']:,.0f} events/s, "
                             f"stats() {measured['stats_ms']:.2f} ms"
                         )
             for round_ in range(options.rounds):
                 for batch in options.batch:
-                    counted = {str(cases[a, batch][round_]["counted"]) for a in wanted}
+                    counted = {
+                        str(found[round_]["counted"])
+                        for (_a, b, _w), found in cases.items()
+                        if b == batch
+                    }
                     if len(counted) > 1:
                         raise SystemExit(f"The databases counted differently: {counted}")
             results["store"] = {
@@ -234,11 +286,12 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                     {
                         "database": LABELS[alias],
                         "batch": batch,
+                        "workers": workers,
                         "events_per_second": [m["events_per_second"] for m in measured],
                         "stats_ms": [m["stats_ms"] for m in measured],
                         "counted": measured[0]["counted"],
                     }
-                    for (alias, batch), measured in cases.items()
+                    for (alias, batch, workers), measured in cases.items()
                 ],
             }
         finally:
@@ -254,6 +307,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--batch", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="recording processes (PostgreSQL)"
+    )
     parser.add_argument("--db", nargs="+", choices=list(LABELS), default=list(LABELS))
     parser.add_argument("--json", type=Path, help="write the results to this file")
     parser.add_argument("--markdown", type=Path, help="print a results file as Markdown")

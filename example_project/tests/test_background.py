@@ -1,4 +1,5 @@
-"""MAILROOM_BACKGROUND=1: opens are recorded by a real task worker, not during the request."""
+"""MAILROOM_BACKGROUND=1: ptrack.store records the opens in a real task worker, not during
+the request."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ import django
 django.setup()
 from django.test import Client
 from urllib.parse import urlsplit
-from campaigns.models import Campaign, Open, Recipient
+from campaigns.models import Campaign, Recipient
 from campaigns.mail import list_messages
+from ptrack.store.models import Event
 from campaigns.sending import send_campaign
 
 campaign = Campaign.objects.create(name="Bg", subject="Bg", body="Hello.", button_label="Go",
@@ -32,15 +34,17 @@ statuses = []
 for message in list_messages():
     src = re.search(r'src="(http://testserver/ptrack/[^"]+)"', message.html).group(1)
     statuses.append(Client().get(urlsplit(src).path).status_code)
-print(json.dumps({"statuses": statuses, "opens": Open.objects.count()}))
+print(json.dumps({"statuses": statuses, "opens": Event.objects.count()}))
 """
 
 COUNT_OPENS = """
 import json
 import django
 django.setup()
-from campaigns.models import Open
-print(json.dumps(sorted([o.campaign.name, o.recipient.email] for o in Open.objects.all())))
+from campaigns.models import Recipient
+from ptrack.store.models import Event
+emails = dict(Recipient.objects.values_list("key", "email"))
+print(json.dumps(sorted([e.campaign.name, emails[e.recipient]] for e in Event.objects.all())))
 """
 
 

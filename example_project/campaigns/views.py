@@ -15,13 +15,13 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_safe
 
 from campaigns import mail
+from campaigns.chart import opens_chart
 from campaigns.models import Campaign
 from campaigns.stats import (
     campaign_numbers,
     latest_loads,
     loads_by_kind,
     numbers_by_name,
-    opens_chart,
     recipients_by_consent,
 )
 

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from campaigns.chart import opens_chart
 from campaigns.models import Campaign
 from campaigns.sending import send_campaign
-from campaigns.stats import KindCount, campaign_numbers, loads_by_kind, opens_chart
+from campaigns.stats import KindCount, campaign_numbers, loads_by_kind
 from django.core import mail
 from django.test import Client, override_settings
 from freezegun import freeze_time

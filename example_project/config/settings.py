@@ -99,6 +99,11 @@ DATABASES = {
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60
     ),
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and django.VERSION >= (5, 1):
+    # ptrack.store records a batch in a transaction that reads, then writes: in SQLite's
+    # default deferred mode that write fails at once while another connection writes (a
+    # pixel request enqueueing a task), and the load is lost. IMMEDIATE waits instead.
+    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

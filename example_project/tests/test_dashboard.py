@@ -314,3 +314,12 @@ def test_admin_action_sends_the_campaign(
         response.content.decode()
     )
     assert not loads().exists()
+
+
+def test_admin_lists_deliveries_read_only(
+    admin_client: Client, four_sent_two_opened: Campaign
+) -> None:
+    html = admin_client.get("/admin/campaigns/delivery/").content.decode()
+
+    assert html.count('class="field-sent_at') == 4
+    assert admin_client.get("/admin/campaigns/delivery/add/").status_code == 403

@@ -1,28 +1,27 @@
+"""The site's own models in the admin. Campaign numbers, messages and events are
+ptrack.store's, under "Campaign numbers" in the same admin."""
+
 from __future__ import annotations
 
+from typing import Any
+
+import django
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db import models
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 
-from campaigns.models import Campaign, Click, Delivery, Open, Recipient
+from campaigns.models import Campaign, Delivery, Recipient
 from campaigns.sending import send_campaign
-from campaigns.stats import with_stats
-from campaigns.templatetags.mailroom import percent_of
+from ptrack.store.models import Campaign as StoreCampaign
+from ptrack.store.models import RecipientDay
 
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
-    list_display = (
-        "name",
-        "subject",
-        "tracking_window",
-        "sent",
-        "unique_opens",
-        "open_rate",
-        "total_opens",
-        "dashboard",
-    )
+    list_display = ("name", "subject", "tracking_window", "sent", "numbers", "dashboard")
     search_fields = ("name", "subject")
     filter_horizontal = ("recipients",)
     actions = ("send",)
@@ -31,27 +30,32 @@ class CampaignAdmin(admin.ModelAdmin):
         ("Call to action", {"fields": ("button_label", "button_url")}),
         ("Audience and tracking", {"fields": ("recipients", "tracking_window")}),
     )
+    if django.VERSION >= (5, 0):  # a URL typed without a scheme is https, as Django 6 has it
+        formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
-        return with_stats(super().get_queryset(request))
+        in_store = StoreCampaign.objects.filter(name=OuterRef("name")).values("pk")[:1]
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(sent=Count("deliveries"), store_pk=Subquery(in_store))
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        # The name is the campaign's in ptrack.store, which the sent emails' links carry.
+        return ("name",) if obj is not None and obj.deliveries.exists() else ()
 
     @admin.display(ordering="sent")
     def sent(self, campaign: Campaign) -> int:
-        return campaign.sent
+        return campaign.sent  # type: ignore[attr-defined]
 
-    @admin.display(ordering="unique_opens")
-    def unique_opens(self, campaign: Campaign) -> int:
-        return campaign.unique_opens
-
-    @admin.display(ordering="total_opens")
-    def total_opens(self, campaign: Campaign) -> int:
-        return campaign.total_opens
-
-    @admin.display(description="Open rate")
-    def open_rate(self, campaign: Campaign) -> str:
-        if not campaign.sent:
+    @admin.display(description="Numbers")
+    def numbers(self, campaign: Campaign) -> str:
+        store_pk = campaign.store_pk  # type: ignore[attr-defined]
+        if store_pk is None:
             return "\N{EN DASH}"
-        return f"{percent_of(campaign.unique_opens, campaign.sent)}%"
+        url = reverse("admin:ptrack_store_campaign_change", args=[store_pk])
+        return format_html('<a href="{}">Campaign numbers</a>', url)
 
     @admin.display(description="Dashboard")
     def dashboard(self, campaign: Campaign) -> str:
@@ -72,64 +76,30 @@ class CampaignAdmin(admin.ModelAdmin):
 
 @admin.register(Recipient)
 class RecipientAdmin(admin.ModelAdmin):
-    list_display = ("email", "name", "consent", "last_reached_on", "created_at")
+    list_display = ("email", "name", "consent", "last_open_day", "created_at")
     list_filter = ("consent",)
     search_fields = ("email", "name")
-    readonly_fields = ("key", "last_reached_on")
+    readonly_fields = ("key",)
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Recipient]:
+        day = RecipientDay.objects.filter(recipient=OuterRef("key")).values("last_open")[:1]
+        return super().get_queryset(request).annotate(last_open_day=Subquery(day))
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    """Records of what happened: viewable, not editable."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    @admin.display(ordering="last_open_day", description="Last open day (deliverability level)")
+    def last_open_day(self, recipient: Recipient) -> object:
+        return recipient.last_open_day  # type: ignore[attr-defined]
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(_ReadOnlyAdmin):
-    list_display = ("campaign", "recipient", "sent_at", "tracking_expires_at", "message_id")
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ("campaign", "recipient", "sent_at", "tracking_expires_at")
     list_filter = ("campaign",)
     list_select_related = ("campaign", "recipient")
-    search_fields = ("recipient__email", "message_id")
+    search_fields = ("recipient__email",)
     date_hierarchy = "sent_at"
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # made by sending
 
-@admin.register(Open)
-class OpenAdmin(_ReadOnlyAdmin):
-    list_display = (
-        "opened_at",
-        "campaign",
-        "recipient",
-        "kind",
-        "reason",
-        "counts_as_open",
-        "client",
-        "ip",
-        "link_issued_at",
-    )
-    list_filter = ("campaign", "kind", "counts_as_open")
-    list_select_related = ("campaign", "recipient")
-    search_fields = ("recipient__email", "ip", "user_agent")
-    date_hierarchy = "opened_at"
-
-
-@admin.register(Click)
-class ClickAdmin(_ReadOnlyAdmin):
-    list_display = (
-        "clicked_at",
-        "campaign",
-        "recipient",
-        "link",
-        "destination",
-        "kind",
-        "reason",
-        "by_person",
-        "ip",
-    )
-    list_filter = ("campaign", "link", "kind", "by_person")
-    list_select_related = ("campaign", "recipient")
-    search_fields = ("recipient__email", "destination", "ip")
-    date_hierarchy = "clicked_at"
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

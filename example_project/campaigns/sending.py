@@ -17,7 +17,10 @@ from django.utils import timezone
 import ptrack
 from campaigns.mail import default_mailer
 from campaigns.models import Campaign, Delivery, Recipient
-from campaigns.pixels import EMAIL
+
+# The first argument of the campaign email's pixel and links; ptrack.store counts them
+# by the campaign they name, whatever it is.
+EMAIL = "email"
 
 Progress = Callable[[int, int], None]  # (emails sent so far, emails to send)
 
@@ -38,10 +41,13 @@ def render_email(
 ) -> EmailMultiAlternatives:
     """The campaign's email to one recipient: plain text, with the HTML beside it.
 
-    The templates are plain: the message carries the recipient's ptrack pixel,
-    and ptrack's tracking backend adds the open pixel and turns every link into
-    a click link when it sends the message. With ``tagged`` (by default
-    ``MAILROOM_TAGGED_TEMPLATES``) the templates place them by hand instead.
+    The templates are plain: the message is marked for ptrack's tracking backend,
+    which adds the open pixel, turns every link into a click link and records the
+    message in ptrack.store (named by its campaign) when it sends it. With
+    ``tagged`` (by default ``MAILROOM_TAGGED_TEMPLATES``) the templates place the
+    pixel and links by hand instead, naming the campaign: ptrack.store counts their
+    loads and clicks for it, but only the tracking backend gives each message an id,
+    so the store knows no message of theirs (no ``sent``, no unique counts).
     """
     if tagged is None:
         tagged = settings.MAILROOM_TAGGED_TEMPLATES
@@ -67,10 +73,14 @@ def render_email(
     if not tagged:
         # The recipient is named by their opaque key apart from the pixel's data, never in
         # it: at the aggregate level ptrack drops the key, and the data must not name them.
-        pixel = ptrack.Pixel(EMAIL, campaign_id=campaign.pk)
         # An expired link still takes the reader to the page, unrecorded.
         ptrack.track_message(
-            message, pixel, expires=tracking_expires_at, text=True, recipient=recipient.key
+            message,
+            ptrack.Pixel(EMAIL),
+            campaign=campaign.name,
+            expires=tracking_expires_at,
+            text=True,
+            recipient=recipient.key,
         )
     return message
 
@@ -84,7 +94,8 @@ def send_campaign(
     """Send the campaign to each of its recipients who has not had it yet.
 
     Each email is recorded as a ``Delivery`` right after it goes out, so an
-    interrupted run picks up where it stopped.
+    interrupted run picks up where it stopped; ptrack's tracking backend records
+    it in ptrack.store as it sends it.
     """
     started = time.monotonic()
     recipients = campaign.recipients.all()
@@ -107,7 +118,6 @@ def send_campaign(
                 campaign=campaign,
                 recipient=recipient,
                 sent_at=sent_at,
-                message_id=message.extra_headers["Message-ID"],
                 tracking_expires_at=expires_at,
             )
             sent += 1

@@ -7,7 +7,7 @@ a real deployment puts them behind a login (e.g. ``login_required``).
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Max, Min
+from django.db.models import Count, Max, Min
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -15,13 +15,14 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_safe
 
 from campaigns import mail
+from campaigns.chart import opens_chart
 from campaigns.models import Campaign
 from campaigns.stats import (
-    campaign_stats,
-    clicks_per_link,
-    opens_chart,
+    campaign_numbers,
+    latest_loads,
+    loads_by_kind,
+    numbers_by_name,
     recipients_by_consent,
-    with_stats,
 )
 
 LATEST_OPENS = 15
@@ -47,32 +48,36 @@ def _live(request: HttpRequest) -> bool:
 
 @require_safe
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    campaigns = with_stats(Campaign.objects.all()).annotate(
-        tracking_until=Max("deliveries__tracking_expires_at")
+    campaigns = list(
+        Campaign.objects.annotate(
+            sent_to=Count("deliveries"), tracking_until=Max("deliveries__tracking_expires_at")
+        )
     )
+    numbers = numbers_by_name(c.name for c in campaigns)
+    rows = [(campaign, numbers[campaign.name]) for campaign in campaigns]
     template = "campaigns/_campaign_rows.html" if _live(request) else "campaigns/campaign_list.html"
-    return render(request, template, {"campaigns": campaigns, "now": timezone.now()})
+    return render(request, template, {"rows": rows, "now": timezone.now()})
 
 
 @require_safe
 def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
-    stats = campaign_stats(campaign)
+    numbers = campaign_numbers(campaign)
     now = timezone.now()
-    tracking = campaign.deliveries.aggregate(until=Max("tracking_expires_at"))["until"]
-    first_opens = (
-        campaign.opens.filter(counts_as_open=True, recipient__isnull=False)
-        .values("recipient")
-        .annotate(first=Min("pk"))
-        .values("first")
+    sending = campaign.deliveries.aggregate(first=Min("sent_at"), until=Max("tracking_expires_at"))
+    tracking = sending["until"]
+    chart = opens_chart(
+        campaign, numbers, first_sent_at=sending["first"], now=now, expires_at=tracking
     )
     context = {
         "campaign": campaign,
-        "stats": stats,
-        "chart": opens_chart(campaign, stats, now=now, expires_at=tracking),
-        "latest_opens": campaign.opens.select_related("recipient")[:LATEST_OPENS],
-        "first_open_ids": set(first_opens.values_list("first", flat=True)),
-        "links": clicks_per_link(campaign),
+        "stats": numbers,
+        "machine_loads": sum(numbers.machine_loads.values()),
+        "machine_clicks": sum(numbers.machine_clicks.values()),
+        "first_sent_at": sending["first"],
+        "chart": chart,
+        "kinds": loads_by_kind(numbers),
+        "latest_opens": latest_loads(campaign, LATEST_OPENS),
         "consent_levels": recipients_by_consent(campaign),
         "recipient_count": campaign.recipients.count(),
         "tracking_until": tracking,

@@ -44,14 +44,22 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "ptrack",
+    # Keeps the sent messages, their opens and clicks, and each campaign's numbers: the
+    # example writes no model, recorder or statistics of its own for them.
+    "ptrack.store",
     "campaigns",
 ]
 
 # One setting moves recording out of the pixel request: with MAILROOM_BACKGROUND=1
-# the recorder in campaigns/pixels.py runs in a task worker (`manage.py db_worker`,
-# which `make demo DEMO_ARGS=--background` starts), queued in this database by
-# django-tasks-db.
+# ptrack.store's recorder runs in a task worker (`manage.py db_worker`, which
+# `make demo DEMO_ARGS=--background` starts), queued in this database by
+# django-tasks-db. Without it, the store records during the request, which a demo
+# with no worker wants.
 MAILROOM_BACKGROUND = _env_bool("MAILROOM_BACKGROUND", False)
+PTRACK_STORE_BACKGROUND = MAILROOM_BACKGROUND
+# The dashboard's latest opens name each one's mail client and IP address; a site
+# that does not show them leaves this off, and the store keeps only the kind of client.
+PTRACK_STORE_CLIENT = _env_bool("MAILROOM_STORE_CLIENT", True)
 if MAILROOM_BACKGROUND:
     INSTALLED_APPS += ["django_tasks_db"]
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -91,6 +99,11 @@ DATABASES = {
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60
     ),
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and django.VERSION >= (5, 1):
+    # ptrack.store records a batch in a transaction that reads, then writes: in SQLite's
+    # default deferred mode that write fails at once while another connection writes (a
+    # pixel request enqueueing a task), and the load is lost. IMMEDIATE waits instead.
+    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

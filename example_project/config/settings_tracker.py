@@ -31,10 +31,13 @@ ROOT_URLCONF = "config.urls_tracker"
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "ptrack",
-    "campaigns",  # for its models and the recorder in campaigns/pixels.py
+    "ptrack.store",  # its recorder writes the loads and clicks into the shared database
+    "campaigns",  # for the recipients, whose consent is asked at every load
 ]
 # The pixels are served here, so here is where recording goes to the task queue.
 MAILROOM_BACKGROUND = app.MAILROOM_BACKGROUND
+PTRACK_STORE_BACKGROUND = app.PTRACK_STORE_BACKGROUND
+PTRACK_STORE_CLIENT = app.PTRACK_STORE_CLIENT
 if MAILROOM_BACKGROUND:
     INSTALLED_APPS += ["django_tasks_db"]
     TASKS = app.TASKS

@@ -10,8 +10,11 @@ import pytest
 from campaigns.models import Campaign, Recipient
 from campaigns.sending import send_campaign
 from django.core import mail
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.test import Client, override_settings
+
+from ptrack.store.models import Event
 
 APP_URL = "http://testserver"
 
@@ -33,6 +36,26 @@ def load(client: Client, url: str, **headers: str) -> HttpResponse:
     assert response.content.startswith(b"GIF89a")
     assert len(response.content) == 43
     return response
+
+
+def loads() -> QuerySet[Event]:
+    """The pixel loads ptrack.store recorded, oldest first."""
+    return Event.objects.filter(event_type="loaded").order_by("at", "pk")
+
+
+def clicks() -> QuerySet[Event]:
+    """The clicks ptrack.store recorded, oldest first."""
+    return Event.objects.filter(event_type="clicked").order_by("at", "pk")
+
+
+def card(html: str, stat: str) -> str:
+    """The big number of one stat card on the dashboard."""
+    match = re.search(
+        rf'data-stat="{stat}">\s*<div class="label">[^<]*</div>\s*<div class="value">([^<]*)</div>',
+        html,
+    )
+    assert match, f"no {stat!r} card"
+    return match[1]
 
 
 TRACKING_BACKEND = "ptrack.mail.TrackingEmailBackend"

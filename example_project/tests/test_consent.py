@@ -1,6 +1,7 @@
 """Each recipient's consent: campaigns/consent.py answers ptrack, the recorder stores what
 the level allows, the withdrawal link in every email stops the tracking of mail already
-sent, and the dashboard counts the recipients at each level."""
+sent, and the dashboard counts the recipients at each level. ptrack.store keeps what
+each level allows."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from datetime import date
 
 import pytest
 from campaigns import consent
-from campaigns.models import Campaign, Click, Open, Recipient
+from campaigns.models import Campaign, Recipient
 from campaigns.sending import send_campaign
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 from freezegun import freeze_time
 
-from tests.conftest import CHROME, click_url, html_of, load, pixel_url
+from ptrack import store
+from ptrack.store.models import Event, Message, RecipientDay
+from tests.conftest import CHROME, click_url, clicks, html_of, load, loads, pixel_url
 
 WITHDRAWAL_HREF = re.compile(r'<a href="(?P<url>http://testserver/ptrack/w/[\w.\-]+/)"')
 
@@ -61,16 +64,18 @@ def test_the_pixel_names_the_recipient_by_key_only(sent: list[mail.EmailMessage]
     recipient = Recipient.objects.get(email="person0@example.com")
     url = pixel_url(sent[0])
 
-    assert ptrack_data(url) == ({"campaign_id": recipient.campaigns.get().pk}, recipient.key)
+    assert ptrack_data(url) == ("Launch", True, recipient.key)
     assert "person0" not in html_of(sent[0]).split("<img")[-1]
 
 
-def ptrack_data(url: str) -> tuple[dict[str, object], str | None]:
+def ptrack_data(url: str) -> tuple[str | None, bool, str | None]:
+    """The campaign a pixel names, whether it names its message, and its recipient."""
     import ptrack.tracking
 
     loaded = ptrack.tracking.verify(url.rstrip("/").rpartition("/")[2])
     assert loaded is not None
-    return dict(loaded.kwargs), loaded.recipient
+    assert not loaded.kwargs
+    return loaded.campaign, loaded.message is not None, loaded.recipient
 
 
 def test_full_records_the_open_and_click_of_the_person(
@@ -82,10 +87,10 @@ def test_full_records_the_open_and_click_of_the_person(
         load(client, pixel_url(mailoutbox[0]))
         client.get(click_url(mailoutbox[0]), HTTP_USER_AGENT=CHROME)
 
-    [stored] = Open.objects.all()
-    assert stored.recipient is not None
-    assert stored.recipient.email == "person0@example.com"
-    assert Click.objects.get().recipient == stored.recipient
+    key = Recipient.objects.get(email="person0@example.com").key
+    assert loads().get().recipient == key
+    assert clicks().get().recipient == key
+    assert Message.objects.get(recipient=key).clicks == 1
 
 
 def test_aggregate_records_an_open_that_names_nobody(
@@ -94,8 +99,10 @@ def test_aggregate_records_an_open_that_names_nobody(
     at_level(campaign, "person0@example.com", "aggregate")
     with freeze_time("2026-03-02 09:00:00"):
         send_campaign(campaign)
-    # Rendered at "aggregate": the pixel's URL carries no recipient and no data naming one.
-    assert ptrack_data(pixel_url(mailoutbox[0])) == ({"campaign_id": campaign.pk}, None)
+    # Rendered at "aggregate": the pixel's URL carries its campaign, no recipient and no
+    # message id, and the store keeps no row of the message.
+    assert ptrack_data(pixel_url(mailoutbox[0])) == ("Launch", False, None)
+    assert Message.objects.count() == 2
 
     with freeze_time("2026-03-02 10:00:00"):
         load(client, pixel_url(mailoutbox[0]))
@@ -103,10 +110,15 @@ def test_aggregate_records_an_open_that_names_nobody(
         client.get(click_url(mailoutbox[0]), HTTP_USER_AGENT=CHROME)
         dashboard = client.get(campaign.get_absolute_url()).content.decode()
 
-    anonymous, identified = Open.objects.order_by("pk")
-    assert (anonymous.recipient, anonymous.ip, anonymous.user_agent) == (None, None, "")
-    assert identified.recipient is not None
-    assert Click.objects.get().recipient is None
+    anonymous, identified = loads().order_by("pk")
+    assert (anonymous.recipient, anonymous.message, anonymous.ip, anonymous.user_agent) == (
+        "",
+        None,
+        "",
+        "",
+    )
+    assert identified.recipient
+    assert clicks().get().recipient == ""
     assert "Someone" in dashboard
     assert "aggregate consent: not by person" in dashboard
     # Both are opens, but only the one by a person counts among the unique opens.
@@ -125,10 +137,11 @@ def test_deliverability_records_only_the_day_the_mail_reached_them(
         load(client, pixel_url(mailoutbox[0]))
         client.get(click_url(mailoutbox[0]), HTTP_USER_AGENT=CHROME)
 
-    assert not Open.objects.exists()
-    assert not Click.objects.exists()
-    recipient.refresh_from_db()
-    assert recipient.last_reached_on == date(2026, 3, 4)
+    # The store keeps the day of their last open and nothing else about it.
+    assert not Event.objects.exists()
+    assert RecipientDay.objects.get(recipient=recipient.key).last_open == date(2026, 3, 4)
+    numbers = store.stats("Launch")
+    assert (numbers.sent, numbers.opens, numbers.clicks) == (3, 0, 0)
 
 
 def test_none_sends_the_email_untracked_with_its_withdrawal_link(
@@ -171,7 +184,7 @@ def test_withdrawing_stops_recording_the_mail_already_sent(
     message = mailoutbox[0]
     with freeze_time("2026-03-02 10:00:00"):
         load(client, pixel_url(message))
-    assert Open.objects.count() == 1
+    assert loads().count() == 1
 
     page = client.get(withdrawal_url(message))  # what a scanner fetching every link does
     assert page.status_code == 200
@@ -185,8 +198,8 @@ def test_withdrawing_stops_recording_the_mail_already_sent(
     with freeze_time("2026-03-02 11:00:00"):
         load(client, pixel_url(message))
         client.get(click_url(message), HTTP_USER_AGENT=CHROME)
-    assert Open.objects.count() == 1
-    assert not Click.objects.exists()
+    assert loads().count() == 1
+    assert not clicks().exists()
 
 
 def test_the_dashboard_counts_the_recipients_at_each_level(

@@ -7,27 +7,18 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from campaigns.models import Campaign, Open
+from campaigns.chart import opens_chart
+from campaigns.models import Campaign
 from campaigns.sending import send_campaign
-from campaigns.stats import KindCount, campaign_stats, opens_chart
+from campaigns.stats import KindCount, campaign_numbers, loads_by_kind
 from django.core import mail
 from django.test import Client, override_settings
 from freezegun import freeze_time
 
-from tests.conftest import pixel_url
+from tests.conftest import card, loads, pixel_url
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
-
-
-def card(html: str, stat: str) -> str:
-    """The big number of one stat card on the dashboard."""
-    match = re.search(
-        rf'data-stat="{stat}">\s*<div class="label">[^<]*</div>\s*<div class="value">([^<]*)</div>',
-        html,
-    )
-    assert match, f"no {stat!r} card"
-    return match[1]
 
 
 @pytest.fixture
@@ -56,36 +47,43 @@ def four_sent_two_opened(
     return campaign
 
 
-def test_stats_count_sent_unique_and_total_opens(four_sent_two_opened: Campaign) -> None:
-    stats = campaign_stats(four_sent_two_opened)
+def test_numbers_come_from_the_store(four_sent_two_opened: Campaign) -> None:
+    numbers = campaign_numbers(four_sent_two_opened)
 
-    assert (stats.sent, stats.unique_opens, stats.total_opens) == (4, 2, 3)
-    assert stats.open_rate == 0.5
-    assert stats.open_rate_percent == "50.0%"
-    assert stats.first_sent_at == T0
-    assert stats.last_opened_at == T0 + timedelta(hours=2)
-    assert stats.machine_opens == 3
-    assert [(k.kind, k.counts_as_open, k.loads, k.recipients) for k in stats.kinds] == [
-        ("human", True, 3, 2),
-        ("mail_proxy", True, 0, 0),
-        ("privacy_prefetch", False, 1, 1),
-        ("security_scanner", False, 1, 1),
-        ("bot", False, 1, 1),
+    assert (numbers.sent, numbers.unique_opens, numbers.opens) == (4, 2, 3)
+    assert numbers.open_rate == 0.5
+    assert numbers.machine_loads == {"bot": 1, "privacy_prefetch": 1, "security_scanner": 1}
+    assert loads_by_kind(numbers) == [
+        KindCount("people", "People and their providers' proxies", True, 3),
+        KindCount("privacy_prefetch", "Privacy pre-fetch", False, 1),
+        KindCount("security_scanner", "Security scanner", False, 1),
+        KindCount("bot", "Bot", False, 1),
     ]
 
 
-def test_an_unclassified_load_counts_as_an_open(
+def test_a_campaign_not_sent_has_no_numbers_yet(campaign: Campaign) -> None:
+    numbers = campaign_numbers(campaign)
+
+    assert (numbers.sent, numbers.opens, numbers.open_rate, numbers.click_rate) == (
+        0,
+        0,
+        None,
+        None,
+    )
+
+
+def test_an_unclassified_load_is_no_open(
     client: Client, campaign: Campaign, mailoutbox: list[mail.EmailMessage]
 ) -> None:
     send_campaign(campaign)
     with override_settings(PTRACK_CLASSIFIER="tests.test_dashboard.failing_classifier"):
         client.get(pixel_url(mailoutbox[0]), HTTP_USER_AGENT="curl/8.5.0")
 
-    [stored] = Open.objects.all()
-    assert (stored.kind, stored.reason, stored.counts_as_open) == ("", "", True)
-    stats = campaign_stats(campaign)
-    assert (stats.unique_opens, stats.machine_opens) == (1, 0)
-    assert stats.kinds[-1] == KindCount("", "Not classified", True, 1, 1)
+    # The store counts what nobody could judge apart from people, as a machine of its own.
+    assert loads().get().kind == "unknown"
+    numbers = campaign_numbers(campaign)
+    assert (numbers.unique_opens, numbers.machine_loads) == (0, {"unknown": 1})
+    assert loads_by_kind(numbers)[-1] == KindCount("unknown", "Not classified", False, 1)
 
 
 def failing_classifier(*args: object, **kwargs: object) -> None:
@@ -110,14 +108,13 @@ def test_dashboard_shows_the_counts(client: Client, four_sent_two_opened: Campai
         r'<td>(yes|no)</td>\s*<td class="num">(\d+)</td>',
         by_kind,
     ) == [
-        ("human", "Person", "yes", "3"),
-        ("mail_proxy", "Mail provider&#x27;s proxy", "yes", "0"),
+        ("people", "People and their providers&#x27; proxies", "yes", "3"),
         ("privacy_prefetch", "Privacy pre-fetch", "no", "1"),
         ("security_scanner", "Security scanner", "no", "1"),
         ("bot", "Bot", "no", "1"),
     ]
-    # The latest opens, newest first, each with who loaded it and the rule that said so;
-    # the first recipient's second open is marked as such, machines' loads as machines'.
+    # The latest opens, newest first, each with who loaded it and their client; the
+    # first recipient's second open is marked as such, machines' loads as machines'.
     latest = html.partition('id="latest-opens"')[2].partition("</table>")[0]
     assert re.findall(r'<tr data-kind="(\w+)">', latest) == [
         "human",
@@ -127,13 +124,13 @@ def test_dashboard_shows_the_counts(client: Client, four_sent_two_opened: Campai
         "privacy_prefetch",
         "security_scanner",
     ]
-    assert re.findall(r'<code class="reason">(\w+)</code>', latest) == [
-        "browser",
-        "browser",
-        "browser",
-        "http_library",
-        "apple_mpp_user_agent",
-        "within_machine_window",
+    assert re.findall(r'<td title="[^"]*">([^<]+)</td>', latest) == [
+        "Chrome 131 on Linux",
+        "Chrome 131 on Linux",
+        "Chrome 131 on Linux",
+        "Unknown client",
+        "Unknown client",
+        "Chrome 131 on Linux",
     ]
     assert latest.count('<span class="tag first">first open</span>') == 2
     assert latest.count('<span class="tag">again</span>') == 1
@@ -142,9 +139,11 @@ def test_dashboard_shows_the_counts(client: Client, four_sent_two_opened: Campai
 
 
 def test_chart_buckets_the_opens_over_time(four_sent_two_opened: Campaign) -> None:
-    stats = campaign_stats(four_sent_two_opened)
+    numbers = campaign_numbers(four_sent_two_opened)
 
-    chart = opens_chart(four_sent_two_opened, stats, now=T0 + timedelta(hours=3))
+    chart = opens_chart(
+        four_sent_two_opened, numbers, first_sent_at=T0, now=T0 + timedelta(hours=3)
+    )
 
     assert chart is not None
     assert chart.bucket == timedelta(minutes=10)  # 3 hours in at most 30 bars
@@ -157,12 +156,16 @@ def test_chart_buckets_the_opens_over_time(four_sent_two_opened: Campaign) -> No
     assert chart.bars[0].label == "09:00"
     assert chart.total_opens == 3
     assert chart.final_rate == 0.5
+    # The open rate climbs where each message was first opened: +5 min and +2 h.
+    heights = [float(point.split(",")[1]) for point in chart.rate_line.split()]
+    rates = [round(1 - (y - chart.top) / chart.plot_height, 2) for y in heights]
+    assert rates == [0.0] + [0.25] * 12 + [0.5] * 6
     tallest = max(chart.bars, key=lambda bar: bar.height)
     assert tallest.height == chart.plot_height  # one open is the top of the scale
 
 
 def test_chart_waits_for_the_first_send(client: Client, campaign: Campaign) -> None:
-    assert opens_chart(campaign, campaign_stats(campaign)) is None
+    assert opens_chart(campaign, campaign_numbers(campaign), first_sent_at=None) is None
 
     html = client.get(campaign.get_absolute_url()).content.decode()
 
@@ -205,11 +208,23 @@ def test_expired_tracking_shows_on_the_dashboard(
 
 
 def test_chart_places_the_expiry_mark_in_time(four_sent_two_opened: Campaign) -> None:
-    stats = campaign_stats(four_sent_two_opened)
+    numbers = campaign_numbers(four_sent_two_opened)
     now = T0 + timedelta(hours=3)
 
-    chart = opens_chart(four_sent_two_opened, stats, now=now, expires_at=T0 + timedelta(hours=1))
-    later = opens_chart(four_sent_two_opened, stats, now=now, expires_at=now + timedelta(hours=1))
+    chart = opens_chart(
+        four_sent_two_opened,
+        numbers,
+        first_sent_at=T0,
+        now=now,
+        expires_at=T0 + timedelta(hours=1),
+    )
+    later = opens_chart(
+        four_sent_two_opened,
+        numbers,
+        first_sent_at=T0,
+        now=now,
+        expires_at=now + timedelta(hours=1),
+    )
 
     assert chart is not None
     assert later is not None
@@ -238,24 +253,51 @@ def test_pages_link_to_each_other(client: Client, db: None, path: str) -> None:
     assert 'href="/admin/"' in html
 
 
-def test_admin_lists_campaigns_with_their_stats(
-    admin_client: Client, four_sent_two_opened: Campaign
+def test_admin_lists_campaigns_with_a_link_to_their_numbers(
+    admin_client: Client, four_sent_two_opened: Campaign, make_campaign: Callable[..., Campaign]
 ) -> None:
+    make_campaign(name="Draft")
+
     html = admin_client.get("/admin/campaigns/campaign/").content.decode()
 
     assert '<td class="field-sent">4</td>' in html
-    assert '<td class="field-unique_opens">2</td>' in html
-    assert '<td class="field-open_rate">50.0%</td>' in html
-    assert '<td class="field-total_opens">3</td>' in html
+    assert '<td class="field-sent">0</td>' in html
     assert f'<a href="{four_sent_two_opened.get_absolute_url()}">View dashboard</a>' in html
+    [numbers_url] = re.findall(r'<a href="([^"]+)">Campaign numbers</a>', html)
+    assert '<td class="field-numbers">\N{EN DASH}</td>' in html  # the draft's
+    # ptrack.store's own admin page of the campaign: its numbers, chart and links.
+    page = admin_client.get(numbers_url)
+    assert page.status_code == 200
+    assert "Launch" in page.content.decode()
 
 
-def test_admin_lists_opens(admin_client: Client, four_sent_two_opened: Campaign) -> None:
-    response = admin_client.get("/admin/campaigns/open/")
+def test_admin_fixes_the_name_of_a_campaign_once_sent(
+    admin_client: Client, four_sent_two_opened: Campaign, make_campaign: Callable[..., Campaign]
+) -> None:
+    draft = make_campaign(name="Draft")
 
-    assert response.status_code == 200
-    assert response.content.decode().count('class="field-client"') == 6
-    assert admin_client.get("/admin/campaigns/open/add/").status_code == 403
+    sent_form = admin_client.get(f"/admin/campaigns/campaign/{four_sent_two_opened.pk}/change/")
+    draft_form = admin_client.get(f"/admin/campaigns/campaign/{draft.pk}/change/")
+
+    assert 'name="name"' not in sent_form.content.decode()
+    assert 'name="name"' in draft_form.content.decode()
+
+
+def test_admin_shows_the_deliverability_day_from_the_store(
+    admin_client: Client, campaign: Campaign, mailoutbox: list[mail.EmailMessage]
+) -> None:
+    recipient = campaign.recipients.get(email="person0@example.com")
+    recipient.consent = "deliverability"
+    recipient.save()
+    with freeze_time("2026-03-02 09:00:00") as frozen:
+        send_campaign(campaign)
+        frozen.move_to("2026-03-04 22:30:00")
+        client = Client()
+        client.get(pixel_url(mailoutbox[0]), HTTP_USER_AGENT=CHROME)
+
+    html = admin_client.get("/admin/campaigns/recipient/").content.decode()
+
+    assert '<td class="field-last_open_day nowrap">March 4, 2026</td>' in html
 
 
 def test_admin_action_sends_the_campaign(
@@ -271,4 +313,13 @@ def test_admin_action_sends_the_campaign(
     assert "Launch: sent 3 emails, skipped 0 recipients who already had it." in (
         response.content.decode()
     )
-    assert not Open.objects.exists()
+    assert not loads().exists()
+
+
+def test_admin_lists_deliveries_read_only(
+    admin_client: Client, four_sent_two_opened: Campaign
+) -> None:
+    html = admin_client.get("/admin/campaigns/delivery/").content.decode()
+
+    assert html.count('class="field-sent_at') == 4
+    assert admin_client.get("/admin/campaigns/delivery/add/").status_code == 403

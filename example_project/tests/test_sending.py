@@ -12,6 +12,8 @@ from django.test import override_settings
 from django.urls import resolve
 from freezegun import freeze_time
 
+from ptrack import store
+from ptrack.store.models import Message
 from tests.conftest import PIXEL_IMG, html_of, links_of, pixel_url
 
 
@@ -67,9 +69,15 @@ def test_deliveries_record_what_was_sent(
     deliveries = list(campaign.deliveries.order_by("recipient__email"))
 
     assert [d.recipient.email for d in deliveries] == [f"person{i}@example.com" for i in range(3)]
-    assert [d.message_id for d in deliveries] == [m.extra_headers["Message-ID"] for m in mailoutbox]
     assert {d.sent_at for d in deliveries} == {datetime(2026, 3, 2, 9, tzinfo=timezone.utc)}
     assert {d.tracking_expires_at for d in deliveries} == {None}
+    # The tracking backend recorded each message in ptrack.store, by the recipient's key.
+    messages = Message.objects.filter(campaign__name="Launch")
+    assert sorted(messages.values_list("recipient", flat=True)) == sorted(
+        d.recipient.key for d in deliveries
+    )
+    assert {m.sent_at for m in messages} == {datetime(2026, 3, 2, 9, tzinfo=timezone.utc)}
+    assert store.stats("Launch").sent == 3
 
 
 @freeze_time("2026-03-02 09:00:00")
@@ -97,6 +105,7 @@ def test_sending_again_only_reaches_new_recipients(
     assert (report.sent, report.skipped) == (1, 3)
     assert [m.to for m in mailoutbox] == [["late@example.com"]]
     assert Delivery.objects.filter(campaign=campaign).count() == 4
+    assert store.stats("Launch").sent == 4
 
 
 def test_progress_is_reported_per_email(campaign: Campaign, mailoutbox: list[object]) -> None:
@@ -116,3 +125,4 @@ def test_a_failed_send_records_no_delivery(campaign: Campaign) -> None:
         send_campaign(campaign, connection=Failing())
 
     assert not Delivery.objects.exists()
+    assert not Message.objects.exists()

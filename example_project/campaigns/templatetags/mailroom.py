@@ -8,9 +8,15 @@ register = template.Library()
 
 
 @register.filter
-def percent_of(part: int, whole: int) -> str:
-    """``{{ opens|percent_of:sent }}``: "33.3", or "0.0" when ``whole`` is zero."""
-    return f"{100 * part / whole:.1f}" if whole else "0.0"
+def percent(rate: float | None) -> str:
+    """``{{ stats.open_rate|percent }}``: "33.3%", or a dash while there is no rate."""
+    return "\N{EN DASH}" if rate is None else f"{rate * 100:.1f}%"
+
+
+@register.filter
+def meter(rate: float | None) -> str:
+    """``width: {{ stats.open_rate|meter }}%``: "33.3", or "0.0" while there is no rate."""
+    return f"{(rate or 0) * 100:.1f}"
 
 
 @register.filter

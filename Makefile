@@ -33,7 +33,7 @@ test-matrix: $(VENV)/.installed
 ## --- benchmark targets (owned by bench/) ---
 BENCH_INSTALLED := $(VENV)/.bench-installed
 
-.PHONY: bench bench-quick bench-wrk bench-background bench-redis bench-classifier bench-instrument bench-inprocess bench-instructions bench-store
+.PHONY: bench bench-quick bench-wrk bench-background bench-redis bench-classifier bench-instrument bench-inprocess bench-instructions bench-store bench-store-exactly-once
 
 # The servers and tools of dependency group "bench", on top of dev.
 $(BENCH_INSTALLED): $(VENV)/.installed pyproject.toml
@@ -72,6 +72,10 @@ bench-instrument: $(BENCH_INSTALLED)
 ## ptrack.store's recorder on SQLite (Django's defaults, WAL) and PostgreSQL, batches of 100 and 500 (about 3 minutes): table + bench/results-store.json.
 bench-store: $(VENV)/.installed
 	$(BIN)/python -m bench.store --json bench/results-store.json
+
+## The store under load through gunicorn, its db_worker killed twice with SIGKILL: every answered load counted once (about 3 minutes): table + bench/results-store-kill.json.
+bench-store-exactly-once: $(BENCH_INSTALLED)
+	$(BIN)/python -m bench.store_kill --json bench/results-store-kill.json
 
 ## The same in one short round, to try it out (about two minutes; numbers are rough).
 bench-quick: $(BENCH_INSTALLED) bench-wrk

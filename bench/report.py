@@ -66,9 +66,11 @@ def render(results: dict[str, Any], *, markdown: bool) -> str:
         blocks += _instructions(results["instructions"])
     if results.get("store"):
         blocks += _store(results["store"])
+    if results.get("store_kill"):
+        blocks += _store_kill(results["store_kill"])
     if results.get("http"):
         blocks += _http(results["http"])
-    elif "http" in results and "background" not in results and "store" not in results:
+    elif "http" in results and not {"background", "store", "store_kill"} & results.keys():
         blocks.append("No endpoint figures: wrk was not installed for this run.")
     lines: list[str] = []
     for block in blocks:
@@ -440,4 +442,64 @@ def _store(s: dict[str, Any]) -> list[Block]:
         f"{s['messages']:,} messages of one campaign, recorded by the store's recorder in "
         f"batches, {s['rounds']} rounds; stats() of the campaign, median of 20 calls. "
         f"SQLite {v['sqlite']}{postgres}.",
+    ]
+
+
+def _tasks(left: dict[str, int]) -> str:
+    """What a killed worker left running: its tasks, their events, those recorded."""
+    tasks = f"{left['tasks']} task{'' if left['tasks'] == 1 else 's'}"
+    return (
+        f"{tasks} of {left['events']} events running, "
+        f"{left['already_recorded']} of them already in the store"
+    )
+
+
+def _store_kill(k: dict[str, Any]) -> list[Block]:
+    before, after = k["before_requeue"], k["after_requeue"]
+    table = Table(
+        ("ptrack.store, task worker killed", "answered", "events", "lost", "duplicated"),
+        (0, 8, 6, 4, 10),
+    )
+    for label, seen in (
+        ("after the drain", before),
+        ("after `ptrack_store_requeue` and a drain", after),
+    ):
+        table.add(
+            label,
+            f"{k['answered']:,}",
+            f"{seen['events']:,}",
+            f"{seen['lost']:,}",
+            f"{seen['duplicated']:,}",
+        )
+    counters = Table(("counter, after requeueing", "answered loads", "store"), (0, 14, 5))
+    counters.add(
+        "people's opens (`opens`)",
+        f"{after['answered_by_kind']['person']:,}",
+        f"{after['opens_total']:,}",
+    )
+    counters.add(
+        "messages opened (`unique_opens`)",
+        f"{after['answered_by_kind']['person']:,}",
+        f"{after['unique_opens_total']:,}",
+    )
+    counters.add(
+        "machines' loads (`machine_loads:*`)",
+        f"{after['answered_by_kind']['machine']:,}",
+        f"{after['machine_loads_total']:,}",
+    )
+    kills = ", ".join(
+        f"{kill['at_s']:.1f} s (leaving {_tasks(kill['left_running'])})" for kill in k["kills"]
+    )
+    unanswered = sum(k["unanswered"].values())
+    v = k["versions"]
+    return [
+        table,
+        counters,
+        f"{k['answered']:,} pixel loads answered in {k['seconds']:.0f} s "
+        f"({k['answered_per_second']:,.0f}/s; {unanswered:,} not answered with the pixel) by "
+        f"gunicorn ({k['web_workers']} sync workers), each a distinct message of one campaign, "
+        f"from {k['clients']} client threads; PTRACK_BATCH_SIZE={k['batch']}; one `db_worker` "
+        f"(django-tasks-db) killed with SIGKILL at {kills}, and started again each time. "
+        f"{after['recorded_not_answered']:,} events recorded of loads the client saw fail. "
+        f"PostgreSQL {v['postgresql']} (psycopg {v['psycopg']}); `{k['command']}`.",
     ]

@@ -134,6 +134,31 @@ def test_the_store_table() -> None:
         assert median == f"{rates[len(rates) // 2]:,.0f}"
 
 
+def test_the_store_kill_tables() -> None:
+    results = _load("results-store-kill.json")
+    k = results["store_kill"]
+    rows = {row[0]: row[1:] for row in _cells(report.render(results, markdown=True).splitlines())}
+    for label, seen in (
+        ("after the drain", k["before_requeue"]),
+        ("after `ptrack_store_requeue` and a drain", k["after_requeue"]),
+    ):
+        assert rows[label] == [
+            f"{k['answered']:,}",
+            f"{seen['events']:,}",
+            f"{seen['lost']:,}",
+            f"{seen['duplicated']:,}",
+        ]
+    after = k["after_requeue"]
+    assert rows["people's opens (`opens`)"] == [
+        f"{after['answered_by_kind']['person']:,}",
+        f"{after['opens_total']:,}",
+    ]
+    assert rows["machines' loads (`machine_loads:*`)"] == [
+        f"{after['answered_by_kind']['machine']:,}",
+        f"{after['machine_loads_total']:,}",
+    ]
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -144,6 +169,7 @@ def test_the_store_table() -> None:
         "results-instructions.json",
         "results-instructions-before.json",
         "results-store.json",
+        "results-store-kill.json",
     ],
 )
 def test_the_docs_quote_the_committed_run_as_the_formatter_renders_it(name: str) -> None:

@@ -264,6 +264,17 @@ def test_a_head_request_from_an_agent_naming_a_bot_stays_a_bot(
         "like Gecko) Chrome/114.0.5735.179 Mobile Safari/537.36 (compatible; Google-Safety; "
         "+http://www.google.com/bot.html)",
         "SendGrid Event API",
+        # Yandex Safe Browsing's robot, and the URL categorisers filters consult
+        "Mozilla/5.0 (compatible; YandexAntivirus/2.0; +http://yandex.com/bots)",
+        "Mozilla/5.0 (Windows NT 6.1; Win64; x64; +http://www.komodia.com/newwiki/index.php/"
+        "URL_server_crawler) KomodiaBot/1.0",
+        "Mozilla/5.0 (Windows NT 6.1; Win64; x64; +http://url-classification.io/wiki/index.php?"
+        "title=URL_server_crawler) KStandBot/1.0",
+        "HuaweiWebCatBot/6.0) (To acquire the allowed html pages as reliable information of URL "
+        "categorization in the automatic process for Huawei Web Categorization.; "
+        "https://isecurity.huawei.com/; sec at huawei dot com)",
+        "Mozilla/5.0 (compatible; oBot/2.3.1; http://www.xforce-security.com/crawler/)",
+        "Mozilla/5.0 (compatible; oBot/2.3.1; +http://filterdb.iss.net/crawler/)",
     ],
 )
 def test_products_that_check_a_link_for_its_reader_are_scanners(ua: str) -> None:
@@ -277,6 +288,12 @@ def test_products_that_check_a_link_for_its_reader_are_scanners(ua: str) -> None
         "Mozilla/5.0 (compatible; CensysInspect/1.1; +https://about.censys.io/)",
         "Mozilla/5.0 (Windows; U; Windows NT 6.1; en-US; rv:1.9.2) Gecko/20100115 Firefox/3.6 "
         "MSIE 7.0; Sucuri Integrity Monitor/2.4",
+        # Security search bots, and a brand owner's phishing hunter: none acts for a reader
+        "Riddler (http://riddler.io/about)",
+        "TLSProbe/1.0 (+https://scan.trustnet.venafi.com/)",
+        "LinkWalker/3.0 (http://www.brandprotect.com)",
+        # A bot's name ending in "obot", which IBM's oBot marker must not catch
+        "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
     ],
 )
 def test_internet_scanners_and_site_monitors_stay_bots(ua: str) -> None:
@@ -322,6 +339,9 @@ def test_internet_scanners_and_site_monitors_stay_bots(ua: str) -> None:
         "reqwest/0.11.22",
         "PycURL/7.45.2 libcurl/8.4.0 OpenSSL/3.0.11",
         "SomeService/2.0 (Linux; OpenJDK 64-Bit Server VM 17.0.8)",
+        # .NET Framework's SOAP client (HttpWebClientProtocol.UserAgentDefault): an old IE token
+        # naming no system, which no other rule reads
+        "Mozilla/4.0 (compatible; MSIE 6.0; MS Web Services Client Protocol 4.0.30319.42000)",
     ],
 )
 def test_http_libraries_are_bots(ua: str) -> None:

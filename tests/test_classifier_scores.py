@@ -44,6 +44,13 @@ def test_classify_meets_the_targets() -> None:
     assert result.open_recall >= 0.98
 
 
+def test_no_person_of_the_first_splits_is_taken_for_a_machine() -> None:
+    # The library and scanner markers must not catch a mail client or a browser.
+    people = [shape for shape in CLEAR if shape.split != "holdout3" and shape.kind == "human"]
+    assert len(people) > 100
+    assert [shape.user_agent for shape, _, _ in score(classify, people).mistakes] == []
+
+
 def test_a_one_regex_bot_filter_does_not() -> None:
     result = score(naive_regex, CLEAR)
     assert result.accuracy < 0.97
@@ -53,8 +60,8 @@ def test_a_one_regex_bot_filter_does_not() -> None:
 def test_the_third_held_out_split_keeps_what_the_rules_reached() -> None:
     # Below the goal (0.95, 0.85); a floor so that no change loses ground there.
     result: Score = score(classify, [shape for shape in CLEAR if shape.split == "holdout3"])
-    assert result.accuracy >= 0.86
-    assert result.recall("security_scanner") >= 12 / 19  # 0.632
+    assert result.accuracy >= 186 / 214  # 0.869
+    assert result.recall("security_scanner") >= 13 / 19  # 0.684
 
 
 def test_the_script_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:

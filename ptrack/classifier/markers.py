@@ -120,6 +120,13 @@ SCANNER: Final = Markers(
                 "urlbeebot",
                 "google-safety",  # outranks the "google-" crawler marker
                 "sendgrid event api",
+                "yandexantivirus",  # Yandex Safe Browsing's robot
+                # URL categorisers that web and mail filters ask about a link a user is to open
+                "komodiabot",
+                "kstandbot",
+                "huaweiwebcatbot",
+                "xforce-security",  # IBM X-Force's oBot, as device-detector's fixture gives it
+                "filterdb.iss.net",  # the same oBot, as crawler-user-agents gives it
             ],
         ),
     }
@@ -186,6 +193,7 @@ BOT: Final = Markers(
                 "lua-resty",
                 "powershell",
                 "cpprest",
+                "ms web services client protocol",  # .NET Framework's SOAP client
                 # A language runtime named in the agent: no mail client or browser names one.
                 "(go1.",
                 "lang/go",

@@ -182,7 +182,10 @@ def test_a_worker_killed_before_its_batch_commits_loses_it_until_requeued(site: 
     assert site.numbers() == (0, 0, 0)
 
     output = site.run("-m", "django", "ptrack_store_requeue", "--older-than=0")
-    assert output == "1 abandoned recording task requeued.\n"
+    assert output == (
+        "1 abandoned recording task requeued.\n"
+        "0 failed recording tasks requeued (database errors that pass).\n"
+    )
     site.drain()
     assert site.statuses() == ["SUCCESSFUL"]
     assert site.numbers() == (N, N, N)
@@ -207,7 +210,10 @@ def test_a_worker_killed_after_its_batch_commits_counts_it_once(site: Site) -> N
     assert site.numbers() == (N, N, N)
 
     output = site.run("-m", "django", "ptrack_store_requeue", "--older-than=0")
-    assert output == "1 abandoned recording task requeued.\n"
+    assert output == (
+        "1 abandoned recording task requeued.\n"
+        "0 failed recording tasks requeued (database errors that pass).\n"
+    )
     site.drain()
     assert site.statuses() == ["SUCCESSFUL"]
     assert site.numbers() == (N, N, N)  # recorded again, counted once
@@ -228,10 +234,16 @@ def test_requeue_leaves_younger_tasks_and_other_recorders_tasks(site: Site) -> N
         f"exception_class_path, traceback FROM {TASKS}"
     )
     output = site.run("-m", "django", "ptrack_store_requeue")  # ten minutes by default
-    assert output == "0 abandoned recording tasks requeued.\n"
+    assert output == (
+        "0 abandoned recording tasks requeued.\n"
+        "0 failed recording tasks requeued (database errors that pass).\n"
+    )
     assert site.statuses() == ["RUNNING", "RUNNING"]
     output = site.run("-m", "django", "ptrack_store_requeue", "--older-than=0")
-    assert output == "1 abandoned recording task requeued.\n"
+    assert output == (
+        "1 abandoned recording task requeued.\n"
+        "0 failed recording tasks requeued (database errors that pass).\n"
+    )
     assert site.statuses() == ["READY", "RUNNING"]
     assert site.one(
         f"SELECT args_kwargs::jsonb->'args'->>0 FROM {TASKS} WHERE status = 'READY'"
@@ -249,4 +261,36 @@ def test_requeue_without_a_database_backend_finds_nothing() -> None:
     """The test settings' task backend is the framework's default, not django-tasks-db's."""
     out = StringIO()
     call_command("ptrack_store_requeue", stdout=out)
-    assert out.getvalue() == "0 abandoned recording tasks requeued.\n"
+    assert out.getvalue() == (
+        "0 abandoned recording tasks requeued.\n"
+        "0 failed recording tasks requeued (database errors that pass).\n"
+    )
+
+
+def test_requeue_takes_back_batches_failed_on_a_database_error_that_passes(site: Site) -> None:
+    # As a batch ends when the database stayed locked or the connection dropped; and a
+    # copy that failed on a bug in the code, which would only fail again.
+    site.db.execute(
+        f"UPDATE {TASKS} SET status = 'FAILED', started_at = now(), finished_at = now(), "
+        "exception_class_path = 'django.db.utils.OperationalError', traceback = 'locked'"
+    )
+    site.db.execute(
+        f"INSERT INTO {TASKS} ({COLUMNS}) SELECT gen_random_uuid(), status, enqueued_at, "
+        "started_at, finished_at, args_kwargs, priority, task_path, worker_ids, queue_name, "
+        "backend_name, run_after, return_value, 'builtins.TypeError', traceback "
+        f"FROM {TASKS}"
+    )
+    site.drain()
+    assert site.numbers() == (0, 0, 0)  # neither backend retries a failed task
+    output = site.run("-m", "django", "ptrack_store_requeue")
+    assert output.splitlines()[1] == "1 failed recording task requeued (database errors that pass)."
+    assert (
+        site.one(f"SELECT exception_class_path || traceback FROM {TASKS} WHERE status = 'READY'")
+        == ""
+    )
+    site.drain()
+    assert site.statuses() == ["FAILED", "SUCCESSFUL"]
+    assert site.numbers() == (N, N, N)
+    assert site.one(f"SELECT exception_class_path FROM {TASKS} WHERE status = 'FAILED'") == (
+        "builtins.TypeError"
+    )

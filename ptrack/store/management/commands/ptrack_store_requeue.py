@@ -8,14 +8,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ptrack.store.requeue import DEFAULT_OLDER_THAN, requeue_abandoned
+from ptrack.store.requeue import DEFAULT_OLDER_THAN, requeue_abandoned, requeue_failed
 
 
 class Command(BaseCommand):
     help = (
         "Queue again ptrack.store's recording tasks that django-tasks-db shows running for "
-        "longer than --older-than: their worker was killed. Recording a batch again adds "
-        "nothing that is already counted."
+        "longer than --older-than (their worker was killed), and those that failed on a "
+        "database error that passes (busy, locked, connection lost). Recording a batch again "
+        "adds nothing that is already counted."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -31,3 +32,8 @@ class Command(BaseCommand):
             raise CommandError(f"--older-than should be a number of seconds, not {older_than!r}.")
         count = requeue_abandoned(timedelta(seconds=older_than))
         self.stdout.write(f"{count} abandoned recording task{'' if count == 1 else 's'} requeued.")
+        count = requeue_failed()
+        self.stdout.write(
+            f"{count} failed recording task{'' if count == 1 else 's'} requeued "
+            "(database errors that pass)."
+        )

@@ -143,6 +143,8 @@ def test_the_store_table() -> None:
         "results-inprocess-before.json",
         "results-instructions.json",
         "results-instructions-before.json",
+        "results-instructions-modes.json",
+        "results-instructions-consent.json",
         "results-store.json",
     ],
 )

@@ -60,7 +60,7 @@ bench: $(BENCH_INSTALLED) bench-wrk
 bench-inprocess: $(VENV)/.installed
 	$(BIN)/python -m bench.inprocess
 
-## Instructions per request of the in-process cases, counted by valgrind (about 20 minutes): bench/results-instructions.json.
+## Instructions per request of the in-process cases in both middleware modes, counted by valgrind (about 40 minutes): bench/results-instructions.json.
 bench-instructions: $(VENV)/.installed
 	@command -v valgrind >/dev/null || { echo "valgrind is missing: run 'sudo apt-get install valgrind', then make bench-instructions."; exit 1; }
 	$(BIN)/python -m bench.instructions

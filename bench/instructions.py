@@ -50,7 +50,11 @@ COMPARISONS = [
 _TOTALS = re.compile(rb"^totals: (\d+)$", re.MULTILINE)
 
 
-def _inside(case_name: str, count: int) -> None:
+# The middleware modes of bench/inprocess.py, and how a case counted in each is named.
+MODES = {"startproject middleware": "", "no middleware": ", no middleware"}
+
+
+def _inside(case_name: str, count: int, mode: str) -> None:
     """In the counted process: set up, warm up, then make ``count`` requests."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     import django
@@ -61,7 +65,9 @@ def _inside(case_name: str, count: int) -> None:
 
     from bench.inprocess import cases_for
 
-    (case,) = [c for c in cases_for(WSGIHandler()) if c.name == case_name]
+    with override_settings(**({"MIDDLEWARE": []} if mode == "no middleware" else {})):
+        handler = WSGIHandler()
+    (case,) = [c for c in cases_for(handler) if c.name == case_name]
     with override_settings(**case.settings):
         case.requests(WARM_UP)
         case.requests(count)
@@ -71,15 +77,17 @@ PEER_PYTHON = ROOT / ".nox" / "ptrack3_inprocess" / "bin" / "python"
 PEER_CASES = ["bare view", "django-ptrack 3.0.0 view"]
 
 
-def count_instructions(case: str, requests: int, folder: Path, *, peer: bool = False) -> int:
-    """The instructions a process making ``requests`` requests of ``case`` executes;
-    with ``peer``, a case of ``bench/ptrack3_inprocess.py`` in 3.0.0's environment."""
+def count_instructions(
+    case: str, requests: int, folder: Path, mode: str, *, peer: bool = False
+) -> int:
+    """The instructions a process making ``requests`` requests of ``case`` in ``mode``
+    executes; with ``peer``, a case of ``bench/ptrack3_inprocess.py`` in 3.0.0's environment."""
     out = folder / "callgrind.out"
     command = (
         [str(PEER_PYTHON), str(ROOT / "bench" / "ptrack3_inprocess.py"), "--only", case,
-         "--warm-up", str(WARM_UP)]
+         "--warm-up", str(WARM_UP), "--mode", mode]
         if peer
-        else [sys.executable, "-m", "bench.instructions", "--inside", case]
+        else [sys.executable, "-m", "bench.instructions", "--inside", case, "--mode", mode]
     )  # fmt: skip
     subprocess.run(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
@@ -98,25 +106,36 @@ def count_instructions(case: str, requests: int, folder: Path, *, peer: bool = F
 
 
 def instruction_bench(
-    requests: int, *, peer: bool = False, cases: list[str] | None = None
+    requests: int,
+    *,
+    peer: bool = False,
+    cases: list[str] | None = None,
+    modes: list[str] | None = None,
 ) -> dict[str, Any]:
     per_request: dict[str, float] = {}
     cases = cases or CASES
-    comparisons = [(a, b) for a, b in COMPARISONS if a in cases and b in cases]
+    comparisons: list[tuple[str, str]] = []
+    if peer:
+        subprocess.run(
+            [sys.executable, "-m", "nox", "-s", "ptrack3_inprocess", "--install-only"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
     with tempfile.TemporaryDirectory() as folder:
-        for case in cases:
-            per_request[case] = _per_request(case, requests, Path(folder))
-        if peer:
-            subprocess.run(
-                [sys.executable, "-m", "nox", "-s", "ptrack3_inprocess", "--install-only"],
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-            )
-            bare, view = (f"{name}, django-ptrack 3.0.0's environment" for name in PEER_CASES)
-            per_request[bare] = _per_request(PEER_CASES[0], requests, Path(folder), peer=True)
-            per_request[view] = _per_request(PEER_CASES[1], requests, Path(folder), peer=True)
-            comparisons.insert(1, (view, bare))
+        for mode in modes or list(MODES):
+            named = MODES[mode]
+            for case in cases:
+                per_request[case + named] = _per_request(case, requests, Path(folder), mode)
+            found = [(a + named, b + named) for a, b in COMPARISONS if a in cases and b in cases]
+            if peer:
+                bare, view = (
+                    f"{name}, django-ptrack 3.0.0's environment{named}" for name in PEER_CASES
+                )
+                per_request[bare] = _per_request(PEER_CASES[0], requests, Path(folder), mode, True)
+                per_request[view] = _per_request(PEER_CASES[1], requests, Path(folder), mode, True)
+                found.insert(1, (view, bare))
+            comparisons += found
     return {
         "requests": requests,
         "warm_up": WARM_UP,
@@ -135,12 +154,14 @@ def instruction_bench(
     }
 
 
-def _per_request(case: str, requests: int, folder: Path, *, peer: bool = False) -> float:
+def _per_request(case: str, requests: int, folder: Path, mode: str, peer: bool = False) -> float:
     started = time.monotonic()
-    none = count_instructions(case, 0, folder, peer=peer)
-    some = count_instructions(case, requests, folder, peer=peer)
+    none = count_instructions(case, 0, folder, mode, peer=peer)
+    some = count_instructions(case, requests, folder, mode, peer=peer)
     found = (some - none) / requests
-    print(f"{case}: {found:,.0f} per request ({time.monotonic() - started:.0f} s)")
+    elapsed = time.monotonic() - started
+    label = f"{case}{MODES[mode]}{' (peer)' if peer else ''}"
+    print(f"{label}: {found:,.0f} per request ({elapsed:.0f} s)")
     return found
 
 
@@ -154,15 +175,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cases", type=lambda text: text.split(";"), help="';'-separated cases (all of them)"
     )
+    parser.add_argument(
+        "--modes",
+        type=lambda text: text.split(";"),
+        help="';'-separated middleware modes (both: startproject middleware; no middleware)",
+    )
     parser.add_argument("--inside", metavar="CASE", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="startproject middleware", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     unknown = set(options.cases or ()) - set(CASES)
     if unknown:
         parser.error(f"--cases takes some of {'; '.join(CASES)}, not {'; '.join(unknown)}")
+    modes = set(options.modes or ()) | {options.mode}
+    if modes - set(MODES):
+        parser.error(
+            f"--modes takes some of {'; '.join(MODES)}, not {'; '.join(modes - set(MODES))}"
+        )
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
     if options.inside:
-        _inside(options.inside, options.requests)
+        _inside(options.inside, options.requests, options.mode)
         return 0
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed: `apt-get install valgrind` (Debian), then run again.")
@@ -172,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv)}
     started = time.monotonic()
     results["instructions"] = instruction_bench(
-        options.requests, peer=options.peer, cases=options.cases
+        options.requests, peer=options.peer, cases=options.cases, modes=options.modes
     )
     results["instructions"]["seconds"] = round(time.monotonic() - started)
     results["machine"]["load_average_at_end"] = os.getloadavg()

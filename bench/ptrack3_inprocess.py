@@ -139,12 +139,11 @@ def peer_bench(rounds: int, number: int, warm_up: int) -> dict[str, Any]:
     return results
 
 
-def requests_only(case: str, count: int, warm_up: int) -> None:
-    """``count`` requests of one case after ``warm_up``, for ``bench/instructions.py``."""
+def requests_only(case: str, count: int, warm_up: int, mode: str) -> None:
+    """``count`` requests of one case after ``warm_up`` in the middleware ``mode``, for
+    ``bench/instructions.py``."""
     harness, _counter, handlers, tokens = _setup()
-    (found,) = [
-        c for c in _cases(harness, handlers["startproject middleware"], tokens) if c.name == case
-    ]
+    (found,) = [c for c in _cases(harness, handlers[mode], tokens) if c.name == case]
     found.requests(warm_up)
     found.requests(count)
 
@@ -156,10 +155,11 @@ def main() -> None:
     parser.add_argument("--warm-up", type=int, default=200)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--only", metavar="CASE", help="only make --requests requests of CASE")
+    parser.add_argument("--mode", default="startproject middleware", help="with --only")
     options = parser.parse_args()
     os.chdir(tempfile.gettempdir())  # nowhere near this project's ptrack/
     if options.only:
-        requests_only(options.only, options.requests, options.warm_up)
+        requests_only(options.only, options.requests, options.warm_up, options.mode)
         return
     if options.json is None:
         parser.error("--json is required")

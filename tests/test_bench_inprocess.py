@@ -170,3 +170,34 @@ def test_an_unknown_case_to_count_is_refused(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit):
         instructions.main(["--cases", "pixel view;no such case"])
     assert "not no such case" in capsys.readouterr().err
+
+
+def test_an_unknown_middleware_mode_to_count_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        instructions.main(["--modes", "no middleware;all the middleware"])
+    assert "not all the middleware" in capsys.readouterr().err
+
+
+def test_each_middleware_mode_is_counted_under_its_own_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    counted: list[tuple[str, str, bool]] = []
+
+    def count(case: str, requests: int, folder: Path, mode: str, *, peer: bool = False) -> int:
+        counted.append((case, mode, peer))
+        extra = {"no middleware": 0, "startproject middleware": 100_000}[mode]
+        return requests * (500_000 + extra + (50_000 if case != "bare view" else 0))
+
+    monkeypatch.setattr(instructions, "count_instructions", count)
+    found = instructions.instruction_bench(10, cases=["bare view", "pixel view"])
+    assert found["per_request"] == {
+        "bare view": 600_000,
+        "pixel view": 650_000,
+        "bare view, no middleware": 500_000,
+        "pixel view, no middleware": 550_000,
+    }
+    assert [(c["case"], c["baseline"], c["extra"]) for c in found["comparisons"]] == [
+        ("pixel view", "bare view", 50_000),
+        ("pixel view, no middleware", "bare view, no middleware", 50_000),
+    ]
+    assert {mode for _case, mode, _peer in counted} == set(instructions.MODES)

@@ -168,6 +168,8 @@ def test_the_store_kill_tables() -> None:
         "results-inprocess-before.json",
         "results-instructions.json",
         "results-instructions-before.json",
+        "results-instructions-modes.json",
+        "results-instructions-consent.json",
         "results-store.json",
         "results-store-kill.json",
     ],

@@ -92,6 +92,12 @@ def _in_batches(queryset: QuerySet[Model], size: int, using: str) -> Counter[str
             removed.update(_by_ids(queryset.model, ids, using))
 
 
+# Messages removed per transaction once their events are gone. Recording waits for such a
+# transaction when it names one of them; its commit checks each against the foreign keys of
+# events and clicks, which took about 100 ms per 1,000 messages on a busy 2-CPU machine.
+_LOCKED = 100
+
+
 def _messages_in_batches(before: datetime, size: int, using: str) -> Counter[str]:
     """Delete the messages sent before ``before``, ``size`` at a time: first their events
     and clicks, ``size`` rows per transaction however many a message has, then the
@@ -111,17 +117,31 @@ def _messages_in_batches(before: datetime, size: int, using: str) -> Counter[str
             for start in range(0, len(found), size):
                 with transaction.atomic(using=using):
                     removed.update(_by_ids(model, found[start : start + size], using))
-        with transaction.atomic(using=using):
-            # Locked first: an event recorded meanwhile for one of them either comes before
-            # (and goes with it) or waits and finds no message; never an event naming a
-            # deleted message, which the foreign key would refuse when the purge commits.
-            locked = Message.objects.using(using).select_for_update().filter(pk__in=ids)
-            removed.update(_by_ids(Message, list(locked.values_list("pk", flat=True)), using))
+        for start in range(0, len(ids), _LOCKED):
+            with transaction.atomic(using=using):
+                # Locked first: an event recorded meanwhile for one of them either comes
+                # before (and goes with it) or waits and finds no message; never an event
+                # naming a deleted message, which the foreign key would refuse at commit.
+                chunk = ids[start : start + _LOCKED]
+                locked = Message.objects.using(using).select_for_update().filter(pk__in=chunk)
+                removed.update(_by_ids(Message, list(locked.values_list("pk", flat=True)), using))
+
+
+def _messages_by_ids(ids: list[int], using: str) -> Counter[str]:
+    """Remove the messages ``ids`` (locked), with any event or click that came since their
+    own went; not by Django's collector, which reads every message back first."""
+    removed: Counter[str] = Counter()
+    for model in (Event, MessageLink):
+        removed.update(_deleted(model.objects.using(using).filter(message_id__in=ids)))
+    gone = Message.objects.using(using).filter(pk__in=ids)._raw_delete(using)
+    return removed + Counter({Message._meta.label: gone})
 
 
 def _by_ids(model: type[Model], ids: list[int], using: str) -> Counter[str]:
     if not ids:
         return Counter()
+    if model is Message:
+        return _messages_by_ids(ids, using)
     return _deleted(model._default_manager.using(using).filter(pk__in=ids))
 
 

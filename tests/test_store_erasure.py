@@ -212,14 +212,14 @@ def test_the_purge_takes_a_message_s_many_events_a_batch_at_a_time(
     ingest([_load(row, T0 + timedelta(days=2, minutes=n)) for n in range(5)])
     before = numbers()
     deletes: list[dict[str, int]] = []
-    original = erasure._deleted
+    original = erasure._by_ids
 
-    def spy(queryset: Any) -> Any:
-        removed = original(queryset)
+    def spy(model: Any, ids: list[int], using: str) -> Any:
+        removed = original(model, ids, using)
         deletes.append(dict(removed))
         return removed
 
-    monkeypatch.setattr(erasure, "_deleted", spy)
+    monkeypatch.setattr(erasure, "_by_ids", spy)
     assert store.purge(T0 + timedelta(days=1), batch=2) == {
         "ptrack_store.Event": 5,
         "ptrack_store.Message": 1,

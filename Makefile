@@ -33,7 +33,7 @@ test-matrix: $(VENV)/.installed
 ## --- benchmark targets (owned by bench/) ---
 BENCH_INSTALLED := $(VENV)/.bench-installed
 
-.PHONY: bench bench-quick bench-wrk bench-background bench-redis bench-classifier bench-instrument bench-inprocess bench-instructions bench-store
+.PHONY: bench bench-quick bench-wrk bench-background bench-redis bench-classifier bench-instrument bench-inprocess bench-instructions bench-store bench-store-scale
 
 # The servers and tools of dependency group "bench", on top of dev.
 $(BENCH_INSTALLED): $(VENV)/.installed pyproject.toml
@@ -72,6 +72,10 @@ bench-instrument: $(BENCH_INSTALLED)
 ## ptrack.store's recorder on SQLite (Django's defaults, WAL) and PostgreSQL, batches of 100 and 500 (about 3 minutes): table + bench/results-store.json.
 bench-store: $(VENV)/.installed
 	$(BIN)/python -m bench.store --json bench/results-store.json
+
+## ptrack.store at scale on PostgreSQL: stats() and the admin's pages over 1,000,000 messages and 3,000,000 events, and recording during a purge (about 10 minutes): table + bench/results-store-scale.json. Smaller: python -m bench.store_scale --messages 20000 --events 60000.
+bench-store-scale: $(VENV)/.installed
+	$(BIN)/python -m bench.store_scale --json bench/results-store-scale.json
 
 ## The same in one short round, to try it out (about two minutes; numbers are rough).
 bench-quick: $(BENCH_INSTALLED) bench-wrk

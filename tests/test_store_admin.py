@@ -21,6 +21,7 @@ from freezegun import freeze_time
 
 import ptrack
 from ptrack import tracking
+from ptrack.store import admin as store_admin
 from ptrack.store import chart
 from ptrack.store.models import Campaign, Message
 from ptrack.store.numbers import Bucket
@@ -140,6 +141,23 @@ def test_the_messages_list_filters_by_date_and_counts_only_what_it_lists(
     assert admin_client.get(f"{url}&{day}").content.decode().count("h:") == 2
     later = urlencode({"sent_at__gte": midnight + timedelta(days=1)})
     assert admin_client.get(f"{url}&{later}").content.decode().count("h:") == 0
+
+
+@pytest.mark.parametrize("page", [1, 2, 2000])
+def test_the_csv_export_reads_a_page_at_a_time_and_misses_no_message(
+    admin_client: Client, monkeypatch: pytest.MonkeyPatch, page: int
+) -> None:
+    # Three messages, two sent at the same time: a page may end between those two.
+    campaign = Campaign.objects.get(name="spring")
+    Message.objects.create(
+        message_id="later", campaign=campaign, recipient="h:x", sent_at=T0 - timedelta(hours=1)
+    )
+    monkeypatch.setattr(store_admin, "_CSV_PAGE", page)
+    response = admin_client.get(f"/admin/ptrack_store/campaign/{campaign.pk}/messages.csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    expected = Message.objects.filter(campaign=campaign).order_by("sent_at", "pk")
+    assert [row[0] for row in rows[1:]] == [m.message_id for m in expected]
+    assert len(rows) == 4
 
 
 def test_a_campaign_s_messages_are_read_in_order_from_an_index(store_db: str) -> None:

@@ -73,7 +73,7 @@ bench-instrument: $(BENCH_INSTALLED)
 bench-store: $(VENV)/.installed
 	$(BIN)/python -m bench.store --json bench/results-store.json
 
-## ptrack.store at scale on PostgreSQL: stats() and the admin's pages over 1,000,000 messages and 3,000,000 events, and recording during a purge (about 10 minutes): table + bench/results-store-scale.json. Smaller: python -m bench.store_scale --messages 20000 --events 60000.
+## ptrack.store at scale on PostgreSQL: stats() and the admin's pages over 1,000,000 messages and 3,000,000 events, and recording during a purge (about 7 minutes): table + bench/results-store-scale.json. Smaller: python -m bench.store_scale --messages 20000 --events 60000.
 bench-store-scale: $(VENV)/.installed
 	$(BIN)/python -m bench.store_scale --json bench/results-store-scale.json
 

@@ -501,7 +501,10 @@ def _store_scale(s: dict[str, Any]) -> list[Block]:
         f"{p['worker_events']['old']:,} scanners' loads of the messages being purged; the "
         f"campaigns' totals were right after it. The worker waited for a lock "
         f"{p['lock_waits']['count']} times for more than {p['lock_waits']['logged_over_ms']} ms, "
-        f"at most {p['lock_waits']['longest_ms']:.0f} ms (PostgreSQL's `log_lock_waits`). "
+        f"at most {p['lock_waits']['longest_ms']:.0f} ms (PostgreSQL's `log_lock_waits`); "
+        f"the purge's {p['locking_transactions']['batches']:,} transactions that lock messages "
+        f"took {p['locking_transactions']['median_ms']:.0f} ms at the median, at most "
+        f"{p['locking_transactions']['max_ms']:.0f} ms. "
         f"PostgreSQL {v['postgresql']} "
         f"(psycopg {v['psycopg']}); {s['seconds']} s in all.",
     ]

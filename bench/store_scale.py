@@ -54,7 +54,25 @@ BATCH = 100
 BATCHES_PER_SECOND = 20
 OLD_PER_BATCH = 20
 LOGGED_WAIT_MS = 20
-_ACQUIRED = re.compile(r"process (?P<pid>\d+) acquired .* after (?P<ms>[\d.]+) ms")
+_ACQUIRED = re.compile(
+    r"process (?P<pid>\d+) acquired (?P<lock>\w+ on \w+) .* after (?P<ms>[\d.]+) ms"
+)
+
+
+class _LockedFor:
+    """Times the purge's transactions that lock messages, from their ``FOR UPDATE`` to
+    their commit: what a recorder naming one of those messages may wait for."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if "FOR UPDATE" in sql:
+            from django.db import transaction
+
+            start = time.monotonic()
+            transaction.on_commit(lambda: self.seconds.append(time.monotonic() - start))
+        return execute(sql, params, many, context)
 
 
 def _setup(database: dict[str, Any]) -> None:
@@ -421,7 +439,10 @@ def _purge(hours: float, baseline: float) -> dict[str, Any]:
     worker.start()
     time.sleep(baseline)
     began = time.monotonic()
-    removed = purge(before)
+    timer = _LockedFor()
+    with connection.execute_wrapper(timer):
+        removed = purge(before)
+    locked = timer.seconds
     ended = time.monotonic()
     time.sleep(min(baseline, 2.0))
     stop.set()
@@ -430,11 +451,9 @@ def _purge(hours: float, baseline: float) -> dict[str, Any]:
     print(f"  purged {removed} in {ended - began:.1f} s")
     with log.open() as lines:
         lines.seek(logged_from)
-        waits = [
-            float(found["ms"])
-            for found in map(_ACQUIRED.search, lines)
-            if found and int(found["pid"]) == recorded["pid"]
-        ]
+        found = [m for m in map(_ACQUIRED.search, lines) if m and int(m["pid"]) == recorded["pid"]]
+    waits = [float(m["ms"]) for m in found]
+    waited_for = Counter(m["lock"] for m in found)
     alone = [d for s, d in recorded["batches"] if s + d < began or s > ended]
     during = [d for s, d in recorded["batches"] if s + d >= began and s <= ended]
     # Totals stay right: the large campaign's are what they were plus the scanners' loads the
@@ -466,7 +485,9 @@ def _purge(hours: float, baseline: float) -> dict[str, Any]:
             "logged_over_ms": LOGGED_WAIT_MS,
             "count": len(waits),
             "longest_ms": max(waits, default=0.0),
+            "locks": dict(waited_for),
         },
+        "locking_transactions": _latencies(locked),
         "worker_events": {
             "live": recorded["live_events"],
             "old": sum(recorded["old_kinds"].values()),

@@ -33,7 +33,7 @@ test-matrix: $(VENV)/.installed
 ## --- benchmark targets (owned by bench/) ---
 BENCH_INSTALLED := $(VENV)/.bench-installed
 
-.PHONY: bench bench-quick bench-wrk bench-background bench-redis bench-classifier bench-instrument bench-inprocess bench-instructions bench-store bench-store-exactly-once
+.PHONY: bench bench-quick bench-wrk bench-background bench-redis bench-classifier bench-instrument bench-inprocess bench-instructions bench-store bench-store-exactly-once bench-store-scale
 
 # The servers and tools of dependency group "bench", on top of dev.
 $(BENCH_INSTALLED): $(VENV)/.installed pyproject.toml
@@ -76,6 +76,10 @@ bench-store: $(VENV)/.installed
 ## The store under load through gunicorn, its db_worker killed twice with SIGKILL: every answered load counted once (about 3 minutes): table + bench/results-store-kill.json.
 bench-store-exactly-once: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench.store_kill --json bench/results-store-kill.json
+
+## ptrack.store at scale on PostgreSQL: stats() and the admin's pages over 1,000,000 messages and 3,000,000 events, and recording during a purge (about 7 minutes): table + bench/results-store-scale.json. Smaller: python -m bench.store_scale --messages 20000 --events 60000.
+bench-store-scale: $(VENV)/.installed
+	$(BIN)/python -m bench.store_scale --json bench/results-store-scale.json
 
 ## The same in one short round, to try it out (about two minutes; numbers are rough).
 bench-quick: $(BENCH_INSTALLED) bench-wrk

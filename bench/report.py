@@ -68,9 +68,14 @@ def render(results: dict[str, Any], *, markdown: bool) -> str:
         blocks += _store(results["store"])
     if results.get("store_kill"):
         blocks += _store_kill(results["store_kill"])
+    if results.get("store_scale"):
+        blocks += _store_scale(results["store_scale"])
     if results.get("http"):
         blocks += _http(results["http"])
-    elif "http" in results and not {"background", "store", "store_kill"} & results.keys():
+    elif (
+        "http" in results
+        and not {"background", "store", "store_kill", "store_scale"} & results.keys()
+    ):
         blocks.append("No endpoint figures: wrk was not installed for this run.")
     lines: list[str] = []
     for block in blocks:
@@ -503,3 +508,74 @@ def _store_kill(k: dict[str, Any]) -> list[Block]:
         f"{after['recorded_not_answered']:,} events recorded of loads the client saw fail. "
         f"PostgreSQL {v['postgresql']} (psycopg {v['psycopg']}); `{k['command']}`.",
     ]
+
+
+def _store_scale(s: dict[str, Any]) -> list[Block]:
+    n = s["repeat"]
+    reads = Table(
+        (
+            f"ptrack.store, {s['messages']:,} messages and {s['events']:,} events, PostgreSQL",
+            f"ms, median of {n}",
+            "lowest",
+            "highest",
+            "queries",
+        )
+    )
+    for period in ("day", "hour"):
+        figures = s["stats"][period]
+        reads.add(
+            f"`stats(campaign, period={period!r})` ({figures['buckets']} buckets)",
+            *_ms(figures["ms"]),
+            str(figures["queries"]),
+        )
+    for label, figures in s["admin"].items():
+        reads.add(f"admin: {label}", *_ms(figures["ms"]), str(figures["queries"]))
+    p = s["purge"]
+    stalls = Table(
+        (
+            "Recording batches of 100 through `ingest()`",
+            "batches",
+            "ms, median",
+            "p99",
+            "longest",
+            "over 100 ms",
+        )
+    )
+    for label, key in (("alone", "alone"), ("during the purge", "during")):
+        b = p[key]
+        stalls.add(
+            label,
+            f"{b['batches']:,}",
+            f"{b['median_ms']:.1f}",
+            f"{b['p99_ms']:.1f}",
+            f"{b['max_ms']:.1f}",
+            str(b["over_100_ms"]),
+        )
+    removed = ", ".join(
+        f"{count:,} {model.split('.')[-1]}" for model, count in sorted(p["removed"].items())
+    )
+    sample = s["sample"]
+    v = s["versions"]
+    return [
+        reads,
+        stalls,
+        f"The campaign's rows made by SQL in {s['populated']['seconds']:.0f} s and its counters "
+        f"derived from them by the rules the recorder follows, checked against "
+        f"{sample['events']:,} events over {sample['messages']:,} messages recorded through it; "
+        f"{s['populated']['database_size']} in all. The purge removed {removed} rows "
+        f"({p['rows_removed']:,}) in {p['seconds']:.0f} s while a worker recorded "
+        f"{p['worker_events']['live']:,} loads and clicks of a live campaign and "
+        f"{p['worker_events']['old']:,} scanners' loads of the messages being purged; the "
+        f"campaigns' totals were right after it. The worker waited for a lock "
+        f"{p['lock_waits']['count']} times for more than {p['lock_waits']['logged_over_ms']} ms, "
+        f"at most {p['lock_waits']['longest_ms']:.0f} ms (PostgreSQL's `log_lock_waits`); "
+        f"the purge's {p['locking_transactions']['batches']:,} transactions that lock messages "
+        f"took {p['locking_transactions']['median_ms']:.0f} ms at the median, at most "
+        f"{p['locking_transactions']['max_ms']:.0f} ms. "
+        f"PostgreSQL {v['postgresql']} "
+        f"(psycopg {v['psycopg']}); {s['seconds']} s in all.",
+    ]
+
+
+def _ms(spread: dict[str, float]) -> tuple[str, str, str]:
+    return f"{spread['median']:.1f}", f"{spread['low']:.1f}", f"{spread['high']:.1f}"

@@ -159,6 +159,31 @@ def test_the_store_kill_tables() -> None:
     ]
 
 
+def test_the_store_scale_tables() -> None:
+    results = _load("results-store-scale.json")
+    s = results["store_scale"]
+    rows = {row[0]: row[1:] for row in _cells(report.render(results, markdown=True).splitlines())}
+    day = s["stats"]["day"]
+    assert rows[f"`stats(campaign, period='day')` ({day['buckets']} buckets)"] == [
+        f"{day['ms']['median']:.1f}",
+        f"{day['ms']['low']:.1f}",
+        f"{day['ms']['high']:.1f}",
+        str(day["queries"]),
+    ]
+    for label, figures in s["admin"].items():
+        assert rows[f"admin: {label}"][0] == f"{figures['ms']['median']:.1f}"
+    during = s["purge"]["during"]
+    assert rows["during the purge"] == [
+        f"{during['batches']:,}",
+        f"{during['median_ms']:.1f}",
+        f"{during['p99_ms']:.1f}",
+        f"{during['max_ms']:.1f}",
+        str(during["over_100_ms"]),
+    ]
+    assert s["purge"]["totals_right"]
+    assert not any(s["sample"]["mismatches"].values())
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -172,6 +197,7 @@ def test_the_store_kill_tables() -> None:
         "results-instructions-consent.json",
         "results-store.json",
         "results-store-kill.json",
+        "results-store-scale.json",
     ],
 )
 def test_the_docs_quote_the_committed_run_as_the_formatter_renders_it(name: str) -> None:

@@ -135,6 +135,23 @@ def test_nothing_is_recorded_without_the_store_s_recorder(store_db: str) -> None
 # --- recording and numbers -----------------------------------------------------------------
 
 
+@override_settings(TIME_ZONE="Pacific/Auckland")
+def test_days_are_utc_days_whatever_the_site_s_time_zone(store_db: str) -> None:
+    # 23:30 and 00:30 UTC are the same day in Auckland (UTC+12): two days all the same.
+    email = sent_at_t0()
+    midnight = datetime(2026, 6, 2, tzinfo=timezone.utc)
+    get(email["pixel"], at=midnight - timedelta(minutes=30))
+    get(email["pixel"], at=midnight + timedelta(minutes=30))
+    days = store.stats("spring", period="day").over_time
+    assert [(day.start, day.opens) for day in days] == [
+        (midnight - timedelta(days=1), 1),
+        (midnight, 1),
+    ]
+    assert days[0].sent == 1
+    hours = store.stats("spring", period="hour").over_time
+    assert [(hour.start.hour, hour.opens) for hour in hours] == [(9, 0), (23, 1), (0, 1)]
+
+
 def test_people_and_machines_make_the_numbers_they_should(store_db: str) -> None:
     ann, bob, cy = (sent_at_t0(to=f"{n}@example.com") for n in ("ann", "bob", "cy"))
     sale = ann["links"][0]

@@ -4,6 +4,8 @@ PostgreSQL (the ``store_db`` fixture)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from io import StringIO
@@ -19,9 +21,10 @@ from freezegun import freeze_time
 
 import ptrack
 from ptrack import store, tracking
-from ptrack.store import keys
+from ptrack.store import erasure, keys
 from ptrack.store.models import Event, Message, MessageLink, RecipientDay
 from ptrack.store.recording import ingest
+from tests import postgres
 from tests.helpers import tracking_in_front_of
 from tests.store_support import STORE_DATABASES
 
@@ -190,3 +193,105 @@ def test_nothing_past_retention_says_so(store_db: str) -> None:
     out = StringIO()
     call_command("ptrack_store_purge", stdout=out)
     assert out.getvalue() == "Nothing past retention.\n"
+
+
+def _load(row: Message, at: datetime) -> Any:
+    """A person's load of the message ``row``'s pixel at ``at``, as the endpoint verifies it."""
+    with freeze_time(row.sent_at):
+        pixel = ptrack.Pixel("n").url(campaign="spring", message=row.message_id)
+    with freeze_time(at):
+        return tracking.verify(pixel.rstrip("/").rsplit("/", 1)[-1], CONTEXT)
+
+
+def test_the_purge_takes_a_message_s_many_events_a_batch_at_a_time(
+    store_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rows removed per transaction, not per message: a much opened message's events would
+    # otherwise all go in the transaction that removes it.
+    row = send("ann@example.com", T0)
+    ingest([_load(row, T0 + timedelta(days=2, minutes=n)) for n in range(5)])
+    before = numbers()
+    deletes: list[dict[str, int]] = []
+    original = erasure._by_ids
+
+    def spy(model: Any, ids: list[int], using: str) -> Any:
+        removed = original(model, ids, using)
+        deletes.append(dict(removed))
+        return removed
+
+    monkeypatch.setattr(erasure, "_by_ids", spy)
+    assert store.purge(T0 + timedelta(days=1), batch=2) == {
+        "ptrack_store.Event": 5,
+        "ptrack_store.Message": 1,
+    }
+    assert deletes == [
+        {"ptrack_store.Event": 2},
+        {"ptrack_store.Event": 2},
+        {"ptrack_store.Event": 1},
+        {"ptrack_store.Message": 1},
+    ]
+    assert numbers() == before
+
+
+@pytest.mark.django_db(transaction=True, databases=STORE_DATABASES)
+def test_a_load_recorded_while_the_purge_removes_its_message_waits_then_counts(
+    store_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if store_db != postgres.ALIAS:
+        pytest.skip("SQLite has one writer at a time: a load cannot come in mid-purge")
+    row = send("ann@example.com", T0)
+    event = _load(row, T0 + timedelta(days=40))
+    before = numbers()
+    seen: list[str] = []
+    errors: list[BaseException] = []
+    original = erasure._by_ids
+
+    def record() -> None:
+        try:
+            ingest([event])
+        except BaseException as error:  # reported to the test by the list
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    def with_a_load_coming_in(model: Any, ids: list[int], using: str) -> Any:
+        if model is Message and ids:
+            # The messages are locked by now: the load must wait for the purge to commit.
+            recorder = threading.Thread(target=record)
+            recorder.start()
+            seen.append(_waits_or_ends(recorder, using))
+            purging.append(recorder)
+        return original(model, ids, using)
+
+    purging: list[threading.Thread] = []
+    monkeypatch.setattr(erasure, "_by_ids", with_a_load_coming_in)
+    assert store.purge(T0 + timedelta(days=1)) == {"ptrack_store.Message": 1}
+    for recorder in purging:
+        recorder.join(timeout=30)
+    assert seen == ["waited"]
+    assert errors == []
+    assert not Message.objects.using(store_db).exists()
+    recorded = Event.objects.using(store_db).get()
+    assert recorded.message_id is None
+    sent, tracked, opens, unique_opens, clicks, unique_clicks = before
+    assert numbers() == (sent, tracked, opens + 1, unique_opens, clicks, unique_clicks)
+
+
+def _waits_or_ends(thread: threading.Thread, using: str) -> str:
+    """``"waited"`` once another connection waits for a lock, ``"ended"`` if ``thread`` ends
+    first."""
+    deadline = time.monotonic() + 30
+    with connections[using].cursor() as cursor:
+        while time.monotonic() < deadline:
+            if not thread.is_alive():
+                return "ended"
+            # Within a transaction the activity is a snapshot unless cleared.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return "waited"
+            time.sleep(0.01)
+    raise AssertionError("the recorder neither waited nor ended")

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from ptrack.conf import conf
 from ptrack.store import keys
-from ptrack.store.models import Event, Message, RecipientDay
+from ptrack.store.models import Event, Message, MessageLink, RecipientDay
 
 
 def forget(recipient: str) -> dict[str, int]:
@@ -32,8 +32,11 @@ def forget(recipient: str) -> dict[str, int]:
     using = router.db_for_write(Message)
     removed: Counter[str] = Counter()
     with transaction.atomic(using=using):
+        # Locked first, as the purge does: no event may come to name one before it goes.
+        mine = Message.objects.using(using).select_for_update().filter(recipient__in=found)
+        ids = list(mine.order_by("pk").values_list("pk", flat=True))
         for queryset in (
-            Message.objects.using(using).filter(recipient__in=found),
+            Message.objects.using(using).filter(pk__in=ids),
             Event.objects.using(using).filter(recipient__in=found),
             RecipientDay.objects.using(using).filter(recipient__in=found),
         ):
@@ -52,7 +55,8 @@ def retention() -> timedelta | None:
 def purge(before: datetime | None = None, *, batch: int | None = None) -> dict[str, int]:
     """Delete rows about messages and events older than ``before`` (default: now less
     ``PTRACK_STORE_RETENTION``), ``batch`` rows at a time, each batch in its own
-    short transaction so that recording never waits long. Returns rows removed per model.
+    short transaction so that recording never waits long: a message's events and clicks go
+    before it, ``batch`` at a time too, however many it has. Returns rows removed per model.
     """
     if before is None:
         kept = retention()
@@ -63,9 +67,7 @@ def purge(before: datetime | None = None, *, batch: int | None = None) -> dict[s
     removed: Counter[str] = Counter()
     using = router.db_for_write(Message)
     removed.update(_in_batches(Event.objects.using(using).filter(at__lt=before), size, using))
-    removed.update(
-        _in_batches(Message.objects.using(using).filter(sent_at__lt=before), size, using)
-    )
+    removed.update(_messages_in_batches(before, size, using))
     removed.update(
         _in_batches(
             RecipientDay.objects.using(using).filter(last_open__lt=before.date()), size, using
@@ -75,15 +77,72 @@ def purge(before: datetime | None = None, *, batch: int | None = None) -> dict[s
 
 
 def _in_batches(queryset: QuerySet[Model], size: int, using: str) -> Counter[str]:
+    """Delete ``queryset``'s rows ``size`` at a time in order of their ids, each batch in
+    its own transaction, reading on from the last id deleted rather than again from the
+    start, where the rows just deleted are still in the index until a vacuum."""
     removed: Counter[str] = Counter()
+    last = None
     while True:
         with transaction.atomic(using=using):
-            ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:size])
+            rest = queryset if last is None else queryset.filter(pk__gt=last)
+            ids = list(rest.order_by("pk").values_list("pk", flat=True)[:size])
             if not ids:
                 return removed
-            removed.update(
-                _deleted(queryset.model._default_manager.using(using).filter(pk__in=ids))
-            )
+            last = ids[-1]
+            removed.update(_by_ids(queryset.model, ids, using))
+
+
+# Messages removed per transaction once their events are gone. Recording waits for such a
+# transaction when it names one of them; its commit checks each against the foreign keys of
+# events and clicks, which took about 100 ms per 1,000 messages on a busy 2-CPU machine.
+_LOCKED = 100
+
+
+def _messages_in_batches(before: datetime, size: int, using: str) -> Counter[str]:
+    """Delete the messages sent before ``before``, ``size`` at a time: first their events
+    and clicks, ``size`` rows per transaction however many a message has, then the
+    messages themselves."""
+    removed: Counter[str] = Counter()
+    old = Message.objects.using(using).filter(sent_at__lt=before).order_by("pk")
+    last = None
+    while True:
+        rest = old if last is None else old.filter(pk__gt=last)
+        ids = list(rest.values_list("pk", flat=True)[:size])
+        if not ids:
+            return removed
+        last = ids[-1]
+        for model in (Event, MessageLink):
+            theirs = model.objects.using(using).filter(message_id__in=ids).order_by("pk")
+            found = list(theirs.values_list("pk", flat=True))
+            for start in range(0, len(found), size):
+                with transaction.atomic(using=using):
+                    removed.update(_by_ids(model, found[start : start + size], using))
+        for start in range(0, len(ids), _LOCKED):
+            with transaction.atomic(using=using):
+                # Locked first: an event recorded meanwhile for one of them either comes
+                # before (and goes with it) or waits and finds no message; never an event
+                # naming a deleted message, which the foreign key would refuse at commit.
+                chunk = ids[start : start + _LOCKED]
+                locked = Message.objects.using(using).select_for_update().filter(pk__in=chunk)
+                removed.update(_by_ids(Message, list(locked.values_list("pk", flat=True)), using))
+
+
+def _messages_by_ids(ids: list[int], using: str) -> Counter[str]:
+    """Remove the messages ``ids`` (locked), with any event or click that came since their
+    own went; not by Django's collector, which reads every message back first."""
+    removed: Counter[str] = Counter()
+    for model in (Event, MessageLink):
+        removed.update(_deleted(model.objects.using(using).filter(message_id__in=ids)))
+    gone = Message.objects.using(using).filter(pk__in=ids)._raw_delete(using)
+    return removed + Counter({Message._meta.label: gone})
+
+
+def _by_ids(model: type[Model], ids: list[int], using: str) -> Counter[str]:
+    if not ids:
+        return Counter()
+    if model is Message:
+        return _messages_by_ids(ids, using)
+    return _deleted(model._default_manager.using(using).filter(pk__in=ids))
 
 
 def _deleted(queryset: QuerySet[Model]) -> Counter[str]:

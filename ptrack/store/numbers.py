@@ -6,13 +6,15 @@ SendGrid report, with machines left out of every count of people.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import Literal
 
 from django.db import router
+from django.db.models import Q, Sum
+from django.db.models.functions import Trunc
 
 from ptrack.store.models import Campaign, CampaignHour, CampaignTotal, Link
 
@@ -20,6 +22,9 @@ Period = Literal["hour", "day"]
 PERIODS = ("hour", "day")
 MACHINE_LOADS = "machine_loads:"
 MACHINE_CLICKS = "machine_clicks:"
+# The counters a bucket holds as they are; its machine_loads sums every kind's.
+_BUCKETED = ("sent", "opens", "unique_opens", "clicks", "unique_clicks")
+_FIELDS = (*_BUCKETED, "machine_loads")
 
 
 @dataclass(frozen=True)
@@ -98,12 +103,7 @@ def stats(campaign: str, *, period: Period | None = "day") -> CampaignNumbers:
     ]
     over_time: list[Bucket] = []
     if period is not None:
-        hours = (
-            CampaignHour.objects.using(using)
-            .filter(campaign_id=campaign_id)
-            .values_list("hour", "metric", "value")
-        )
-        over_time = buckets(hours, period)
+        over_time = _over_time(using, campaign_id, period)
     return numbers(campaign, totals, links, over_time)
 
 
@@ -144,23 +144,19 @@ def _per_kind(totals: Mapping[str, int], prefix: str) -> dict[str, int]:
     }
 
 
-def buckets(hours: Iterable[tuple[datetime, str, int]], period: Period) -> list[Bucket]:
-    """Hourly counter rows ``(hour, metric, value)`` summed into buckets of ``period``."""
-    sums: dict[datetime, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for hour, metric, value in hours:
-        start = hour if period == "hour" else hour.replace(hour=0)
-        if metric.startswith(MACHINE_LOADS):
-            metric = "machine_loads"
-        sums[start][metric] += value
+def _over_time(using: str | None, campaign_id: int, period: Period) -> list[Bucket]:
+    """The campaign's hourly counters summed into buckets of ``period`` by the database: a
+    row per bucket, not one per hour and counter, each of whose times would be parsed."""
+    sums = {name: Sum("value", filter=Q(metric=name)) for name in _BUCKETED}
+    rows = (
+        CampaignHour.objects.using(using)
+        .filter(campaign_id=campaign_id)
+        .values(start=Trunc("hour", period, tzinfo=dt_timezone.utc))
+        .annotate(**sums, machine_loads=Sum("value", filter=Q(metric__startswith=MACHINE_LOADS)))
+        .order_by("start")
+        .values_list("start", *_BUCKETED, "machine_loads")
+    )
     return [
-        Bucket(
-            start=start,
-            sent=counts["sent"],
-            opens=counts["opens"],
-            unique_opens=counts["unique_opens"],
-            clicks=counts["clicks"],
-            unique_clicks=counts["unique_clicks"],
-            machine_loads=counts["machine_loads"],
-        )
-        for start, counts in sorted(sums.items())
+        Bucket(start, **{name: count or 0 for name, count in zip(_FIELDS, counts, strict=True)})
+        for start, *counts in rows
     ]

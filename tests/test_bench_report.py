@@ -125,9 +125,11 @@ def test_the_store_table() -> None:
     results = _load("results-store.json")
     rows = {row[0]: row[1:] for row in _cells(report.render(results, markdown=True).splitlines())}
     cases = results["store"]["cases"]
-    assert len(cases) == 6
+    assert len(cases) == 8
     for case in cases:
         label = f"{case['database']}, batches of {case['batch']}"
+        if case.get("workers", 1) > 1:
+            label += f", {case['workers']} workers at once"
         median, lowest, highest, _stats = rows[label]
         rates = sorted(case["events_per_second"])
         assert (lowest, highest) == (f"{rates[0]:,.0f}", f"{rates[-1]:,.0f}")

@@ -8,10 +8,28 @@ disagree on what a run measured.
 
 from __future__ import annotations
 
+import argparse
+import json
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+
+def main(parser: argparse.ArgumentParser, run: Callable[[Any], dict[str, Any]]) -> None:
+    """A benchmark's command line, with ``--json`` and ``--markdown`` added to ``parser``:
+    print a results file as Markdown, or ``run`` the benchmark, write and print its results."""
+    parser.add_argument("--json", type=Path, help="write the results to this file")
+    parser.add_argument("--markdown", type=Path, help="print a results file as Markdown")
+    options = parser.parse_args()
+    if options.markdown:
+        print(render(json.loads(options.markdown.read_text()), markdown=True))
+        return
+    results = run(options)
+    if options.json:
+        options.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(render(results, markdown=False))
 
 
 @dataclass

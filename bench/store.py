@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import random
 import sqlite3
@@ -34,7 +33,6 @@ import tempfile
 import time
 from datetime import timedelta
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from bench import report
@@ -311,16 +309,7 @@ def main() -> None:
         "--workers", type=int, nargs="+", default=[1, 2], help="recording processes (PostgreSQL)"
     )
     parser.add_argument("--db", nargs="+", choices=list(LABELS), default=list(LABELS))
-    parser.add_argument("--json", type=Path, help="write the results to this file")
-    parser.add_argument("--markdown", type=Path, help="print a results file as Markdown")
-    options = parser.parse_args()
-    if options.markdown:
-        print(report.render(json.loads(options.markdown.read_text()), markdown=True))
-        return
-    results = run(options)
-    if options.json:
-        options.json.write_text(json.dumps(results, indent=2) + "\n")
-    print(report.render(results, markdown=False))
+    report.main(parser, run)
 
 
 if __name__ == "__main__":

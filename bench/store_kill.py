@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import signal
 import socket
@@ -357,16 +356,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=150_000)
     parser.add_argument("--restart-after", type=float, default=1.0, help="seconds")
     parser.add_argument("--drain-timeout", type=float, default=300, help="seconds")
-    parser.add_argument("--json", type=Path, help="write the results to this file")
-    parser.add_argument("--markdown", type=Path, help="print a results file as Markdown")
-    options = parser.parse_args()
-    if options.markdown:
-        print(report.render(json.loads(options.markdown.read_text()), markdown=True))
-        return
-    results = run(options)
-    if options.json:
-        options.json.write_text(json.dumps(results, indent=2) + "\n")
-    print(report.render(results, markdown=False))
+    report.main(parser, run)
 
 
 if __name__ == "__main__":

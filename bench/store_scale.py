@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import multiprocessing
 import os
 import random
@@ -42,7 +41,6 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from bench import report
@@ -545,16 +543,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--purge-hours", type=float, default=1.0)
     parser.add_argument("--baseline", type=float, default=5.0)
-    parser.add_argument("--json", type=Path, help="write the results to this file")
-    parser.add_argument("--markdown", type=Path, help="print a results file as Markdown")
-    options = parser.parse_args()
-    if options.markdown:
-        print(report.render(json.loads(options.markdown.read_text()), markdown=True))
-        return
-    results = run(options)
-    if options.json:
-        options.json.write_text(json.dumps(results, indent=2) + "\n")
-    print(report.render(results, markdown=False))
+    report.main(parser, run)
 
 
 if __name__ == "__main__":

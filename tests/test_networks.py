@@ -105,12 +105,23 @@ def test_egress_csv_takes_the_first_column() -> None:
 
 
 def test_the_shipped_vendor_list_parses_and_names_its_vendors() -> None:
-    ips = ("40.92.0.1", "52.100.0.1", "209.222.82.1", "170.10.133.1", "185.58.85.1")
+    ips = (
+        "40.92.0.1",
+        "52.100.0.1",
+        "23.103.208.1",
+        "209.222.82.1",
+        "170.10.133.1",
+        "185.58.85.1",
+        "158.51.64.1",
+        "162.55.72.200",
+    )
     labels = {vendor_networks().lookup(ip) for ip in ips}
     assert labels == {
         ("security_scanner", "microsoft_eop"),
         ("security_scanner", "barracuda_egd"),
         ("security_scanner", "mimecast"),
+        ("security_scanner", "cloudflare_email_security"),
+        ("security_scanner", "seppmail_cloud"),
     }
 
 

@@ -58,19 +58,12 @@ def family(ua: str) -> tuple[str, str] | None:
             .replace(safari, _BLANK)
             .replace(version, _BLANK)
         )
-    best = _NO_FAMILY
-    marker = ""
-    match = ANY.search(scanned)
-    while match is not None:
-        found = match.group()
-        rank = RANK[found]
-        if rank < best:
-            best, marker = rank, found
-            if rank == 0:
-                break
-        match = ANY.search(scanned, match.end())
-    if best < _NO_FAMILY:
-        name, markers = FAMILIES[best]
+    # Every marker in one call into the regex engine, not one call per marker found;
+    # min() keeps the first of equal rank, as a scan from the left would.
+    found = ANY.findall(scanned)
+    if found:
+        marker = found[0] if len(found) == 1 else min(found, key=RANK.__getitem__)
+        name, markers = FAMILIES[RANK[marker]]
         return name, markers.reasons[marker]
     if "@" in text and EMAIL.search(text):
         return "bot", "crawler"

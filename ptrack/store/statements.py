@@ -70,6 +70,25 @@ def _pipelines_supported() -> bool:
     return bool(psycopg.Pipeline.is_supported())
 
 
+def cursor(connection: BaseDatabaseWrapper) -> Any:
+    """A cursor of ``connection`` that, on psycopg 3, binds parameters in the server and
+    reads results in binary: Django's own quotes every value into the statement's text in
+    Python, and parses every timestamp from text."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    raw = connection.connection
+    if not isinstance(raw, psycopg.Connection):
+        return connection.cursor()  # psycopg2
+    binding = psycopg.Cursor(raw)
+    binding.format = psycopg.pq.Format.BINARY
+    if connection.queries_logged:
+        return connection.make_debug_cursor(binding)
+    return connection.make_cursor(binding)
+
+
 def datetimes(
     connection: BaseDatabaseWrapper,
 ) -> tuple[Callable[[datetime | None], Any], Callable[[Any], datetime | None]]:
@@ -140,19 +159,19 @@ def insert(
     if returning:
         tail += " RETURNING " + ", ".join(map(quote, returning))
     found: list[tuple[Any, ...]] = []
-    with connection.cursor() as cursor:
+    with cursor(connection) as cursor_:
         if connection.vendor == "postgresql":
             arrays, params = _arrays(connection, model, columns, rows)
-            cursor.execute(f"{head}SELECT * FROM UNNEST({arrays}){tail}", params)
-            return list(cursor.fetchall()) if returning else []
+            cursor_.execute(f"{head}SELECT * FROM UNNEST({arrays}){tail}", params)
+            return list(cursor_.fetchall()) if returning else []
         row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
         per_statement = max(1, param_limit(connection) // len(columns))
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
             params = [value for row in chunk for value in row]
-            cursor.execute(f"{head}VALUES {', '.join([row_sql] * len(chunk))}{tail}", params)
+            cursor_.execute(f"{head}VALUES {', '.join([row_sql] * len(chunk))}{tail}", params)
             if returning:
-                found.extend(cursor.fetchall())
+                found.extend(cursor_.fetchall())
     return found
 
 
@@ -166,12 +185,12 @@ def update(
     connection = connections[using]
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    with connection.cursor() as cursor:
+    with cursor(connection) as cursor_:
         if connection.vendor == "postgresql":
             arrays, params = _arrays(connection, model, ("id", *columns), rows)
             names = ", ".join(f"c{n}" for n in range(len(columns) + 1))
             assignments = ", ".join(f"{quote(c)} = v.c{n}" for n, c in enumerate(columns, 1))
-            cursor.execute(
+            cursor_.execute(
                 f"UPDATE {table} SET {assignments} FROM UNNEST({arrays}) AS v({names}) "
                 f"WHERE {table}.id = v.c0",
                 params,
@@ -179,7 +198,7 @@ def update(
             return
         # SQLite runs the statement for every row within the library: no round trips.
         assignments = ", ".join(f"{quote(c)} = %s" for c in columns)
-        cursor.executemany(
+        cursor_.executemany(
             f"UPDATE {table} SET {assignments} WHERE id = %s", [(*r[1:], r[0]) for r in rows]
         )
 
@@ -211,12 +230,15 @@ def _array_literal(values: Sequence[Any]) -> str:
     A column is mostly of one type: plain strings and integers are joined at once.
     """
     kinds = set(map(type, values))
-    if kinds == {str}:
+    kinds.discard(type(None))
+    if kinds == {str} and None not in values:
         text = '","'.join(values)
         if "\\" not in text and '"' not in text:
             return '{"' + text + '"}'
-    elif kinds == {int}:
-        return "{" + ",".join(map(str, values)) + "}"
+    elif kinds <= {int}:
+        return "{" + ",".join(["NULL" if v is None else str(v) for v in values]) + "}"
+    elif kinds == {datetime}:
+        return "{" + ",".join(["NULL" if v is None else v.isoformat() for v in values]) + "}"
     return "{" + ",".join([_element(value) for value in values]) + "}"
 
 
@@ -246,11 +268,21 @@ def select_in(
     if not values:
         return []
     connection = connections[using]
+    if connection.vendor == "postgresql":
+        kind = "bigint" if all(type(v) is int for v in values) else "text"
+        with cursor(connection) as cursor_:
+            cursor_.execute(
+                sql.format(**{"in": f"= ANY(%s::{kind}[])"}), [*params, _array_literal(values)]
+            )
+            return list(cursor_.fetchall())
     per_query = max(1, param_limit(connection) - len(params))
     found: list[tuple[Any, ...]] = []
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor_:
         for start in range(0, len(values), per_query):
             chunk = values[start : start + per_query]
-            cursor.execute(sql.format(**{"in": ", ".join(["%s"] * len(chunk))}), [*params, *chunk])
-            found.extend(cursor.fetchall())
+            cursor_.execute(
+                sql.format(**{"in": "IN (" + ", ".join(["%s"] * len(chunk)) + ")"}),
+                [*params, *chunk],
+            )
+            found.extend(cursor_.fetchall())
     return found

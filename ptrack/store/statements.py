@@ -76,17 +76,22 @@ def cursor(connection: BaseDatabaseWrapper) -> Any:
     Python, and parses every timestamp from text."""
     if connection.vendor != "postgresql":
         return connection.cursor()
-    import psycopg
-
+    try:
+        import psycopg
+    except ImportError:  # psycopg2
+        return connection.cursor()
     connection.ensure_connection()
+    connection.validate_thread_sharing()
     raw = connection.connection
     if not isinstance(raw, psycopg.Connection):
-        return connection.cursor()  # psycopg2
+        return connection.cursor()
     binding = psycopg.Cursor(raw)
     binding.format = psycopg.pq.Format.BINARY
+    # As Django wraps its own (queries logged, execute wrappers run); the stubs' type for
+    # the argument is the wrapper, where Django passes the driver's cursor.
     if connection.queries_logged:
-        return connection.make_debug_cursor(binding)
-    return connection.make_cursor(binding)
+        return connection.make_debug_cursor(binding)  # type: ignore[arg-type]
+    return connection.make_cursor(binding)  # type: ignore[arg-type]
 
 
 def datetimes(

@@ -238,8 +238,11 @@ def _array_literal(values: Sequence[Any]) -> str:
     kinds.discard(type(None))
     if kinds == {str} and None not in values:
         text = '","'.join(values)
-        if "\\" not in text and '"' not in text:
-            return '{"' + text + '"}'
+        if "\\" in text or '"' in text:  # JSON, say: within quotes, only these are escaped
+            text = '","'.join([v.replace("\\", "\\\\").replace('"', '\\"') for v in values])
+        return '{"' + text + '"}'
+    elif kinds == {bool}:
+        return "{" + ",".join(["NULL" if v is None else "t" if v else "f" for v in values]) + "}"
     elif kinds <= {int}:
         return "{" + ",".join(["NULL" if v is None else str(v) for v in values]) + "}"
     elif kinds == {datetime}:

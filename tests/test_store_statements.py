@@ -263,3 +263,28 @@ def test_the_store_has_no_index_that_no_lookup_uses(store_db: str) -> None:
     # The lookups' own indexes are there.
     assert {"ptrack_store_event_key", "ptrack_store_event_recipient"} <= names
     assert {"ptrack_store_msg_id_unique", "ptrack_store_msg_recipient"} <= names
+
+
+def test_on_postgresql_a_batch_s_statements_read_the_same_whatever_its_size(
+    store_db: str,
+) -> None:
+    connection = connections[store_db]
+    ids = _sent(60)
+    ingest(_events(12, ids[:6]))  # the campaign's links made
+    texts: list[set[str]] = []
+    for events in (_events(12, ids[6:12]), _events(120, ids[12:])):
+        seen: set[str] = set()
+
+        def watch(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+            if "SAVEPOINT" not in sql:
+                seen.add(sql)  # noqa: B023 (called within this iteration)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(watch):
+            ingest(events)
+        texts.append(seen)
+    if connection.vendor == "postgresql":
+        # What PostgreSQL can prepare once (psycopg's "prepare_threshold") and plan no more.
+        assert texts[0] == texts[1]
+    else:
+        assert texts[0] != texts[1]  # a placeholder per value

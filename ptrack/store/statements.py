@@ -221,12 +221,20 @@ def _arrays(
     psycopg quotes a list element by element in Python, which cost more than the
     database's work.
     """
-    fields = {f.column: f for f in model._meta.concrete_fields}
-    arrays = ", ".join(
-        f"(%s)::{fields[c].db_type(connection).split('(')[0]}[]"  # type: ignore[union-attr]
-        for c in columns
-    )
+    key = (type(connection), model, tuple(columns))
+    arrays = _ARRAYS.get(key)
+    if arrays is None:
+        fields = {f.column: f for f in model._meta.concrete_fields}
+        arrays = _ARRAYS[key] = ", ".join(
+            f"(%s)::{fields[c].db_type(connection).split('(')[0]}[]"  # type: ignore[union-attr]
+            for c in columns
+        )
     return arrays, [_array_literal(values) for values in zip(*rows, strict=True)]
+
+
+# UNNEST's arguments by backend, table and columns: a field's type is worked out anew at
+# every call, a foreign key's by making a field.
+_ARRAYS: dict[tuple[type[BaseDatabaseWrapper], type[Model], tuple[str, ...]], str] = {}
 
 
 def _array_literal(values: Sequence[Any]) -> str:

@@ -249,11 +249,11 @@ def _array_literal(values: Sequence[Any]) -> str:
         if "\\" in text or '"' in text:  # JSON, say: within quotes, only these are escaped
             text = '","'.join([v.replace("\\", "\\\\").replace('"', '\\"') for v in values])
         return '{"' + text + '"}'
-    elif kinds == {bool}:
+    if kinds == {bool}:
         return "{" + ",".join(["NULL" if v is None else "t" if v else "f" for v in values]) + "}"
-    elif kinds <= {int}:
+    if kinds <= {int}:
         return "{" + ",".join(["NULL" if v is None else str(v) for v in values]) + "}"
-    elif kinds == {datetime}:
+    if kinds == {datetime}:
         return "{" + ",".join(["NULL" if v is None else v.isoformat() for v in values]) + "}"
     return "{" + ",".join([_element(value) for value in values]) + "}"
 

@@ -240,7 +240,7 @@ _ARRAYS: dict[tuple[type[BaseDatabaseWrapper], type[Model], tuple[str, ...]], st
 def _array_literal(values: Sequence[Any]) -> str:
     """PostgreSQL's text for an array of ``values``: ``{1,NULL,"a \\"b\\""}``.
 
-    A column is mostly of one type: plain strings and integers are joined at once.
+    A column is of one type, or that and NULL: joined at once by that type.
     """
     kinds = set(map(type, values))
     kinds.discard(type(None))

@@ -198,3 +198,93 @@ def test_the_numbers_do_not_depend_on_the_order_events_are_recorded_in(store_db:
         for event in order:  # as workers sharing a queue may record them
             ingest([event])
         assert _snapshot(store_db) == in_time_order
+
+
+def test_on_postgresql_values_are_bound_by_the_server_and_read_in_binary(store_db: str) -> None:
+    connection = connections[store_db]
+    ids = _sent(6)
+    seen: list[Any] = []
+
+    def watch(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if "SAVEPOINT" not in sql:  # the transaction's own, Django's
+            seen.append(context["cursor"].cursor)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch), CaptureQueriesContext(connection) as queries:
+        ingest(_events(12, ids))
+    assert len(queries) >= 9  # still logged, as Django's own statements are
+    if connection.vendor != "postgresql":
+        return
+    import psycopg
+
+    # Django's cursor would quote every value into the text in Python, and parse results
+    # from text; the recorder's do neither.
+    assert seen
+    assert not any(isinstance(c, psycopg.ClientCursor) for c in seen)
+    assert {c.format for c in seen} == {psycopg.pq.Format.BINARY}
+    message = Message.objects.using(store_db).get(message_id=ids[0])
+    assert message.first_open_at == T0 + timedelta(hours=1, seconds=1)
+    assert message.first_open_at.tzinfo is not None
+
+
+def test_on_postgresql_a_read_takes_its_values_as_one_array(
+    store_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connection = connections[store_db]
+    ids = _sent(40)
+    monkeypatch.setattr(statements, "param_limit", lambda connection: 25)
+    reads: list[str] = []
+
+    def watch(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if sql.startswith("SELECT"):
+            reads.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        ingest(_events(120, ids))
+    messages = [sql for sql in reads if '"message_id"' in sql.split("FROM")[0]]
+    # Forty messages in one read on PostgreSQL, whatever the limit on parameters; in
+    # chunks of the limit elsewhere.
+    assert len(messages) == (1 if connection.vendor == "postgresql" else 2)
+    assert Message.objects.using(store_db).filter(opens__gt=0).count() == 40
+
+
+def test_the_store_has_no_index_that_no_lookup_uses(store_db: str) -> None:
+    connection = connections[store_db]
+    if connection.vendor != "postgresql":
+        pytest.skip("Only PostgreSQL adds LIKE indexes to unique and indexed text columns.")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename LIKE 'ptrack_store_event' "
+            "OR tablename LIKE 'ptrack_store_message'"
+        )
+        names = {name for (name,) in cursor.fetchall()}
+    assert not [name for name in names if name.endswith("_like")]
+    # The lookups' own indexes are there.
+    assert {"ptrack_store_event_key", "ptrack_store_event_recipient"} <= names
+    assert {"ptrack_store_msg_id_unique", "ptrack_store_msg_recipient"} <= names
+
+
+def test_on_postgresql_a_batch_s_statements_read_the_same_whatever_its_size(
+    store_db: str,
+) -> None:
+    connection = connections[store_db]
+    ids = _sent(60)
+    ingest(_events(12, ids[:6]))  # the campaign's links made
+    texts: list[set[str]] = []
+    for events in (_events(12, ids[6:12]), _events(120, ids[12:])):
+        seen: set[str] = set()
+
+        def watch(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+            if "SAVEPOINT" not in sql:
+                seen.add(sql)  # noqa: B023 (called within this iteration)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(watch):
+            ingest(events)
+        texts.append(seen)
+    if connection.vendor == "postgresql":
+        # What PostgreSQL can prepare once (psycopg's "prepare_threshold") and plan no more.
+        assert texts[0] == texts[1]
+    else:
+        assert texts[0] != texts[1]  # a placeholder per value

@@ -94,10 +94,10 @@ class Link(models.Model):
 class Message(models.Model):
     """One message sent to one recipient, and what people and machines did with it."""
 
-    message_id = models.CharField(max_length=MESSAGE_ID_LENGTH, unique=True)
+    message_id = models.CharField(max_length=MESSAGE_ID_LENGTH)
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="messages")
     #: The consent key, else a keyed hash of the address (ptrack.store.keys); never the address.
-    recipient = models.CharField(max_length=RECIPIENT_MAX_LENGTH, db_index=True)
+    recipient = models.CharField(max_length=RECIPIENT_MAX_LENGTH)
     sent_at = models.DateTimeField(db_index=True)
     first_open_at = models.DateTimeField(null=True, blank=True)
     last_open_at = models.DateTimeField(null=True, blank=True)
@@ -115,6 +115,13 @@ class Message(models.Model):
             # A campaign's messages in the order the admin lists them and the CSV exports
             # them: read from the index, not sorted, whatever the campaign's size.
             models.Index(fields=("campaign", "sent_at", "id"), name="ptrack_store_msg_sent"),
+            models.Index(fields=("recipient",), name="ptrack_store_msg_recipient"),
+        )
+        # Declared here rather than on the fields: a field's own unique or db_index also
+        # gets a second, LIKE index on PostgreSQL, which no lookup here uses and every
+        # insert pays for (ptrack.store.recording).
+        constraints = (
+            models.UniqueConstraint(fields=("message_id",), name="ptrack_store_msg_id_unique"),
         )
 
     def __str__(self) -> str:
@@ -141,13 +148,13 @@ class MessageLink(models.Model):
 class Event(models.Model):
     """One load or click as recorded; its key makes recording it twice a no-op."""
 
-    key = models.CharField(max_length=32, unique=True)  # a digest of the whole event
+    key = models.CharField(max_length=32)  # a digest of the whole event, unique
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="events")
     message = models.ForeignKey(
         Message, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
     )
     #: The consent key the link named, "" when it named nobody (or only counts were allowed).
-    recipient = models.CharField(max_length=RECIPIENT_MAX_LENGTH, blank=True, db_index=True)
+    recipient = models.CharField(max_length=RECIPIENT_MAX_LENGTH, blank=True)
     event_type = models.CharField(max_length=16)  # ptrack.EventType
     kind = models.CharField(max_length=20)  # ptrack.Kind, or "unknown"
     at = models.DateTimeField(db_index=True)
@@ -160,6 +167,9 @@ class Event(models.Model):
 
     class Meta:
         ordering = ("-at", "-pk")
+        # As Message's: without the LIKE indexes that a field's unique or db_index adds.
+        indexes = (models.Index(fields=("recipient",), name="ptrack_store_event_recipient"),)
+        constraints = (models.UniqueConstraint(fields=("key",), name="ptrack_store_event_key"),)
 
     def __str__(self) -> str:
         return f"{self.event_type} by {self.kind} at {self.at.isoformat()}"

@@ -182,10 +182,14 @@ class _Batch:
         """The messages named in the batch, locked until it commits, in id order so that
         batches sharing messages wait rather than deadlock."""
         quote = self.connection.ops.quote_name
-        columns = ", ".join(map(quote, MESSAGE_COLUMNS))
+        # Machine loads as text: parsed only for a message a machine loads in this batch.
+        cast = "::text" if self.connection.vendor == "postgresql" else ""
+        columns = ", ".join(
+            quote(c) + cast if c == "machine_loads" else quote(c) for c in MESSAGE_COLUMNS
+        )
         sql = (
             f"SELECT {columns} "
-            f"FROM {quote(Message._meta.db_table)} WHERE message_id IN ({{in}}) ORDER BY id"
+            f"FROM {quote(Message._meta.db_table)} WHERE message_id {{in}} ORDER BY id"
         )
         if self.connection.features.has_select_for_update:
             sql += " FOR UPDATE"
@@ -206,7 +210,7 @@ class _Batch:
         sql = (
             f"SELECT campaign_id, {quote('key')}, id FROM {quote(Link._meta.db_table)} "
             f"WHERE campaign_id IN ({', '.join(['%s'] * len(campaigns))}) "
-            f"AND {quote('key')} IN ({{in}})"
+            f"AND {quote('key')} {{in}}"
         )
         keys = sorted({k for _c, k in wanted})
 
@@ -272,7 +276,7 @@ class _Batch:
         quote = self.connection.ops.quote_name
         sql = (
             f"SELECT message_id, link_id FROM {quote(MessageLink._meta.db_table)} "
-            f"WHERE message_id IN ({{in}})"
+            f"WHERE message_id {{in}}"
         )
         return set(statements.select_in(self.using, sql, sorted(set(message_pks))))
 

@@ -70,6 +70,30 @@ def _pipelines_supported() -> bool:
     return bool(psycopg.Pipeline.is_supported())
 
 
+def cursor(connection: BaseDatabaseWrapper) -> Any:
+    """A cursor of ``connection`` that, on psycopg 3, binds parameters in the server and
+    reads results in binary: Django's own quotes every value into the statement's text in
+    Python, and parses every timestamp from text."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    try:
+        import psycopg
+    except ImportError:  # psycopg2
+        return connection.cursor()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = connection.connection
+    if not isinstance(raw, psycopg.Connection):
+        return connection.cursor()
+    binding = psycopg.Cursor(raw)
+    binding.format = psycopg.pq.Format.BINARY
+    # As Django wraps its own (queries logged, execute wrappers run); the stubs' type for
+    # the argument is the wrapper, where Django passes the driver's cursor.
+    if connection.queries_logged:
+        return connection.make_debug_cursor(binding)  # type: ignore[arg-type]
+    return connection.make_cursor(binding)  # type: ignore[arg-type]
+
+
 def datetimes(
     connection: BaseDatabaseWrapper,
 ) -> tuple[Callable[[datetime | None], Any], Callable[[Any], datetime | None]]:
@@ -140,19 +164,19 @@ def insert(
     if returning:
         tail += " RETURNING " + ", ".join(map(quote, returning))
     found: list[tuple[Any, ...]] = []
-    with connection.cursor() as cursor:
+    with cursor(connection) as cursor_:
         if connection.vendor == "postgresql":
             arrays, params = _arrays(connection, model, columns, rows)
-            cursor.execute(f"{head}SELECT * FROM UNNEST({arrays}){tail}", params)
-            return list(cursor.fetchall()) if returning else []
+            cursor_.execute(f"{head}SELECT * FROM UNNEST({arrays}){tail}", params)
+            return list(cursor_.fetchall()) if returning else []
         row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
         per_statement = max(1, param_limit(connection) // len(columns))
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
             params = [value for row in chunk for value in row]
-            cursor.execute(f"{head}VALUES {', '.join([row_sql] * len(chunk))}{tail}", params)
+            cursor_.execute(f"{head}VALUES {', '.join([row_sql] * len(chunk))}{tail}", params)
             if returning:
-                found.extend(cursor.fetchall())
+                found.extend(cursor_.fetchall())
     return found
 
 
@@ -166,12 +190,12 @@ def update(
     connection = connections[using]
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    with connection.cursor() as cursor:
+    with cursor(connection) as cursor_:
         if connection.vendor == "postgresql":
             arrays, params = _arrays(connection, model, ("id", *columns), rows)
             names = ", ".join(f"c{n}" for n in range(len(columns) + 1))
             assignments = ", ".join(f"{quote(c)} = v.c{n}" for n, c in enumerate(columns, 1))
-            cursor.execute(
+            cursor_.execute(
                 f"UPDATE {table} SET {assignments} FROM UNNEST({arrays}) AS v({names}) "
                 f"WHERE {table}.id = v.c0",
                 params,
@@ -179,7 +203,7 @@ def update(
             return
         # SQLite runs the statement for every row within the library: no round trips.
         assignments = ", ".join(f"{quote(c)} = %s" for c in columns)
-        cursor.executemany(
+        cursor_.executemany(
             f"UPDATE {table} SET {assignments} WHERE id = %s", [(*r[1:], r[0]) for r in rows]
         )
 
@@ -197,26 +221,40 @@ def _arrays(
     psycopg quotes a list element by element in Python, which cost more than the
     database's work.
     """
-    fields = {f.column: f for f in model._meta.concrete_fields}
-    arrays = ", ".join(
-        f"(%s)::{fields[c].db_type(connection).split('(')[0]}[]"  # type: ignore[union-attr]
-        for c in columns
-    )
+    key = (type(connection), model, tuple(columns))
+    arrays = _ARRAYS.get(key)
+    if arrays is None:
+        fields = {f.column: f for f in model._meta.concrete_fields}
+        arrays = _ARRAYS[key] = ", ".join(
+            f"(%s)::{fields[c].db_type(connection).split('(')[0]}[]"  # type: ignore[union-attr]
+            for c in columns
+        )
     return arrays, [_array_literal(values) for values in zip(*rows, strict=True)]
+
+
+# UNNEST's arguments by backend, table and columns: a field's type is worked out anew at
+# every call, a foreign key's by making a field.
+_ARRAYS: dict[tuple[type[BaseDatabaseWrapper], type[Model], tuple[str, ...]], str] = {}
 
 
 def _array_literal(values: Sequence[Any]) -> str:
     """PostgreSQL's text for an array of ``values``: ``{1,NULL,"a \\"b\\""}``.
 
-    A column is mostly of one type: plain strings and integers are joined at once.
+    A column is of one type, or that and NULL: joined at once by that type.
     """
     kinds = set(map(type, values))
-    if kinds == {str}:
+    kinds.discard(type(None))
+    if kinds == {str} and None not in values:
         text = '","'.join(values)
-        if "\\" not in text and '"' not in text:
-            return '{"' + text + '"}'
-    elif kinds == {int}:
-        return "{" + ",".join(map(str, values)) + "}"
+        if "\\" in text or '"' in text:  # JSON, say: within quotes, only these are escaped
+            text = '","'.join([v.replace("\\", "\\\\").replace('"', '\\"') for v in values])
+        return '{"' + text + '"}'
+    if kinds == {bool}:
+        return "{" + ",".join(["NULL" if v is None else "t" if v else "f" for v in values]) + "}"
+    if kinds <= {int}:
+        return "{" + ",".join(["NULL" if v is None else str(v) for v in values]) + "}"
+    if kinds == {datetime}:
+        return "{" + ",".join(["NULL" if v is None else v.isoformat() for v in values]) + "}"
     return "{" + ",".join([_element(value) for value in values]) + "}"
 
 
@@ -246,11 +284,21 @@ def select_in(
     if not values:
         return []
     connection = connections[using]
+    if connection.vendor == "postgresql":
+        kind = "bigint" if all(type(v) is int for v in values) else "text"
+        with cursor(connection) as cursor_:
+            cursor_.execute(
+                sql.format(**{"in": f"= ANY(%s::{kind}[])"}), [*params, _array_literal(values)]
+            )
+            return list(cursor_.fetchall())
     per_query = max(1, param_limit(connection) - len(params))
     found: list[tuple[Any, ...]] = []
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor_:
         for start in range(0, len(values), per_query):
             chunk = values[start : start + per_query]
-            cursor.execute(sql.format(**{"in": ", ".join(["%s"] * len(chunk))}), [*params, *chunk])
-            found.extend(cursor.fetchall())
+            cursor_.execute(
+                sql.format(**{"in": "IN (" + ", ".join(["%s"] * len(chunk)) + ")"}),
+                [*params, *chunk],
+            )
+            found.extend(cursor_.fetchall())
     return found

@@ -214,7 +214,10 @@ def test_past_what_it_counts_the_list_estimates_and_every_page_stays_reachable(
 
 
 def test_a_message_s_page_shows_its_latest_events(
-    admin_client: Client, monkeypatch: pytest.MonkeyPatch, spring_html: dict[str, str]
+    admin_client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    spring_html: dict[str, str],
+    store_db: str,
 ) -> None:
     ann = Message.objects.get(clicks=1)
     page = f"/admin/ptrack_store/message/{ann.pk}/change/"
@@ -224,7 +227,11 @@ def test_a_message_s_page_shows_its_latest_events(
     assert all(t in everything for t in times)
     assert "The latest" not in everything
     monkeypatch.setattr(store_admin, "HISTORY", 2)
-    latest = admin_client.get(page).text
+    with CaptureQueriesContext(connections[store_db]) as queries:
+        latest = admin_client.get(page).text
+    read = [q["sql"] for q in queries.captured_queries if '"ptrack_store_event"."key"' in q["sql"]]
+    assert len(read) == 1
+    assert read[0].endswith("LIMIT 3")  # not every event of a message opened thousands of times
     assert "The latest 2 of 3 events." in latest
     assert times[0] not in latest
     assert latest.index(times[2]) < latest.index(times[1])  # newest first

@@ -574,6 +574,7 @@ def _store_scale(s: dict[str, Any]) -> list[Block]:
     )
     sample = s["sample"]
     v = s["versions"]
+    w, t = p["lock_waits"], p["locking_transactions"]
     return [
         reads,
         stalls,
@@ -585,11 +586,13 @@ def _store_scale(s: dict[str, Any]) -> list[Block]:
         f"{p['worker_events']['live']:,} loads and clicks of a live campaign and "
         f"{p['worker_events']['old']:,} scanners' loads of the messages being purged; the "
         f"campaigns' totals were right after it. The worker waited for a lock "
-        f"{p['lock_waits']['count']} times for more than {p['lock_waits']['logged_over_ms']} ms, "
-        f"at most {p['lock_waits']['longest_ms']:.0f} ms (PostgreSQL's `log_lock_waits`); "
-        f"the purge's {p['locking_transactions']['batches']:,} transactions that lock messages "
-        f"took {p['locking_transactions']['median_ms']:.0f} ms at the median, at most "
-        f"{p['locking_transactions']['max_ms']:.0f} ms. "
+        f"{w['count']} times for more than {w['logged_over_ms']} ms, at most "
+        f"{w['longest_ms']:.0f} ms ({w['over_100_ms']} over 100 ms; PostgreSQL's "
+        f"`log_lock_waits`), and no batch for more than {w['longest_per_batch_ms']:.0f} ms in "
+        f"all; the purge's {t['batches']:,} transactions that lock messages held them "
+        f"{t['median_ms']:.0f} ms at the median, at most {t['max_ms']:.0f} ms "
+        f"({t['over_100_ms']} over 100 ms), {t['waited_for_recorder']} of them after waiting "
+        f"for a recorder's batch to commit. "
         f"PostgreSQL {v['postgresql']} "
         f"(psycopg {v['psycopg']}); {s['seconds']} s in all.",
     ]

@@ -31,6 +31,7 @@ On the throwaway PostgreSQL cluster of tests/postgres.py, migrated:
 from __future__ import annotations
 
 import argparse
+import bisect
 import dataclasses
 import multiprocessing
 import os
@@ -51,26 +52,33 @@ T0 = datetime(2025, 6, 2, 8, 0, tzinfo=timezone.utc)  # the large campaign's fir
 BATCH = 100
 BATCHES_PER_SECOND = 20
 OLD_PER_BATCH = 20
-LOGGED_WAIT_MS = 20
+LOGGED_WAIT_MS = 10
+# A line of PostgreSQL's log (log_line_prefix '%m [%p] ') saying a lock wait ended.
 _ACQUIRED = re.compile(
+    r"^(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) (?P<zone>\w+) .*"
     r"process (?P<pid>\d+) acquired (?P<lock>\w+ on \w+) .* after (?P<ms>[\d.]+) ms"
 )
 
 
 class _LockedFor:
-    """Times the purge's transactions that lock messages, from their ``FOR UPDATE`` to
-    their commit: what a recorder naming one of those messages may wait for."""
+    """Times the purge's transactions that lock messages, from the end of their ``FOR
+    UPDATE`` (the messages locked) to their commit: what a recorder naming one of those
+    messages may wait for. Counts those that waited for a recorder (no ``SKIP LOCKED``)."""
 
     def __init__(self) -> None:
         self.seconds: list[float] = []
+        self.waiting = 0
 
     def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        if "FOR UPDATE" in sql:
-            from django.db import transaction
+        if "FOR UPDATE" not in sql:
+            return execute(sql, params, many, context)
+        from django.db import transaction
 
-            start = time.monotonic()
-            transaction.on_commit(lambda: self.seconds.append(time.monotonic() - start))
-        return execute(sql, params, many, context)
+        self.waiting += "SKIP LOCKED" not in sql
+        result = execute(sql, params, many, context)
+        start = time.monotonic()
+        transaction.on_commit(lambda: self.seconds.append(time.monotonic() - start))
+        return result
 
 
 def _setup(database: dict[str, Any]) -> None:
@@ -352,7 +360,7 @@ def _record(live: list[Any], old: list[Any], stop: Any, out: Any) -> None:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
     rng = random.Random(17)
-    batches: list[tuple[float, float]] = []
+    batches: list[tuple[float, float, float]] = []  # monotonic start, seconds, wall clock
     old_kinds: Counter[str] = Counter()
     live_events = 0
     tick = 0
@@ -369,9 +377,9 @@ def _record(live: list[Any], old: list[Any], stop: Any, out: Any) -> None:
                 old_kinds[f"machine_loads:{kind_of(template)}"] += 1
             else:
                 live_events += 1
-        start = time.monotonic()
+        start, wall = time.monotonic(), time.time()
         ingest(batch)
-        batches.append((start, time.monotonic() - start))
+        batches.append((start, time.monotonic() - start, wall))
         wait = began + len(batches) / BATCHES_PER_SECOND - time.monotonic()
         if wait > 0:
             time.sleep(wait)
@@ -395,6 +403,20 @@ def _latencies(values: list[float]) -> dict[str, Any]:
         "max_ms": ms[-1],
         "over_100_ms": sum(v > 100 for v in ms),
     }
+
+
+def _waits_per_batch(found: list[re.Match[str]], batches: list[Any]) -> list[float]:
+    """The lock waits of each batch that waited, in ms, added up: a wait is the batch's
+    that was running when PostgreSQL logged its end."""
+    starts = [wall for _s, _d, wall in batches]
+    per: Counter[int] = Counter()
+    for match in found:
+        assert match["zone"] == "UTC", match[0]
+        at = datetime.fromisoformat(match["at"]).replace(tzinfo=timezone.utc)
+        n = bisect.bisect_right(starts, at.timestamp()) - 1
+        if n >= 0:
+            per[n] += float(match["ms"])
+    return list(per.values())
 
 
 def _purge(hours: float, baseline: float) -> dict[str, Any]:
@@ -427,6 +449,7 @@ def _purge(hours: float, baseline: float) -> dict[str, Any]:
     with connection.cursor() as cursor:
         cursor.execute("ALTER SYSTEM SET log_lock_waits = on")
         cursor.execute(f"ALTER SYSTEM SET deadlock_timeout = '{LOGGED_WAIT_MS}ms'")
+        cursor.execute("ALTER SYSTEM SET log_timezone = 'UTC'")
         cursor.execute("SELECT pg_reload_conf()")
     log = postgres.SOCKET_DIR / "log"
     logged_from = log.stat().st_size
@@ -452,8 +475,9 @@ def _purge(hours: float, baseline: float) -> dict[str, Any]:
         found = [m for m in map(_ACQUIRED.search, lines) if m and int(m["pid"]) == recorded["pid"]]
     waits = [float(m["ms"]) for m in found]
     waited_for = Counter(m["lock"] for m in found)
-    alone = [d for s, d in recorded["batches"] if s + d < began or s > ended]
-    during = [d for s, d in recorded["batches"] if s + d >= began and s <= ended]
+    per_batch = _waits_per_batch(found, recorded["batches"])
+    alone = [d for s, d, _w in recorded["batches"] if s + d < began or s > ended]
+    during = [d for s, d, _w in recorded["batches"] if s + d >= began and s <= ended]
     # Totals stay right: the large campaign's are what they were plus the scanners' loads the
     # worker recorded; the live campaign's agree with its rows; nothing past retention is left.
     totals_after = Counter(
@@ -483,9 +507,13 @@ def _purge(hours: float, baseline: float) -> dict[str, Any]:
             "logged_over_ms": LOGGED_WAIT_MS,
             "count": len(waits),
             "longest_ms": max(waits, default=0.0),
+            "over_100_ms": sum(w > 100 for w in waits),
             "locks": dict(waited_for),
+            # A batch may wait for one lock, then for the next: what it waited in all.
+            "batches_waiting": len(per_batch),
+            "longest_per_batch_ms": max(per_batch, default=0.0),
         },
-        "locking_transactions": _latencies(locked),
+        "locking_transactions": {**_latencies(locked), "waited_for_recorder": timer.waiting},
         "worker_events": {
             "live": recorded["live_events"],
             "old": sum(recorded["old_kinds"].values()),

@@ -44,6 +44,8 @@ from datetime import datetime, timedelta, timezone
 from importlib import metadata
 from typing import Any
 
+from django.core.paginator import Paginator
+
 from bench import report
 from bench.machine import machine
 
@@ -285,8 +287,14 @@ def _admin(campaign: int, repeat: int, only: str = "") -> dict[str, Any]:
     return found
 
 
-# The messages' list as first merged: a date hierarchy and the count of every message.
-FIRST_MERGED = {"date_hierarchy": "sent_at", "show_full_result_count": True}
+# The messages' list as first merged: a date hierarchy, the count of every message, and
+# Django's paginator, which counts every message listed, 100 of them to a page.
+FIRST_MERGED = {
+    "date_hierarchy": "sent_at",
+    "show_full_result_count": True,
+    "paginator": Paginator,
+    "list_per_page": 100,
+}
 
 
 def _admin_as_first_merged(campaign: int, repeat: int) -> dict[str, Any]:

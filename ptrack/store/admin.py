@@ -289,6 +289,9 @@ class MessageAdmin(_MessageAdmin):
     # Else a second COUNT(*), of every message in the store, on every page.
     show_full_result_count = False
     paginator = EstimatingPaginator
+    # Django renders each row's cells one by one, checkbox and dates included: 100 rows took
+    # 150 ms or more on a busy 2-CPU machine.
+    list_per_page = 50
     search_fields = ("=recipient", "=message_id")
     list_select_related = ("campaign",)
     readonly_fields = ("history",)

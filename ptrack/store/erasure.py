@@ -96,10 +96,10 @@ def _in_batches(queryset: QuerySet[Model], size: int, using: str) -> Counter[str
 # A transaction that locks messages (which recording waits for when it names one) removes
 # at most this many of them, and so many rows less the events and clicks they had: its
 # delete and its commit's foreign-key checks read past the index entries of each of those,
-# gone or not, until a vacuum. 100 messages of a few events each, or one of a thousand,
-# took about 40 ms on a busy 2-CPU machine.
-_LOCKED = 100
-_LOCKED_ROWS = 1000
+# gone or not, until a vacuum. 100 messages of about ten events each took 54 ms at the
+# median and up to 169 ms on a 2-CPU machine with a load average of 5 to 8.
+_LOCKED = 50
+_LOCKED_ROWS = 500
 # Rounds that pass over messages a recorder holds before waiting for them, one at a time.
 _SKIPS = 3
 

@@ -144,7 +144,12 @@ class Event(models.Model):
     key = models.CharField(max_length=32, unique=True)  # a digest of the whole event
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="events")
     message = models.ForeignKey(
-        Message, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+        Message,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,  # ptrack_store_evt_msg_at serves it
     )
     #: The consent key the link named, "" when it named nobody (or only counts were allowed).
     recipient = models.CharField(max_length=RECIPIENT_MAX_LENGTH, blank=True, db_index=True)
@@ -160,6 +165,11 @@ class Event(models.Model):
 
     class Meta:
         ordering = ("-at", "-pk")
+        indexes = (
+            # A message's latest events, for its admin page, read from the index: by the index
+            # on times alone, PostgreSQL read back from the newest event of every message.
+            models.Index(fields=("message", "at", "id"), name="ptrack_store_evt_msg_at"),
+        )
 
     def __str__(self) -> str:
         return f"{self.event_type} by {self.kind} at {self.at.isoformat()}"

@@ -23,7 +23,10 @@ On the throwaway PostgreSQL cluster of tests/postgres.py, migrated:
    campaign and 20 security scanners' loads of the large campaign's old messages, the ones
    being purged. After ``--baseline`` seconds alone, ``ptrack.store.purge()`` removes every
    row sent or recorded before ``--purge-hours`` after the large campaign's first message.
-   Each batch's time is kept; the table gives them alone and during the purge. Then the
+   Each batch's time is kept; the table gives them alone and during the purge. PostgreSQL
+   logs each of the worker's lock waits over 10 ms with how long it lasted, added up per
+   batch; the purge's transactions that lock messages are timed from their locks to their
+   commit, what a batch naming one of those messages waits for at most. Then the
    large campaign's totals must be what they were plus the scanners' loads, the live
    campaign's counters must agree with its rows, and no row past retention must be left.
 """

@@ -575,6 +575,18 @@ def _store_scale(s: dict[str, Any]) -> list[Block]:
     sample = s["sample"]
     v = s["versions"]
     w, t = p["lock_waits"], p["locking_transactions"]
+    if w["count"]:
+        waited = (
+            f"The worker waited for a lock {w['count']} times for more than "
+            f"{w['logged_over_ms']} ms, at most {w['longest_ms']:.0f} ms ({w['over_100_ms']} "
+            f"over 100 ms; PostgreSQL's `log_lock_waits`), and no batch for more than "
+            f"{w['longest_per_batch_ms']:.0f} ms in all"
+        )
+    else:
+        waited = (
+            f"The worker never waited for a lock for more than {w['logged_over_ms']} ms "
+            f"(PostgreSQL's `log_lock_waits`)"
+        )
     return [
         reads,
         stalls,
@@ -585,11 +597,8 @@ def _store_scale(s: dict[str, Any]) -> list[Block]:
         f"({p['rows_removed']:,}) in {p['seconds']:.0f} s while a worker recorded "
         f"{p['worker_events']['live']:,} loads and clicks of a live campaign and "
         f"{p['worker_events']['old']:,} scanners' loads of the messages being purged; the "
-        f"campaigns' totals were right after it. The worker waited for a lock "
-        f"{w['count']} times for more than {w['logged_over_ms']} ms, at most "
-        f"{w['longest_ms']:.0f} ms ({w['over_100_ms']} over 100 ms; PostgreSQL's "
-        f"`log_lock_waits`), and no batch for more than {w['longest_per_batch_ms']:.0f} ms in "
-        f"all; the purge's {t['batches']:,} transactions that lock messages held them "
+        f"campaigns' totals were right after it. {waited}; the purge's {t['batches']:,} "
+        f"transactions that lock messages held them "
         f"{t['median_ms']:.0f} ms at the median, at most {t['max_ms']:.0f} ms "
         f"({t['over_100_ms']} over 100 ms), {t['waited_for_recorder']} of them after waiting "
         f"for a recorder's batch to commit. "

@@ -94,10 +94,11 @@ def _in_batches(queryset: QuerySet[Model], size: int, using: str) -> Counter[str
 
 
 # A transaction that locks messages (which recording waits for when it names one) removes
-# at most this many of them, and so many rows less the events and clicks they had: its
-# delete and its commit's foreign-key checks read past the index entries of each of those,
-# gone or not, until a vacuum. 100 messages of about ten events each took 54 ms at the
-# median and up to 169 ms on a 2-CPU machine with a load average of 5 to 8.
+# at most _LOCKED of them, weighing at most _LOCKED_ROWS rows: a message one, and one more
+# for each event and click it had, whose index entries (gone, until a vacuum) the delete and
+# the commit's foreign-key checks read past. At 100 and 1,000 such transactions took 54 ms
+# at the median and up to 169 ms on a 2-CPU machine at a load average of 5 to 8; at 50 and
+# 500, 19 ms and up to 89 ms.
 _LOCKED = 50
 _LOCKED_ROWS = 500
 # Rounds that pass over messages a recorder holds before waiting for them, one at a time.
@@ -158,9 +159,10 @@ def _locked_in_groups(ids: list[int], rows: Counter[int], size: int, using: str)
     comes before (and goes with it) or waits and finds no message; never an event naming a
     deleted message, which the foreign key would refuse at commit.
 
-    A message a recorder holds is passed over rather than waited for, since the locks taken
-    meanwhile would make the next recorder wait as long; it is tried again after the others,
-    with the events recorded since, and waited for alone after ``_SKIPS`` rounds."""
+    A message a recorder holds is passed over rather than waited for, since the group's other
+    messages, locked meanwhile, would make the next recorder naming one of them wait as long
+    too; it is tried again after the others, with the events recorded since, and waited for
+    alone after ``_SKIPS`` rounds."""
     removed: Counter[str] = Counter()
     pending = ids
     for round_ in range(_SKIPS + 1):

@@ -359,8 +359,9 @@ def _worker_events(before: datetime) -> tuple[list[Any], list[Any]]:
     return live, old
 
 
-def _record(live: list[Any], old: list[Any], stop: Any, out: Any) -> None:
-    """The worker: a batch every 1/BATCHES_PER_SECOND s until ``stop``; each batch's time."""
+def _record(live: list[Any], old: list[Any], stop: Any, out: Any, backend: Any) -> None:
+    """The worker: a batch every 1/BATCHES_PER_SECOND s until ``stop``; each batch's time.
+    Its PostgreSQL backend's pid goes in ``backend`` first."""
     from django.db import connections
 
     from ptrack.store.recording import ingest
@@ -370,6 +371,7 @@ def _record(live: list[Any], old: list[Any], stop: Any, out: Any) -> None:
     with connections["default"].cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
+    backend.value = pid
     rng = random.Random(17)
     batches: list[tuple[float, float, float]] = []  # monotonic start, seconds, wall clock
     old_kinds: Counter[str] = Counter()
@@ -403,6 +405,47 @@ def _record(live: list[Any], old: list[Any], stop: Any, out: Any) -> None:
             "pid": pid,
         }
     )
+
+
+SAMPLED_EVERY = 0.005
+
+
+def _watch(backend: Any, stop: Any, out: Any) -> None:
+    """What the worker's PostgreSQL backend is doing, every SAMPLED_EVERY s until ``stop``:
+    running, waiting (pg_stat_activity's wait event), or between statements."""
+    from django.db import connections
+
+    connections.close_all()
+    while not backend.value:
+        time.sleep(0.01)
+    samples: list[tuple[float, str]] = []
+    with connections["default"].cursor() as cursor:
+        while not stop.is_set():
+            cursor.execute(
+                "SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE pid = %s",
+                [backend.value],
+            )
+            row = cursor.fetchone()
+            if row is not None and row[0] != "idle":
+                state, kind, event = row
+                if state != "active":
+                    label = "between statements"
+                else:
+                    label = f"{kind}: {event}" if kind else "running"
+                samples.append((time.monotonic(), label))
+            time.sleep(SAMPLED_EVERY)
+    connections.close_all()
+    out.put(samples)
+
+
+def _shares(samples: list[tuple[float, str]]) -> dict[str, Any]:
+    """Each state's share of the samples of a backend busy with a batch, largest first."""
+    counted = Counter(label for _at, label in samples)
+    total = sum(counted.values())
+    return {
+        "samples": total,
+        "shares": {label: n / total for label, n in counted.most_common()} if total else {},
+    }
 
 
 def _latencies(values: list[float]) -> dict[str, Any]:
@@ -466,9 +509,12 @@ def _purge(hours: float, baseline: float) -> dict[str, Any]:
     logged_from = log.stat().st_size
     connections.close_all()
     context = multiprocessing.get_context("fork")
-    stop, out = context.Event(), context.Queue()
-    worker = context.Process(target=_record, args=(live, old, stop, out))
+    stop, out, sampled = context.Event(), context.Queue(), context.Queue()
+    backend = context.Value("i", 0)
+    worker = context.Process(target=_record, args=(live, old, stop, out, backend))
     worker.start()
+    sampler = context.Process(target=_watch, args=(backend, stop, sampled))
+    sampler.start()
     time.sleep(baseline)
     began = time.monotonic()
     timer = _LockedFor()
@@ -479,7 +525,9 @@ def _purge(hours: float, baseline: float) -> dict[str, Any]:
     time.sleep(min(baseline, 2.0))
     stop.set()
     recorded = out.get(timeout=120)
+    samples = sampled.get(timeout=120)
     worker.join(timeout=60)
+    sampler.join(timeout=60)
     print(f"  purged {removed} in {ended - began:.1f} s")
     with log.open() as lines:
         lines.seek(logged_from)
@@ -525,6 +573,12 @@ def _purge(hours: float, baseline: float) -> dict[str, Any]:
             "longest_per_batch_ms": max(per_batch, default=0.0),
         },
         "locking_transactions": {**_latencies(locked), "waited_for_recorder": timer.waiting},
+        # The worker's backend while busy with a batch, sampled every SAMPLED_EVERY s.
+        "backend": {
+            "sampled_every_ms": SAMPLED_EVERY * 1000,
+            "alone": _shares([(t, x) for t, x in samples if t < began or t > ended]),
+            "during": _shares([(t, x) for t, x in samples if began <= t <= ended]),
+        },
         "worker_events": {
             "live": recorded["live_events"],
             "old": sum(recorded["old_kinds"].values()),

@@ -574,6 +574,19 @@ def _store_scale(s: dict[str, Any]) -> list[Block]:
     )
     sample = s["sample"]
     v = s["versions"]
+    w, t = p["lock_waits"], p["locking_transactions"]
+    if w["count"]:
+        waited = (
+            f"The worker waited for a lock {w['count']} times for more than "
+            f"{w['logged_over_ms']} ms, at most {w['longest_ms']:.0f} ms ({w['over_100_ms']} "
+            f"over 100 ms; PostgreSQL's `log_lock_waits`), and no batch for more than "
+            f"{w['longest_per_batch_ms']:.0f} ms in all"
+        )
+    else:
+        waited = (
+            f"The worker never waited for a lock for more than {w['logged_over_ms']} ms "
+            f"(PostgreSQL's `log_lock_waits`)"
+        )
     return [
         reads,
         stalls,
@@ -584,15 +597,52 @@ def _store_scale(s: dict[str, Any]) -> list[Block]:
         f"({p['rows_removed']:,}) in {p['seconds']:.0f} s while a worker recorded "
         f"{p['worker_events']['live']:,} loads and clicks of a live campaign and "
         f"{p['worker_events']['old']:,} scanners' loads of the messages being purged; the "
-        f"campaigns' totals were right after it. The worker waited for a lock "
-        f"{p['lock_waits']['count']} times for more than {p['lock_waits']['logged_over_ms']} ms, "
-        f"at most {p['lock_waits']['longest_ms']:.0f} ms (PostgreSQL's `log_lock_waits`); "
-        f"the purge's {p['locking_transactions']['batches']:,} transactions that lock messages "
-        f"took {p['locking_transactions']['median_ms']:.0f} ms at the median, at most "
-        f"{p['locking_transactions']['max_ms']:.0f} ms. "
+        f"campaigns' totals were right after it. {waited}; the purge's {t['batches']:,} "
+        f"transactions that lock messages held them "
+        f"{t['median_ms']:.0f} ms at the median, at most {t['max_ms']:.0f} ms "
+        f"({t['over_100_ms']} over 100 ms), {t['waited_for_recorder']} of them after waiting "
+        f"for a recorder's batch to commit. {_backend(p)}"
         f"PostgreSQL {v['postgresql']} "
         f"(psycopg {v['psycopg']}); {s['seconds']} s in all.",
     ]
+
+
+# pg_stat_activity's wait event types, as the store-at-scale run sums them.
+_WAITS = {
+    "running": "running",
+    "between statements": "between statements (the worker's own Python)",
+    "Lock": "waiting for a lock",
+    "LWLock": "waiting for PostgreSQL's internal locks (LWLock)",
+    "IO": "waiting for I/O",
+    "Client": "waiting for the worker's next message (Client)",
+}
+
+
+def _backend(p: dict[str, Any]) -> str:
+    """What the worker's backend was doing while busy with a batch, during and apart from the
+    purge, by kind of wait."""
+    backend = p.get("backend")
+    if not backend:
+        return ""
+    parts = []
+    sums = {}
+    for when in ("during", "alone"):
+        by_kind: dict[str, float] = {}
+        for label, share in backend[when]["shares"].items():
+            kind = label.split(":")[0]
+            kind = kind if kind in _WAITS else "other waits"
+            by_kind[kind] = by_kind.get(kind, 0.0) + share
+        sums[when] = by_kind
+    for kind in (*_WAITS, "other waits"):
+        during, alone = sums["during"].get(kind, 0.0), sums["alone"].get(kind, 0.0)
+        if during or alone:
+            parts.append(f"{_WAITS.get(kind, kind)} {during:.1%} ({alone:.1%})")
+    return (
+        f"Sampled every {backend['sampled_every_ms']:.0f} ms while busy with a batch "
+        f"({backend['during']['samples']:,} samples during the purge, "
+        f"{backend['alone']['samples']:,} apart from it), the worker's PostgreSQL backend was "
+        f"{', '.join(parts)} of the time during the purge (apart from it). "
+    )
 
 
 def _ms(spread: dict[str, float]) -> tuple[str, str, str]:

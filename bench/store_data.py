@@ -51,9 +51,9 @@ def _per_message(campaign: int) -> tuple[str, list[Any]]:
 
 
 def derived_messages(campaign: int) -> tuple[str, list[Any]]:
-    """(id, opens, first_open_at, last_open_at, clicks, first_click_at, machine_loads) of
-    each message with an event, by the tally's rules: a person's click on a message with no
-    earlier open is also its open."""
+    """(id, opens, first_open_at, last_open_at, clicks, first_click_at, machine_loads,
+    implied_open) of each message with an event, by the tally's rules: a person's click on a
+    message no person's load of which is recorded is also its open, whatever the order."""
     per, params = _per_message(campaign)
     return (
         f"""
@@ -66,11 +66,11 @@ def derived_messages(campaign: int) -> tuple[str, list[Any]]:
             GROUP BY message_id, kind) k
           GROUP BY m)
         SELECT per.m,
-          (per.loads + (per.first_click IS NOT NULL
-             AND (per.first_load IS NULL OR per.first_click < per.first_load))::int)::int,
-          least(per.first_load, per.first_click),
+          (per.loads + (per.first_click IS NOT NULL AND per.first_load IS NULL)::int)::int,
+          coalesce(per.first_load, per.first_click),
           CASE WHEN per.first_load IS NULL THEN per.first_click ELSE per.last_load END,
-          per.clicks::int, per.first_click, coalesce(machines.loads, '{{}}'::jsonb)
+          per.clicks::int, per.first_click, coalesce(machines.loads, '{{}}'::jsonb),
+          per.first_click IS NOT NULL AND per.first_load IS NULL
         FROM per LEFT JOIN machines ON machines.m = per.m
         """,
         [*params, campaign],
@@ -112,9 +112,8 @@ def derived_hours(campaign: int) -> tuple[str, list[Any]]:
         f"""
         WITH per AS ({per}),
         opened AS (
-          SELECT m, least(first_load, first_click) AS first_open, first_click,
-            (first_click IS NOT NULL AND (first_load IS NULL OR first_click < first_load))
-              AS implied
+          SELECT m, coalesce(first_load, first_click) AS first_open, first_click,
+            (first_click IS NOT NULL AND first_load IS NULL) AS implied
           FROM per WHERE first_load IS NOT NULL OR first_click IS NOT NULL),
         points(hour, metric) AS (
           SELECT {_hour("sent_at")}, 'sent' FROM ptrack_store_message WHERE campaign_id = %s
@@ -158,9 +157,9 @@ def matches_rows(campaign: int) -> dict[str, int]:
 
     kept = {
         "messages": table(
-            "SELECT id, opens, first_open_at, last_open_at, clicks, first_click_at, machine_loads "
-            "FROM ptrack_store_message WHERE campaign_id = %s AND (opens > 0 OR clicks > 0 "
-            "OR machine_loads <> '{}'::jsonb)",
+            "SELECT id, opens, first_open_at, last_open_at, clicks, first_click_at, "
+            "machine_loads, implied_open FROM ptrack_store_message WHERE campaign_id = %s "
+            "AND (opens > 0 OR clicks > 0 OR machine_loads <> '{}'::jsonb)",
             [campaign],
         ),
         "message links": table(
@@ -259,9 +258,9 @@ def populate(name: str, messages: int, events: int, sent_from: datetime) -> int:
         cursor.execute(
             """
             INSERT INTO ptrack_store_message (message_id, campaign_id, recipient, sent_at,
-              opens, clicks, machine_loads)
+              opens, clicks, machine_loads, implied_open)
             SELECT substr(md5(%s || ':' || n), 1, 16), %s, 'h:' || substr(md5('r' || n), 1, 32),
-              %s::timestamptz + n * %s::float8 * interval '1 second', 0, 0, '{}'::jsonb
+              %s::timestamptz + n * %s::float8 * interval '1 second', 0, 0, '{}'::jsonb, false
             FROM generate_series(0, %s - 1) n ORDER BY n
             RETURNING id
             """,
@@ -325,8 +324,9 @@ def derive(campaign: int) -> None:
         cursor.execute(
             f"""
             UPDATE ptrack_store_message AS msg SET opens = d.opens, first_open_at = d.fo,
-              last_open_at = d.lo, clicks = d.clicks, first_click_at = d.fc, machine_loads = d.ml
-            FROM ({sql}) AS d(m, opens, fo, lo, clicks, fc, ml) WHERE msg.id = d.m
+              last_open_at = d.lo, clicks = d.clicks, first_click_at = d.fc, machine_loads = d.ml,
+              implied_open = d.implied
+            FROM ({sql}) AS d(m, opens, fo, lo, clicks, fc, ml, implied) WHERE msg.id = d.m
             """,
             params,
         )

@@ -23,7 +23,10 @@ On the throwaway PostgreSQL cluster of tests/postgres.py, migrated:
    campaign and 20 security scanners' loads of the large campaign's old messages, the ones
    being purged. After ``--baseline`` seconds alone, ``ptrack.store.purge()`` removes every
    row sent or recorded before ``--purge-hours`` after the large campaign's first message.
-   Each batch's time is kept; the table gives them alone and during the purge. Then the
+   Each batch's time is kept; the table gives them alone and during the purge. PostgreSQL
+   logs each of the worker's lock waits over 10 ms with how long it lasted, added up per
+   batch; the purge's transactions that lock messages are timed from their locks to their
+   commit, what a batch naming one of those messages waits for at most. Then the
    large campaign's totals must be what they were plus the scanners' loads, the live
    campaign's counters must agree with its rows, and no row past retention must be left.
 """
@@ -31,6 +34,7 @@ On the throwaway PostgreSQL cluster of tests/postgres.py, migrated:
 from __future__ import annotations
 
 import argparse
+import bisect
 import dataclasses
 import multiprocessing
 import os
@@ -43,6 +47,8 @@ from datetime import datetime, timedelta, timezone
 from importlib import metadata
 from typing import Any
 
+from django.core.paginator import Paginator
+
 from bench import report
 from bench.machine import machine
 
@@ -51,26 +57,33 @@ T0 = datetime(2025, 6, 2, 8, 0, tzinfo=timezone.utc)  # the large campaign's fir
 BATCH = 100
 BATCHES_PER_SECOND = 20
 OLD_PER_BATCH = 20
-LOGGED_WAIT_MS = 20
+LOGGED_WAIT_MS = 10
+# A line of PostgreSQL's log (log_line_prefix '%m [%p] ') saying a lock wait ended.
 _ACQUIRED = re.compile(
+    r"^(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) (?P<zone>\w+) .*"
     r"process (?P<pid>\d+) acquired (?P<lock>\w+ on \w+) .* after (?P<ms>[\d.]+) ms"
 )
 
 
 class _LockedFor:
-    """Times the purge's transactions that lock messages, from their ``FOR UPDATE`` to
-    their commit: what a recorder naming one of those messages may wait for."""
+    """Times the purge's transactions that lock messages, from the end of their ``FOR
+    UPDATE`` (the messages locked) to their commit: what a recorder naming one of those
+    messages may wait for. Counts those that waited for a recorder (no ``SKIP LOCKED``)."""
 
     def __init__(self) -> None:
         self.seconds: list[float] = []
+        self.waiting = 0
 
     def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        if "FOR UPDATE" in sql:
-            from django.db import transaction
+        if "FOR UPDATE" not in sql:
+            return execute(sql, params, many, context)
+        from django.db import transaction
 
-            start = time.monotonic()
-            transaction.on_commit(lambda: self.seconds.append(time.monotonic() - start))
-        return execute(sql, params, many, context)
+        self.waiting += "SKIP LOCKED" not in sql
+        result = execute(sql, params, many, context)
+        start = time.monotonic()
+        transaction.on_commit(lambda: self.seconds.append(time.monotonic() - start))
+        return result
 
 
 def _setup(database: dict[str, Any]) -> None:
@@ -277,8 +290,14 @@ def _admin(campaign: int, repeat: int, only: str = "") -> dict[str, Any]:
     return found
 
 
-# The messages' list as first merged: a date hierarchy and the count of every message.
-FIRST_MERGED = {"date_hierarchy": "sent_at", "show_full_result_count": True}
+# The messages' list as first merged: a date hierarchy, the count of every message, and
+# Django's paginator, which counts every message listed, 100 of them to a page.
+FIRST_MERGED = {
+    "date_hierarchy": "sent_at",
+    "show_full_result_count": True,
+    "paginator": Paginator,
+    "list_per_page": 100,
+}
 
 
 def _admin_as_first_merged(campaign: int, repeat: int) -> dict[str, Any]:
@@ -340,8 +359,9 @@ def _worker_events(before: datetime) -> tuple[list[Any], list[Any]]:
     return live, old
 
 
-def _record(live: list[Any], old: list[Any], stop: Any, out: Any) -> None:
-    """The worker: a batch every 1/BATCHES_PER_SECOND s until ``stop``; each batch's time."""
+def _record(live: list[Any], old: list[Any], stop: Any, out: Any, backend: Any) -> None:
+    """The worker: a batch every 1/BATCHES_PER_SECOND s until ``stop``; each batch's time.
+    Its PostgreSQL backend's pid goes in ``backend`` first."""
     from django.db import connections
 
     from ptrack.store.recording import ingest
@@ -351,8 +371,9 @@ def _record(live: list[Any], old: list[Any], stop: Any, out: Any) -> None:
     with connections["default"].cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
+    backend.value = pid
     rng = random.Random(17)
-    batches: list[tuple[float, float]] = []
+    batches: list[tuple[float, float, float]] = []  # monotonic start, seconds, wall clock
     old_kinds: Counter[str] = Counter()
     live_events = 0
     tick = 0
@@ -369,9 +390,9 @@ def _record(live: list[Any], old: list[Any], stop: Any, out: Any) -> None:
                 old_kinds[f"machine_loads:{kind_of(template)}"] += 1
             else:
                 live_events += 1
-        start = time.monotonic()
+        start, wall = time.monotonic(), time.time()
         ingest(batch)
-        batches.append((start, time.monotonic() - start))
+        batches.append((start, time.monotonic() - start, wall))
         wait = began + len(batches) / BATCHES_PER_SECOND - time.monotonic()
         if wait > 0:
             time.sleep(wait)
@@ -386,6 +407,47 @@ def _record(live: list[Any], old: list[Any], stop: Any, out: Any) -> None:
     )
 
 
+SAMPLED_EVERY = 0.005
+
+
+def _watch(backend: Any, stop: Any, out: Any) -> None:
+    """What the worker's PostgreSQL backend is doing, every SAMPLED_EVERY s until ``stop``:
+    running, waiting (pg_stat_activity's wait event), or between statements."""
+    from django.db import connections
+
+    connections.close_all()
+    while not backend.value:
+        time.sleep(0.01)
+    samples: list[tuple[float, str]] = []
+    with connections["default"].cursor() as cursor:
+        while not stop.is_set():
+            cursor.execute(
+                "SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE pid = %s",
+                [backend.value],
+            )
+            row = cursor.fetchone()
+            if row is not None and row[0] != "idle":
+                state, kind, event = row
+                if state != "active":
+                    label = "between statements"
+                else:
+                    label = f"{kind}: {event}" if kind else "running"
+                samples.append((time.monotonic(), label))
+            time.sleep(SAMPLED_EVERY)
+    connections.close_all()
+    out.put(samples)
+
+
+def _shares(samples: list[tuple[float, str]]) -> dict[str, Any]:
+    """Each state's share of the samples of a backend busy with a batch, largest first."""
+    counted = Counter(label for _at, label in samples)
+    total = sum(counted.values())
+    return {
+        "samples": total,
+        "shares": {label: n / total for label, n in counted.most_common()} if total else {},
+    }
+
+
 def _latencies(values: list[float]) -> dict[str, Any]:
     ms = sorted(v * 1000 for v in values)
     return {
@@ -395,6 +457,20 @@ def _latencies(values: list[float]) -> dict[str, Any]:
         "max_ms": ms[-1],
         "over_100_ms": sum(v > 100 for v in ms),
     }
+
+
+def _waits_per_batch(found: list[re.Match[str]], batches: list[Any]) -> list[float]:
+    """The lock waits of each batch that waited, in ms, added up: a wait is the batch's
+    that was running when PostgreSQL logged its end."""
+    starts = [wall for _s, _d, wall in batches]
+    per: Counter[int] = Counter()
+    for match in found:
+        assert match["zone"] == "UTC", match[0]
+        at = datetime.fromisoformat(match["at"]).replace(tzinfo=timezone.utc)
+        n = bisect.bisect_right(starts, at.timestamp()) - 1
+        if n >= 0:
+            per[n] += float(match["ms"])
+    return list(per.values())
 
 
 def _purge(hours: float, baseline: float) -> dict[str, Any]:
@@ -427,14 +503,18 @@ def _purge(hours: float, baseline: float) -> dict[str, Any]:
     with connection.cursor() as cursor:
         cursor.execute("ALTER SYSTEM SET log_lock_waits = on")
         cursor.execute(f"ALTER SYSTEM SET deadlock_timeout = '{LOGGED_WAIT_MS}ms'")
+        cursor.execute("ALTER SYSTEM SET log_timezone = 'UTC'")
         cursor.execute("SELECT pg_reload_conf()")
     log = postgres.SOCKET_DIR / "log"
     logged_from = log.stat().st_size
     connections.close_all()
     context = multiprocessing.get_context("fork")
-    stop, out = context.Event(), context.Queue()
-    worker = context.Process(target=_record, args=(live, old, stop, out))
+    stop, out, sampled = context.Event(), context.Queue(), context.Queue()
+    backend = context.Value("i", 0)
+    worker = context.Process(target=_record, args=(live, old, stop, out, backend))
     worker.start()
+    sampler = context.Process(target=_watch, args=(backend, stop, sampled))
+    sampler.start()
     time.sleep(baseline)
     began = time.monotonic()
     timer = _LockedFor()
@@ -445,15 +525,18 @@ def _purge(hours: float, baseline: float) -> dict[str, Any]:
     time.sleep(min(baseline, 2.0))
     stop.set()
     recorded = out.get(timeout=120)
+    samples = sampled.get(timeout=120)
     worker.join(timeout=60)
+    sampler.join(timeout=60)
     print(f"  purged {removed} in {ended - began:.1f} s")
     with log.open() as lines:
         lines.seek(logged_from)
         found = [m for m in map(_ACQUIRED.search, lines) if m and int(m["pid"]) == recorded["pid"]]
     waits = [float(m["ms"]) for m in found]
     waited_for = Counter(m["lock"] for m in found)
-    alone = [d for s, d in recorded["batches"] if s + d < began or s > ended]
-    during = [d for s, d in recorded["batches"] if s + d >= began and s <= ended]
+    per_batch = _waits_per_batch(found, recorded["batches"])
+    alone = [d for s, d, _w in recorded["batches"] if s + d < began or s > ended]
+    during = [d for s, d, _w in recorded["batches"] if s + d >= began and s <= ended]
     # Totals stay right: the large campaign's are what they were plus the scanners' loads the
     # worker recorded; the live campaign's agree with its rows; nothing past retention is left.
     totals_after = Counter(
@@ -483,9 +566,19 @@ def _purge(hours: float, baseline: float) -> dict[str, Any]:
             "logged_over_ms": LOGGED_WAIT_MS,
             "count": len(waits),
             "longest_ms": max(waits, default=0.0),
+            "over_100_ms": sum(w > 100 for w in waits),
             "locks": dict(waited_for),
+            # A batch may wait for one lock, then for the next: what it waited in all.
+            "batches_waiting": len(per_batch),
+            "longest_per_batch_ms": max(per_batch, default=0.0),
         },
-        "locking_transactions": _latencies(locked),
+        "locking_transactions": {**_latencies(locked), "waited_for_recorder": timer.waiting},
+        # The worker's backend while busy with a batch, sampled every SAMPLED_EVERY s.
+        "backend": {
+            "sampled_every_ms": SAMPLED_EVERY * 1000,
+            "alone": _shares([(t, x) for t, x in samples if t < began or t > ended]),
+            "during": _shares([(t, x) for t, x in samples if began <= t <= ended]),
+        },
         "worker_events": {
             "live": recorded["live_events"],
             "old": sum(recorded["old_kinds"].values()),

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.core.mail import EmailMultiAlternatives
 from django.core.management import CommandError, call_command
-from django.db import connections
+from django.db import connections, transaction
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from freezegun import freeze_time
@@ -295,3 +295,81 @@ def _waits_or_ends(thread: threading.Thread, using: str) -> str:
                 return "waited"
             time.sleep(0.01)
     raise AssertionError("the recorder neither waited nor ended")
+
+
+def test_the_purge_locks_messages_a_few_rows_at_a_time(
+    store_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A transaction that locks messages reads past their events, gone or not: a much opened
+    # message is locked alone, and a group of them weighs no more than _LOCKED_ROWS rows.
+    rows = [send(f"r{n}@example.com", T0) for n in range(5)]
+    for row, loads in zip(rows, (0, 5, 0, 1, 1), strict=True):
+        ingest([_load(row, T0 + timedelta(days=2, minutes=n)) for n in range(loads)])
+    locked: list[list[int]] = []
+    original = erasure._by_ids
+
+    def spy(model: Any, ids: list[int], using: str) -> Any:
+        if model is Message:
+            locked.append(ids)
+        return original(model, ids, using)
+
+    monkeypatch.setattr(erasure, "_by_ids", spy)
+    monkeypatch.setattr(erasure, "_LOCKED_ROWS", 4)
+    before = numbers()
+    assert store.purge(T0 + timedelta(days=1)) == {
+        "ptrack_store.Event": 7,
+        "ptrack_store.Message": 5,
+    }
+    # Each message weighs 1 and its events: 1, 6, 1, 2, 2.
+    first, heavy, third, fourth, fifth = (row.pk for row in rows)
+    assert locked == [[first], [heavy], [third, fourth], [fifth]]
+    assert numbers() == before
+
+
+@pytest.mark.django_db(transaction=True, databases=STORE_DATABASES)
+def test_the_purge_passes_over_a_message_being_recorded_and_comes_back_for_it(
+    store_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Waiting for a recorder's lock while holding the locks of the rest of its group would
+    # make the next recorder wait for both: the purge takes what is free, then the rest.
+    if store_db != postgres.ALIAS:
+        pytest.skip("SQLite has one writer at a time: a load cannot come in mid-purge")
+    held, other = send("ann@example.com", T0), send("bob@example.com", T0)
+    event = _load(held, T0 + timedelta(days=40))
+    holding, passed = threading.Event(), threading.Event()
+    passed_in_time: list[bool] = []
+    errors: list[BaseException] = []
+
+    def recorder() -> None:
+        # A batch naming the message, slow to commit: the purge comes meanwhile.
+        try:
+            with transaction.atomic(using=store_db):
+                Message.objects.using(store_db).select_for_update().get(pk=held.pk)
+                holding.set()
+                passed_in_time.append(passed.wait(timeout=10))
+                ingest([event])
+        except BaseException as error:  # reported to the test by the list
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    original = erasure._by_ids
+
+    def spy(model: Any, ids: list[int], using: str) -> Any:
+        removed = original(model, ids, using)
+        if model is Message and held.pk not in ids:
+            passed.set()
+        return removed
+
+    monkeypatch.setattr(erasure, "_by_ids", spy)
+    thread = threading.Thread(target=recorder)
+    thread.start()
+    assert holding.wait(timeout=10)
+    removed = store.purge(T0 + timedelta(days=1))
+    thread.join(timeout=30)
+    assert errors == []
+    assert passed_in_time == [True]
+    assert removed == {"ptrack_store.Message": 2, "ptrack_store.Event": 1}
+    assert not Message.objects.using(store_db).filter(pk__in=[held.pk, other.pk]).exists()
+    assert not Event.objects.using(store_db).exists()
+    assert numbers() == (2, 2, 1, 1, 0, 0)

@@ -151,7 +151,12 @@ class Event(models.Model):
     key = models.CharField(max_length=32)  # a digest of the whole event, unique
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="events")
     message = models.ForeignKey(
-        Message, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+        Message,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,  # ptrack_store_evt_msg_at serves it
     )
     #: The consent key the link named, "" when it named nobody (or only counts were allowed).
     recipient = models.CharField(max_length=RECIPIENT_MAX_LENGTH, blank=True)
@@ -167,8 +172,13 @@ class Event(models.Model):
 
     class Meta:
         ordering = ("-at", "-pk")
-        # As Message's: without the LIKE indexes that a field's unique or db_index adds.
-        indexes = (models.Index(fields=("recipient",), name="ptrack_store_event_recipient"),)
+        indexes = (
+            # A message's latest events, for its admin page, read from the index: by the index
+            # on times alone, PostgreSQL read back from the newest event of every message.
+            models.Index(fields=("message", "at", "id"), name="ptrack_store_evt_msg_at"),
+            # As Message's: without the LIKE indexes that a field's unique or db_index adds.
+            models.Index(fields=("recipient",), name="ptrack_store_event_recipient"),
+        )
         constraints = (models.UniqueConstraint(fields=("key",), name="ptrack_store_event_key"),)
 
     def __str__(self) -> str:

@@ -89,12 +89,16 @@ def count_instructions(
         if peer
         else [sys.executable, "-m", "bench.instructions", "--inside", case, "--mode", mode]
     )  # fmt: skip
+    # Recorders count in shared memory, as in bench/inprocess.py, under the folder.
+    env = {**os.environ, "PYTHONHASHSEED": "0", "BENCH_COUNTER": str(folder / "count")}
+    if peer:
+        # A PYTHONPATH naming this project would put its ptrack before 3.0.0's.
+        env.pop("PYTHONPATH", None)
     done = subprocess.run(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
          *command, "--requests", str(requests)],
         cwd=ROOT,
-        # Recorders count in shared memory, as in bench/inprocess.py, under the folder.
-        env={**os.environ, "PYTHONHASHSEED": "0", "BENCH_COUNTER": str(folder / "count")},
+        env=env,
         capture_output=True,
     )  # fmt: skip
     if done.returncode:

@@ -89,15 +89,24 @@ def count_instructions(
         if peer
         else [sys.executable, "-m", "bench.instructions", "--inside", case, "--mode", mode]
     )  # fmt: skip
-    subprocess.run(
+    # Recorders count in shared memory, as in bench/inprocess.py, under the folder.
+    env = {**os.environ, "PYTHONHASHSEED": "0", "BENCH_COUNTER": str(folder / "count")}
+    if peer:
+        # A PYTHONPATH naming this project would put its ptrack before 3.0.0's.
+        env.pop("PYTHONPATH", None)
+    done = subprocess.run(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
          *command, "--requests", str(requests)],
         cwd=ROOT,
-        # Recorders count in shared memory, as in bench/inprocess.py, under the folder.
-        env={**os.environ, "PYTHONHASHSEED": "0", "BENCH_COUNTER": str(folder / "count")},
-        check=True,
+        env=env,
         capture_output=True,
     )  # fmt: skip
+    if done.returncode:
+        # Say why: the figures of the cases counted so far are printed above.
+        raise RuntimeError(
+            f"{case!r} ({mode}{', peer' if peer else ''}) exited with {done.returncode} "
+            f"under valgrind:\n{done.stderr.decode(errors='replace')[-4000:]}"
+        )
     found = _TOTALS.search(out.read_bytes())
     if found is None:
         raise RuntimeError(f"no totals in {out} for {case!r}")

@@ -56,15 +56,21 @@ class DecodedToken:
     message: str | None = None  # the id of its message (ptrack.store); None if untold
 
 
-# Every verified token makes one; filling the slots directly skips the frozen
-# dataclass's object.__setattr__ per field, as ptrack.events.new_event() does.
+# Every verified token makes one, filled as ptrack.events.new_event() fills an
+# event: as a plain class with DecodedToken's slots, which then becomes one.
 _new = object.__new__
-_set_args, _set_kwargs, _set_issued_at, _set_expires_at = (
-    DecodedToken.__dict__[name].__set__ for name in ("args", "kwargs", "issued_at", "expires_at")
-)
-_set_recipient, _set_campaign, _set_message = (
-    DecodedToken.__dict__[name].__set__ for name in ("recipient", "campaign", "message")
-)
+
+
+class _Filling:
+    __slots__ = DecodedToken.__slots__
+
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    issued_at: datetime | None
+    expires_at: datetime | None
+    recipient: str | None
+    campaign: str | None
+    message: str | None
 
 
 def _decoded(
@@ -77,15 +83,16 @@ def _decoded(
     message: str | None,
 ) -> DecodedToken:
     """``DecodedToken(args, kwargs, ...)``, made faster."""
-    decoded = _new(DecodedToken)
-    _set_args(decoded, args)
-    _set_kwargs(decoded, kwargs)
-    _set_issued_at(decoded, issued_at)
-    _set_expires_at(decoded, expires_at)
-    _set_recipient(decoded, recipient)
-    _set_campaign(decoded, campaign)
-    _set_message(decoded, message)
-    return decoded
+    decoded = _new(_Filling)
+    decoded.args = args
+    decoded.kwargs = kwargs
+    decoded.issued_at = issued_at
+    decoded.expires_at = expires_at
+    decoded.recipient = recipient
+    decoded.campaign = campaign
+    decoded.message = message
+    decoded.__class__ = DecodedToken  # type: ignore[assignment]
+    return decoded  # type: ignore[return-value]
 
 
 def _inflate(payload: bytes, limit: int) -> bytes:
@@ -257,7 +264,7 @@ def loads(token: str) -> DecodedToken:
     return _codec().loads(token)
 
 
-_JSON_DECODER = json.JSONDecoder()
+_scan_json = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 # Compact JSON as itsdangerous writes it. JSONEncoder.encode() builds a new C
@@ -398,8 +405,8 @@ class _Codec:
                 data = _unb64(body)
             text = data.decode("utf-8")
             try:
-                payload, end = _JSON_DECODER.raw_decode(text)
-            except ValueError:
+                payload, end = _scan_json(text, 0)  # raw_decode() without its Python layer
+            except (StopIteration, ValueError):
                 end = -1
             if end != len(text):
                 # Whitespace or trailing data: let json.loads accept or refuse it.

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -201,3 +202,34 @@ def test_each_middleware_mode_is_counted_under_its_own_names(
         ("pixel view, no middleware", "bare view, no middleware", 50_000),
     ]
     assert {mode for _case, mode, _peer in counted} == set(instructions.MODES)
+
+
+@pytest.mark.parametrize("peer", [False, True])
+def test_the_peer_is_counted_without_this_projects_pythonpath(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, peer: bool
+) -> None:
+    # With PYTHONPATH=. the peer's process imported this project's ptrack, not 3.0.0's.
+    runs: list[dict[str, str]] = []
+
+    def run(command: list[str], **options: Any) -> Any:
+        runs.append(options["env"])
+        (tmp_path / "callgrind.out").write_bytes(b"totals: 42\n")
+        return subprocess.CompletedProcess(command, 0, b"", b"")
+
+    monkeypatch.setenv("PYTHONPATH", ".")
+    monkeypatch.setattr(instructions.subprocess, "run", run)
+    found = instructions.count_instructions("bare view", 1, tmp_path, "no middleware", peer=peer)
+    assert found == 42
+    assert ("PYTHONPATH" in runs[0]) is not peer
+
+
+def test_a_process_failing_under_valgrind_says_why(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def run(command: list[str], **options: Any) -> Any:
+        return subprocess.CompletedProcess(command, 1, b"", b"ModuleNotFoundError: itsdangerous")
+
+    monkeypatch.setattr(instructions.subprocess, "run", run)
+    why = r"(?s)'bare view' \(no middleware, peer\).*itsdangerous"
+    with pytest.raises(RuntimeError, match=why):
+        instructions.count_instructions("bare view", 1, tmp_path, "no middleware", peer=True)

@@ -86,3 +86,50 @@ def test_loaded_event_is_the_dataclass_made_the_usual_way() -> None:
         event.ip = "x"  # type: ignore[misc]
     with pytest.raises(TypeError):
         event.kwargs["user_id"] = 1  # type: ignore[index]
+
+
+def test_a_click_naming_everything_is_the_dataclass_made_the_usual_way() -> None:
+    # Events are filled slot by slot for speed: every field, the click's and the
+    # recipient's included, must come out as the constructor would set it.
+    from ptrack import tracking
+    from ptrack.links import Pixel
+
+    at = T.replace(microsecond=0)
+    with freeze_time_at(at):
+        url = Pixel("campaign", user_id=42).link(
+            "https://example.com/a",
+            name="cta",
+            recipient="sub-1",
+            campaign="spring",
+            message="m-1",
+            expires=timedelta(days=3),
+        )
+        token = url.rstrip("/").rpartition("/")[2]
+        destination, event = tracking.verify_click(
+            token, tracking.RequestContext(ip="192.0.2.1", user_agent="UA", referer="r")
+        )
+    assert destination == "https://example.com/a"
+    assert event is not None
+    expected = ptrack.PixelEvent(
+        event_type=ptrack.EventType.CLICKED,
+        args=["campaign"],
+        kwargs={"user_id": 42},
+        timestamp=at,
+        issued_at=at,
+        expires_at=at + timedelta(days=3),
+        ip="192.0.2.1",
+        user_agent="UA",
+        referer="r",
+        token=token,
+        destination="https://example.com/a",
+        link_name="cta",
+        classification=ptrack.Classification(ptrack.Kind.BOT, "lone_product"),
+        recipient="sub-1",
+        campaign="spring",
+        message="m-1",
+    )
+    assert type(event) is ptrack.PixelEvent
+    assert event == expected
+    assert event.to_dict() == expected.to_dict()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.destination = "x"  # type: ignore[misc]

@@ -269,3 +269,57 @@ def test_pixels_are_resolved_by_the_first_pattern_tried() -> None:
     pixel = ptrack.Pixel("n").url().split("/ptrack/")[1]
     assert patterns[0].resolve(pixel) is not None
     assert patterns[0].resolve("c/" + pixel) is None
+
+
+def _responses() -> list[Any]:
+    """One response of every kind the views give, made by the views themselves."""
+    from django.test import RequestFactory
+
+    from ptrack import views
+
+    factory = RequestFactory()
+    token = ptrack.Pixel("n").url().rstrip("/").rpartition("/")[2]
+    link = ptrack.Pixel("n").link("https://example.com/a").rstrip("/").rpartition("/")[2]
+    return [
+        views.pixel(factory.get("/"), token),
+        views.pixel(factory.head("/"), token),
+        views.pixel(factory.post("/"), token),
+        views.click(factory.get("/"), link),
+        views.click(factory.head("/"), link),
+        views.click(factory.get("/"), "forged"),
+        views.click(factory.head("/"), "forged"),
+    ]
+
+
+def _state(response: Any) -> dict[str, Any]:
+    state = dict(vars(response))
+    state["headers"] = list(state["headers"].items())
+    state["cookies"] = dict(state["cookies"])
+    return state
+
+
+@pytest.mark.django_db
+def test_responses_are_what_the_constructor_makes_and_each_owns_its_parts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The views start each response as a copy of one Django's constructor made;
+    # Django's own way must give the same response, attribute for attribute.
+    from django.http import HttpResponse
+
+    from ptrack import views
+
+    assert None not in views._PREPARED.values()  # the copies are in use on this Django
+    copied, again = _responses(), _responses()
+    monkeypatch.setattr(views, "_PREPARED", dict.fromkeys(views._PREPARED))
+    constructed = _responses()
+    assert [type(r) for r in copied] == [HttpResponse] * len(constructed)
+    assert [_state(r) for r in copied] == [_state(r) for r in constructed]
+    assert [r.status_code for r in copied] == [200, 200, 405, 302, 302, 404, 404]
+    for one, other in zip(copied, again, strict=True):
+        for name, value in vars(one).items():
+            if not isinstance(value, (type(None), bool, int, str, bytes)):
+                assert value is not vars(other)[name], name
+    copied[0].set_cookie("seen", "1")
+    copied[0]["X-Changed"] = "1"
+    assert not again[0].cookies
+    assert "X-Changed" not in again[0]

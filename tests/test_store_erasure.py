@@ -373,3 +373,76 @@ def test_the_purge_passes_over_a_message_being_recorded_and_comes_back_for_it(
     assert not Message.objects.using(store_db).filter(pk__in=[held.pk, other.pk]).exists()
     assert not Event.objects.using(store_db).exists()
     assert numbers() == (2, 2, 1, 1, 0, 0)
+
+
+def test_messages_deleted_in_the_admin_go_with_their_events_and_keep_the_numbers(
+    store_db: str, admin_client: Any
+) -> None:
+    ann = send("ann@example.com", T0)
+    bob = send("bob@example.com", T0)
+    open_and_click(ann, T0 + timedelta(hours=1))
+    open_and_click(bob, T0 + timedelta(hours=1))
+    before = numbers()
+    response = admin_client.post(
+        "/admin/ptrack_store/message/",
+        {"action": "delete_selected", "_selected_action": [ann.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert list(Message.objects.using(store_db).values_list("pk", flat=True)) == [bob.pk]
+    assert not Event.objects.using(store_db).filter(message=ann.pk).exists()
+    assert numbers() == before
+    response = admin_client.post(f"/admin/ptrack_store/message/{bob.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Message.objects.using(store_db).exists()
+    assert MessageLink.objects.using(store_db).count() == 0
+    assert numbers() == before
+
+
+@pytest.mark.django_db(transaction=True, databases=STORE_DATABASES)
+@pytest.mark.parametrize("deleted", ["message", "campaign"])
+def test_a_load_recorded_while_the_admin_deletes_its_message_waits_then_counts(
+    store_db: str, deleted: str, admin_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if store_db != postgres.ALIAS:
+        pytest.skip("SQLite has one writer at a time: a load cannot come in mid-delete")
+    row = send("ann@example.com", T0)
+    event = _load(row, T0 + timedelta(days=1))
+    seen: list[str] = []
+    errors: list[BaseException] = []
+    recorders: list[threading.Thread] = []
+    original = erasure._by_ids
+
+    def record() -> None:
+        try:
+            ingest([event])
+        except BaseException as error:  # reported to the test by the list
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    def with_a_load_coming_in(model: Any, ids: list[int], using: str) -> Any:
+        if model is Message and ids:
+            # The messages are locked by now: the load must wait for the delete to commit.
+            recorder = threading.Thread(target=record)
+            recorder.start()
+            seen.append(_waits_or_ends(recorder, using))
+            recorders.append(recorder)
+        return original(model, ids, using)
+
+    monkeypatch.setattr(erasure, "_by_ids", with_a_load_coming_in)
+    url = (
+        f"/admin/ptrack_store/message/{row.pk}/delete/"
+        if deleted == "message"
+        else f"/admin/ptrack_store/campaign/{row.campaign_id}/delete/"
+    )
+    response = admin_client.post(url, {"post": "yes"})
+    for recorder in recorders:
+        recorder.join(timeout=30)
+    assert response.status_code == 302
+    assert seen == ["waited"]
+    assert errors == []
+    assert not Message.objects.using(store_db).exists()
+    # The load found no message: it counts for its campaign (made again if deleted) alone.
+    recorded = Event.objects.using(store_db).get()
+    assert recorded.message_id is None
+    assert store.stats("spring", period=None).opens == 1

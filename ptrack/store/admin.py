@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, Page, Paginator
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
@@ -19,7 +19,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
-from ptrack.store import chart
+from ptrack.store import chart, erasure
 from ptrack.store.models import Campaign, CampaignTotal, Event, Message
 from ptrack.store.numbers import PERIODS, numbers, stats
 
@@ -71,6 +71,17 @@ class CampaignAdmin(_CampaignAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    # Its messages first, locked (ptrack.store.erasure.delete_messages), then the rest.
+    def delete_model(self, request: HttpRequest, obj: Campaign) -> None:
+        self.delete_queryset(request, Campaign.objects.using(obj._state.db).filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        with transaction.atomic(using=queryset.db):
+            erasure.delete_messages(
+                Message.objects.using(queryset.db).filter(campaign__in=queryset.values("pk"))
+            )
+            Campaign.objects.using(queryset.db).filter(pk__in=queryset.values("pk")).delete()
 
     @staticmethod
     def _numbers(obj: Campaign) -> Any:
@@ -301,6 +312,13 @@ class MessageAdmin(_MessageAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    # Locked first: a load recorded meanwhile would otherwise name a deleted message.
+    def delete_model(self, request: HttpRequest, obj: Message) -> None:
+        erasure.delete_messages(Message.objects.using(obj._state.db).filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        erasure.delete_messages(queryset)
 
     @admin.display(description="machine loads")
     def machine(self, obj: Message) -> str:

@@ -45,6 +45,19 @@ def forget(recipient: str) -> dict[str, int]:
     return dict(removed)
 
 
+def delete_messages(messages: QuerySet[Message]) -> dict[str, int]:
+    """Delete ``messages`` with their events and clicks, in one transaction that locks them
+    first, as ``forget()`` and the purge do: a load recorded meanwhile waits, then finds no
+    message and is counted for its campaign alone, where Django's own delete would leave it
+    naming a deleted message, which the foreign key refuses at commit. The admin deletes
+    messages, and a campaign's, this way. Returns rows removed per model."""
+    using = messages.db
+    with transaction.atomic(using=using):
+        mine = Message.objects.using(using).filter(pk__in=messages.values("pk"))
+        ids = list(mine.select_for_update().order_by("pk").values_list("pk", flat=True))
+        return dict(_by_ids(Message, ids, using))
+
+
 def retention() -> timedelta | None:
     """``PTRACK_STORE_RETENTION`` as a timedelta; ``None``: keep rows until forgotten."""
     value = conf.STORE_RETENTION

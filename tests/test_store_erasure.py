@@ -242,39 +242,49 @@ def test_a_load_recorded_while_the_purge_removes_its_message_waits_then_counts(
     row = send("ann@example.com", T0)
     event = _load(row, T0 + timedelta(days=40))
     before = numbers()
-    seen: list[str] = []
-    errors: list[BaseException] = []
-    original = erasure._by_ids
-
-    def record() -> None:
-        try:
-            ingest([event])
-        except BaseException as error:  # reported to the test by the list
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    def with_a_load_coming_in(model: Any, ids: list[int], using: str) -> Any:
-        if model is Message and ids:
-            # The messages are locked by now: the load must wait for the purge to commit.
-            recorder = threading.Thread(target=record)
-            recorder.start()
-            seen.append(_waits_or_ends(recorder, using))
-            purging.append(recorder)
-        return original(model, ids, using)
-
-    purging: list[threading.Thread] = []
-    monkeypatch.setattr(erasure, "_by_ids", with_a_load_coming_in)
+    loads = _LoadComingIn(event, monkeypatch)
     assert store.purge(T0 + timedelta(days=1)) == {"ptrack_store.Message": 1}
-    for recorder in purging:
-        recorder.join(timeout=30)
-    assert seen == ["waited"]
-    assert errors == []
+    assert loads.outcome() == (["waited"], [])
     assert not Message.objects.using(store_db).exists()
     recorded = Event.objects.using(store_db).get()
     assert recorded.message_id is None
     sent, tracked, opens, unique_opens, clicks, unique_clicks = before
     assert numbers() == (sent, tracked, opens + 1, unique_opens, clicks, unique_clicks)
+
+
+class _LoadComingIn:
+    """``event`` recorded by another thread as soon as messages are locked to be deleted
+    (in ``erasure._by_ids``): whether it waited for the deletion, and what it raised."""
+
+    def __init__(self, event: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.event = event
+        self.seen: list[str] = []
+        self.errors: list[BaseException] = []
+        self.recorders: list[threading.Thread] = []
+        self.original = erasure._by_ids
+        monkeypatch.setattr(erasure, "_by_ids", self._by_ids)
+
+    def _record(self) -> None:
+        try:
+            ingest([self.event])
+        except BaseException as error:  # reported to the test by the list
+            self.errors.append(error)
+        finally:
+            connections.close_all()
+
+    def _by_ids(self, model: Any, ids: list[int], using: str) -> Any:
+        if model is Message and ids:
+            # The messages are locked by now: the load must wait for the deletion to commit.
+            recorder = threading.Thread(target=self._record)
+            recorder.start()
+            self.seen.append(_waits_or_ends(recorder, using))
+            self.recorders.append(recorder)
+        return self.original(model, ids, using)
+
+    def outcome(self) -> tuple[list[str], list[BaseException]]:
+        for recorder in self.recorders:
+            recorder.join(timeout=30)
+        return self.seen, self.errors
 
 
 def _waits_or_ends(thread: threading.Thread, using: str) -> str:
@@ -407,40 +417,15 @@ def test_a_load_recorded_while_the_admin_deletes_its_message_waits_then_counts(
         pytest.skip("SQLite has one writer at a time: a load cannot come in mid-delete")
     row = send("ann@example.com", T0)
     event = _load(row, T0 + timedelta(days=1))
-    seen: list[str] = []
-    errors: list[BaseException] = []
-    recorders: list[threading.Thread] = []
-    original = erasure._by_ids
-
-    def record() -> None:
-        try:
-            ingest([event])
-        except BaseException as error:  # reported to the test by the list
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    def with_a_load_coming_in(model: Any, ids: list[int], using: str) -> Any:
-        if model is Message and ids:
-            # The messages are locked by now: the load must wait for the delete to commit.
-            recorder = threading.Thread(target=record)
-            recorder.start()
-            seen.append(_waits_or_ends(recorder, using))
-            recorders.append(recorder)
-        return original(model, ids, using)
-
-    monkeypatch.setattr(erasure, "_by_ids", with_a_load_coming_in)
+    loads = _LoadComingIn(event, monkeypatch)
     url = (
         f"/admin/ptrack_store/message/{row.pk}/delete/"
         if deleted == "message"
         else f"/admin/ptrack_store/campaign/{row.campaign_id}/delete/"
     )
     response = admin_client.post(url, {"post": "yes"})
-    for recorder in recorders:
-        recorder.join(timeout=30)
+    assert loads.outcome() == (["waited"], [])
     assert response.status_code == 302
-    assert seen == ["waited"]
-    assert errors == []
     assert not Message.objects.using(store_db).exists()
     # The load found no message: it counts for its campaign (made again if deleted) alone.
     recorded = Event.objects.using(store_db).get()

@@ -33,11 +33,9 @@ def forget(recipient: str) -> dict[str, int]:
     using = router.db_for_write(Message)
     removed: Counter[str] = Counter()
     with transaction.atomic(using=using):
-        # Locked first, as the purge does: no event may come to name one before it goes.
-        mine = Message.objects.using(using).select_for_update().filter(recipient__in=found)
-        ids = list(mine.order_by("pk").values_list("pk", flat=True))
+        # Their messages locked first: no event may come to name one before it goes.
+        removed.update(delete_messages(Message.objects.using(using).filter(recipient__in=found)))
         for queryset in (
-            Message.objects.using(using).filter(pk__in=ids),
             Event.objects.using(using).filter(recipient__in=found),
             RecipientDay.objects.using(using).filter(recipient__in=found),
         ):
@@ -47,10 +45,10 @@ def forget(recipient: str) -> dict[str, int]:
 
 def delete_messages(messages: QuerySet[Message]) -> dict[str, int]:
     """Delete ``messages`` with their events and clicks, in one transaction that locks them
-    first, as ``forget()`` and the purge do: a load recorded meanwhile waits, then finds no
-    message and is counted for its campaign alone, where Django's own delete would leave it
-    naming a deleted message, which the foreign key refuses at commit. The admin deletes
-    messages, and a campaign's, this way. Returns rows removed per model."""
+    first, as the purge does: a load recorded meanwhile waits, then finds no message and is
+    counted for its campaign alone, where Django's own delete would leave it naming a
+    deleted message, which the foreign key refuses at commit. ``forget()`` and the admin
+    delete messages this way. Returns rows removed per model."""
     using = messages.db
     with transaction.atomic(using=using):
         mine = Message.objects.using(using).filter(pk__in=messages.values("pk"))

@@ -279,8 +279,10 @@ def _element(value: Any) -> str:
 def select_in(
     using: str, sql: str, values: Sequence[Any], params: Sequence[Any] = ()
 ) -> list[tuple[Any, ...]]:
-    """The rows of ``sql``, whose ``{in}`` is replaced by a placeholder per value of
-    ``values`` (after ``params``), in as few queries as the limit on parameters allows."""
+    """The rows of ``sql``, whose ``{in}`` is replaced by a condition on ``values`` (after
+    ``params``): on PostgreSQL ``= ANY(...)`` of one array, so one query whose text is the
+    same whatever their number; elsewhere ``IN (...)`` with a placeholder per value, in as
+    few queries as the limit on parameters allows."""
     if not values:
         return []
     connection = connections[using]

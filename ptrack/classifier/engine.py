@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 
-from ptrack.classifier import user_agents
+from ptrack.classifier import names, user_agents
 from ptrack.classifier.kinds import _KIND_BY_VALUE, Classification, Kind
 from ptrack.classifier.networks import EMPTY, NetworkSet, parse_address
 
@@ -38,6 +38,7 @@ _NO_MACHINE_SIGNAL = _verdict(Kind.HUMAN, "no_machine_signal")
 _WITHIN_MACHINE_WINDOW = _verdict(Kind.SECURITY_SCANNER, "within_machine_window")
 _BROWSER = _verdict(Kind.HUMAN, "browser")
 _NO_USER_AGENT = _verdict(Kind.BOT, "no_user_agent")
+_LISTED_BOT = _verdict(Kind.BOT, "listed_bot")
 
 _PREFETCH_HEADERS = frozenset({"sec-purpose", "purpose", "x-purpose", "x-moz"})
 _PREFETCH_VALUES = ("prefetch", "preview", "prerender")
@@ -78,6 +79,9 @@ class _UAFacts:
                 shape = user_agents.machine_shape(lowered)
                 if shape is not None:
                     self.machine = _verdict(Kind.BOT, shape)
+            # A name from the public bot lists outweighs a browser's shape, and its age.
+            if self.machine is _NO_MACHINE_SIGNAL and not self.mpp and names.listed(lowered):
+                self.decided = _LISTED_BOT
 
 
 _MEMO_SIZE = 4096

@@ -32,6 +32,7 @@ CLASSIFIER_HEADERS = {
     "HTTP_PURPOSE": "Purpose",
     "HTTP_X_PURPOSE": "X-Purpose",
     "HTTP_X_MOZ": "X-Moz",
+    "HTTP_X_SEC_PURPOSE": "X-Sec-Purpose",
     "HTTP_SEC_GPC": "Sec-GPC",
     "HTTP_DNT": "DNT",
 }

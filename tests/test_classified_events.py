@@ -51,6 +51,10 @@ def load(front: Front, headers: dict[str, str], *, after: timedelta = timedelta(
             ("privacy_prefetch", "prefetch_header"),
         ),
         ({"User-Agent": CHROME, "X-Moz": "prefetch"}, ("privacy_prefetch", "prefetch_header")),
+        (
+            {"User-Agent": CHROME, "X-Sec-Purpose": "prefetch"},
+            ("privacy_prefetch", "prefetch_header"),
+        ),
         ({"User-Agent": CHROME, "DNT": "1"}, ("human", "browser")),
         ({"User-Agent": "curl/8.5.0"}, ("bot", "http_library")),
         ({}, ("bot", "no_user_agent")),
@@ -279,6 +283,11 @@ def click(front: Front, headers: dict[str, str], *, after: timedelta = timedelta
         ),
         (
             {"User-Agent": CHROME, "Sec-Purpose": "prefetch"},
+            timedelta(hours=1),
+            ("privacy_prefetch", "prefetch_header"),
+        ),
+        (  # Turbo's hover prefetch of a link in a page
+            {"User-Agent": CHROME, "X-Sec-Purpose": "prefetch"},
             timedelta(hours=1),
             ("privacy_prefetch", "prefetch_header"),
         ),

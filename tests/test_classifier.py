@@ -206,6 +206,7 @@ def test_current_builds_mail_clients_and_phones_are_not_stale(ua: str) -> None:
         {"PURPOSE": "Prefetch"},
         {"X-Moz": "prefetch"},
         {"X-Purpose": "preview"},
+        {"X-Sec-Purpose": "prefetch"},
     ],
 )
 def test_prefetch_headers_in_any_case(headers: dict[str, str]) -> None:

@@ -40,7 +40,9 @@ _BROWSER = _verdict(Kind.HUMAN, "browser")
 _NO_USER_AGENT = _verdict(Kind.BOT, "no_user_agent")
 _LISTED_BOT = _verdict(Kind.BOT, "listed_bot")
 
-_PREFETCH_HEADERS = frozenset({"sec-purpose", "purpose", "x-purpose", "x-moz"})
+# X-Sec-Purpose is what Turbo (hotwired/turbo) sends when it fetches a same-site
+# link on hover, before any click: a tracked link in a Turbo page gets one.
+_PREFETCH_HEADERS = frozenset({"sec-purpose", "purpose", "x-purpose", "x-moz", "x-sec-purpose"})
 _PREFETCH_VALUES = ("prefetch", "preview", "prerender")
 
 

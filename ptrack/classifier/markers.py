@@ -127,6 +127,12 @@ SCANNER: Final = Markers(
                 "huaweiwebcatbot",
                 "xforce-security",  # IBM X-Force's oBot, as device-detector's fixture gives it
                 "filterdb.iss.net",  # the same oBot, as crawler-user-agents gives it
+                # Read name by name from vendors' pages and logged agents for issue 23
+                "bluecoat drtr",  # Blue Coat WebPulse rating a URL a proxy's user asked for
+                "cerberian drtr",  # the same rating service under Cerberian's name
+                "norton-safeweb",  # Norton Safe Web's site ratings
+                "huaweisymantecspider",  # Huawei Symantec's URL reputation crawler
+                "urlertbot",  # URLert's phishing scanner of submitted links
             ],
         ),
     }

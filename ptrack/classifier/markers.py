@@ -80,9 +80,9 @@ PREFETCH: Final = Markers({"privacy preserving prefetch proxy": "chrome_prefetch
 
 # Mail security gateways that name themselves, and the products that judge a URL's
 # safety for whoever is to open it: antivirus vendors' link resolvers, URL scanning,
-# sandboxing and reputation services. Each is named in device-detector's bots.yml or
-# crawler-user-agents as such (docs/truthful-opens.md lists them with their entries);
-# internet-wide and vulnerability scanners stay bots.
+# sandboxing and reputation services. Each is named as such in device-detector's bots.yml,
+# crawler-user-agents or the vendor's own pages (docs/truthful-opens.md lists them with their
+# sources); internet-wide and vulnerability scanners stay bots.
 SCANNER: Final = Markers(
     {
         **_same(

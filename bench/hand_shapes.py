@@ -381,6 +381,22 @@ def security_scanner_rows() -> Iterator[dict[str, Any]]:
         "gophish/gophish#2357 (later open on Windows 8 with an outdated Chrome)",
         seconds=30000,
     )
+    # Link checkers that name themselves, read from vendors' pages for issue 23.
+    yield row(
+        "security_scanner",
+        "Mozilla/5.0 (compatible; URLertBot/1.0; +https://urlert.com/bot)",
+        "urlert.com/bot (URLertBot verifies links in emails or messages before a user clicks; "
+        "the page's example address)",
+        ip="34.61.148.192",
+    )
+    yield row(
+        "security_scanner",
+        "HuaweiSymantecSpider/1.0+DSE-support@huaweisymantec.com+(compatible; MSIE 7.0; "
+        "Windows NT 5.1; Trident/4.0; .NET CLR 2.0.50727; .NET CLR 3.0.4506.2152; .NET CLR; "
+        "http://www.huaweisymantec.com/cn/IRL/spider)",
+        "huaweisymantec.com/en/IRL/spider (the crawler of Huawei Symantec's reputation analysis "
+        "system, which checks pages for malicious code; its User-Agent as the page gives it)",
+    )
 
 
 def hand_head_row() -> dict[str, Any]:

@@ -282,6 +282,27 @@ def test_products_that_check_a_link_for_its_reader_are_scanners(ua: str) -> None
     assert verdict(ua) == ("security_scanner", "link_checker")
 
 
+# Read from vendors' pages and logged agents for issue 23 (docs/truthful-opens.md, rule 8).
+@pytest.mark.parametrize(
+    "ua",
+    [
+        # Blue Coat WebPulse's dynamic rating: the names BBClone's agent rules match, in
+        # agents of the shape those rules were written for
+        "Mozilla/4.0 (compatible; MSIE 6.0; Bluecoat DRTR)",
+        "Mozilla/4.0 (compatible; Cerberian Drtrs Version-3.2-Build-0)",
+        # as botcrawl.com's record quotes it from server logs
+        "Norton-Safeweb",
+        # as the vendors' own pages give them
+        "HuaweiSymantecSpider/1.0+DSE-support@huaweisymantec.com+(compatible; MSIE 7.0; "
+        "Windows NT 5.1; Trident/4.0; .NET CLR 2.0.50727; .NET CLR 3.0.4506.2152; .NET CLR; "
+        "http://www.huaweisymantec.com/cn/IRL/spider)",
+        "Mozilla/5.0 (compatible; URLertBot/1.0; +https://urlert.com/bot)",
+    ],
+)
+def test_link_checkers_named_in_vendors_pages_are_scanners(ua: str) -> None:
+    assert verdict(ua) == ("security_scanner", "link_checker")
+
+
 @pytest.mark.parametrize(
     "ua",
     [

@@ -80,9 +80,9 @@ PREFETCH: Final = Markers({"privacy preserving prefetch proxy": "chrome_prefetch
 
 # Mail security gateways that name themselves, and the products that judge a URL's
 # safety for whoever is to open it: antivirus vendors' link resolvers, URL scanning,
-# sandboxing and reputation services. Each is named in device-detector's bots.yml or
-# crawler-user-agents as such (docs/truthful-opens.md lists them with their entries);
-# internet-wide and vulnerability scanners stay bots.
+# sandboxing and reputation services. Each is named as such in device-detector's bots.yml,
+# crawler-user-agents or the vendor's own pages (docs/truthful-opens.md lists them with their
+# sources); internet-wide and vulnerability scanners stay bots.
 SCANNER: Final = Markers(
     {
         **_same(
@@ -127,6 +127,12 @@ SCANNER: Final = Markers(
                 "huaweiwebcatbot",
                 "xforce-security",  # IBM X-Force's oBot, as device-detector's fixture gives it
                 "filterdb.iss.net",  # the same oBot, as crawler-user-agents gives it
+                # Read name by name from vendors' pages and logged agents for issue 23
+                "bluecoat drtr",  # Blue Coat WebPulse rating a URL a proxy's user asked for
+                "cerberian drtr",  # the same rating service under Cerberian's name
+                "norton-safeweb",  # Norton Safe Web's site ratings
+                "huaweisymantecspider",  # Huawei Symantec's URL reputation crawler
+                "urlertbot",  # URLert's phishing scanner of submitted links
             ],
         ),
     }

@@ -849,3 +849,33 @@ def test_the_longer_of_two_markers_sharing_a_start_decides() -> None:
     assert markers.find("boto") == "crawler"
     assert markers.find("google-site-verification") == "crawler"
     assert verdict("Google-Site-Verification/1.0") == ("bot", "crawler")
+
+
+@pytest.mark.parametrize(
+    "ua",
+    [
+        # Shapes of browscap's email clients (resources/user-agents/email-clients at
+        # 6c0c9208f931), versions and systems filled in.
+        "Eudora/6.2.4 (MacOS)",
+        "CamelHttpStream/1.0 Evolution/3.28.5",
+        "Evolution/3.36.5",
+        "Mozilla/5.0 (Windows NT 6.1; WOW64; rv:38.0) Gecko/20100101 Goanna/2.0 FossaMail/25.2.0",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:38.0) Gecko/20100101 Firefox/38.0 Framabird/38.0",
+        "Incredimail 2.5 (Windows NT 6.1)",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.21 (KHTML, like Gecko) KMail2/4.14.10 "
+        "Safari/537.21",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.21 (KHTML, like Gecko) Kontact/4.14.10 "
+        "Safari/537.21",
+        "Mozilla/5.0 (Freebox; Linux i686) AppleWebKit/535.22 (KHTML, like Gecko) Mail Free/1.0 "
+        "Safari/535.22",
+        "mobmail android 2.1.3",
+        "Pocomail/4.8",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_8_4) AppleWebKit/536.30.1 (KHTML, like Gecko) "
+        "Sparrow/1.6.4",
+        "Mozilla/5.0 (Windows NT 6.1; rv:10.0) Gecko/20100101 Prism/1.0b4 zdesktop/7.2.7",
+        "YahooMobileMail/1.0 (Android Mail; 1.4.4) (supersonic;HTC;PC36100;2.3.3/GRI40)",
+    ],
+)
+def test_the_mail_clients_browscap_lists_are_people(ua: str) -> None:
+    # Seconds after sending, and however old their engine: a mail client is a reader.
+    assert verdict(ua, seconds_since_issued=1) == ("human", "mail_client")

@@ -327,6 +327,20 @@ MAIL_CLIENT: Final = Markers(
             "protonmail",
             "k-9",
             "fairemail",
+            # browscap's email clients (resources/user-agents/email-clients at 6c0c9208f931)
+            "eudora/",
+            "evolution/",
+            "fossamail/",
+            "framabird/",
+            "incredimail",
+            "kmail2/",
+            "kontact/",
+            "mail free/",  # Free's Freebox mail client
+            "mobmail",
+            "pocomail/",
+            "sparrow/",
+            "zdesktop/",  # Zimbra Desktop
+            "yahoomobilemail/",
         ],
         "microsoft office",
         "the bat!",

@@ -3,11 +3,15 @@
     python -m bench.build_bot_names --urls          # where to fetch each upstream file
     python -m bench.build_bot_names UPSTREAM_DIR    # rebuild the names file
 
-The names come from three lists, each read at a pinned commit: device-detector's
-``regexes/bots.yml``, crawler-user-agents' ``crawler-user-agents.json`` and isbot's
-``src/patterns.json``. An entry that is a plain name, or a pattern made only of
-literals, alternations and optional parts, gives the names it spells out; an
-entry using any other regex feature gives none. Each name is kept as its words
+The names come from four lists, each read at a pinned commit: device-detector's
+``regexes/bots.yml``, crawler-user-agents' ``crawler-user-agents.json``, isbot's
+``src/patterns.json`` and browscap's crawler files (``resources/user-agents/crawlers``,
+listed with their blob ids in ``bench/browscap_crawlers.txt``). An entry of the first
+three that is a plain name, or a pattern made only of literals, alternations and
+optional parts, gives the names it spells out; an entry using any other regex
+feature gives none. A browscap entry gives its name (its comment) as the
+User-Agents it matches spell it: the whole name, the name run together, or the
+longest start of it that those User-Agents hold. Each name is kept as its words
 (runs of letters, lower-cased), which is how ``ptrack.classifier``
 matches it, and is left out when:
 
@@ -153,7 +157,17 @@ ISBOT = Upstream(
         "fixtures/browsers.yml": "37b3e76f9a1ddc108a332a3c57b6577a7aa1ec8c",
     },
 )
-UPSTREAMS = (DEVICE_DETECTOR, CRAWLER_USER_AGENTS, ISBOT)
+_BROWSCAP_FILES = Path(__file__).resolve().parent / "browscap_crawlers.txt"
+BROWSCAP = Upstream(
+    "browscap/browscap",
+    "6c0c9208f9314f062c5ac45d933c1a419e05f421",
+    dict(
+        reversed(line.split(" ", 1))  # type: ignore[misc]
+        for line in _BROWSCAP_FILES.read_text(encoding="utf-8").splitlines()
+        if not line.startswith("#")
+    ),
+)
+UPSTREAMS = (DEVICE_DETECTOR, CRAWLER_USER_AGENTS, ISBOT, BROWSCAP)
 
 
 # One-word names left out by hand: common English words (the lists mean a product,
@@ -163,9 +177,9 @@ COMMON_WORDS = frozenset(
     {
         "abuse", "advisor", "analyzer", "archive", "audit", "buck", "catch", "checker", "cursor",
         "daum", "detect", "email", "feeder", "fetch", "fluffy", "grab", "insight", "inspect",
-        "jigsaw", "library", "make", "manager", "measure", "moreover", "offline", "operator",
-        "optimize", "rank", "read", "readable", "rest", "scrape", "sora", "spectate", "track",
-        "trove", "vigil", "watchful",
+        "jigsaw", "jobs", "library", "make", "manager", "measure", "moreover", "offline",
+        "operator", "optimize", "photon", "rank", "read", "readable", "rest", "rippers", "scrape",
+        "sora", "spectate", "track", "trove", "vigil", "watchful",
     }
 )  # fmt: skip
 
@@ -253,6 +267,39 @@ def list_entries(root: Path) -> Iterator[tuple[str, str]]:
         yield pattern, f"isbot patterns.json: {pattern}"
 
 
+_PLACEHOLDER = re.compile(r"#[A-Z_]+#")  # browscap's #MAJORVER#, #PLATFORM#, ...
+
+
+def browscap_names(root: Path) -> Iterator[tuple[tuple[str, ...], str]]:
+    """``(name's words, source)`` of every crawler entry of browscap's files."""
+    for path in sorted(BROWSCAP.files):
+        for entry in json.loads(read_upstream(root, BROWSCAP, path))["userAgents"]:
+            name = _PLACEHOLDER.sub(
+                " ", entry.get("properties", {}).get("Comment") or entry["userAgent"]
+            )
+            if markers.ANY.search(name.lower()) is not None or any(c.isdigit() for c in name):
+                continue  # as for the other lists' literals
+            matches = [child["match"] for child in entry.get("children", ())]
+            spelt = [
+                words(_PLACEHOLDER.sub(" ", match).lower())
+                for match in [entry["userAgent"], *matches]
+            ]
+            wanted = words(name.lower())
+            for candidate in (
+                wanted,
+                ["".join(wanted)],
+                *(wanted[:end] for end in range(len(wanted) - 1, 0, -1)),
+            ):
+                if candidate and any(_holds(ua, candidate) for ua in spelt):
+                    shown = " ".join(name.split()).rstrip(" .")
+                    yield tuple(candidate), f"browscap {path.rsplit('/', 1)[-1]}: {shown}"
+                    break
+
+
+def _holds(tokens: list[str], name: list[str]) -> bool:
+    return any(tokens[at : at + len(name)] == name for at in range(len(tokens)))
+
+
 def people(root: Path) -> Iterator[str]:
     """User-Agents of people's browsers, apps and devices that a name must not be found in."""
     for path in sorted(DEVICE_DETECTOR.files):
@@ -285,6 +332,8 @@ def build(root: Path) -> list[tuple[tuple[str, ...], str]]:
                 continue
             if name and name not in found:
                 found[name] = source
+    for name, source in browscap_names(root):
+        found.setdefault(name, source)
     in_people = {gram for ua in people(root) for gram in _ngrams(words(ua.lower()))}
     return [
         (name, source)

@@ -88,6 +88,9 @@ def test_a_name_cannot_be_made_from_characters_outside_ascii() -> None:
     assert names.words("conv\u00e9rtify \ud800x") == ["conv", "rtify", "x"]
 
 
+LISTS = ("device-detector", "crawler-user-agents", "isbot", "browscap")
+
+
 def _shipped() -> list[tuple[str, str]]:
     lines = names.NAMES_FILE.read_text(encoding="utf-8").splitlines()
     return [tuple(line.split("\t")) for line in lines if not line.startswith("#")]  # type: ignore[misc]
@@ -98,7 +101,7 @@ def test_every_shipped_name_is_its_own_words_with_a_source() -> None:
     assert len(shipped) > 800
     for name, source in shipped:
         assert name == " ".join(names.words(name)), name
-        assert source.startswith(("device-detector", "crawler-user-agents", "isbot")), name
+        assert source.startswith(LISTS), name
         assert not any("mail" in word or "proxy" in word for word in name.split()), name
         assert name not in build_bot_names.COMMON_WORDS
     assert len({name for name, _ in shipped}) == len(shipped)

@@ -60,8 +60,8 @@ def test_a_one_regex_bot_filter_does_not() -> None:
 def test_the_third_held_out_split_keeps_what_the_rules_reached() -> None:
     # Below the goal (0.95, 0.85); a floor so that no change loses ground there.
     result: Score = score(classify, [shape for shape in CLEAR if shape.split == "holdout3"])
-    assert result.accuracy >= 190 / 214  # 0.888
-    assert result.recall("security_scanner") >= 13 / 19  # 0.684
+    assert result.accuracy >= 194 / 214  # 0.907
+    assert result.recall("security_scanner") >= 14 / 19  # 0.737
 
 
 def test_the_script_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:

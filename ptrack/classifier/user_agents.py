@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from ptrack.classifier.markers import ANY, EMAIL, FAMILIES, RANK
+from ptrack.classifier.markers import ANY, EMAIL, FAMILIES, LOCATE, LOCATE_BACK, RANK
 
 # What every browser's User-Agent starts with, the platforms that commonly
 # follow, and fragments of the rest. None holds a marker and no marker can
@@ -58,10 +58,13 @@ def family(ua: str) -> tuple[str, str] | None:
             .replace(safari, _BLANK)
             .replace(version, _BLANK)
         )
-    # Every marker in one call into the regex engine, not one call per marker found;
+    # LOCATE tells a text without markers, most of those scanned, at a third of ANY's cost.
+    # Where it finds one, ANY finds every marker in one call into the regex engine, from
+    # where the first can start (none starts earlier, so ANY finds what it would from 0);
     # min() keeps the first of equal rank, as a scan from the left would.
-    found = ANY.findall(scanned)
-    if found:
+    located = LOCATE.search(scanned)
+    if located is not None:
+        found = ANY.findall(scanned, max(0, located.start() - LOCATE_BACK))
         marker = found[0] if len(found) == 1 else min(found, key=RANK.__getitem__)
         name, markers = FAMILIES[RANK[marker]]
         return name, markers.reasons[marker]

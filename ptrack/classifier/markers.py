@@ -365,19 +365,18 @@ def _key_offsets(markers: Iterable[str], frequency: Mapping[str, float]) -> dict
     The characters are chosen greedily, the most markers per occurrence in a User-Agent
     first, so that few distinct characters, and rare ones, start every key.
     """
-    allowed = {marker: set(marker[: max(1, len(marker) - _MIN_KEY + 1)]) for marker in markers}
-    weight = {char: frequency.get(char, 0.0) + 0.01 for chars in allowed.values() for char in chars}
+    # A key starts early enough in its marker to hold _MIN_KEY characters (or all of a shorter one).
+    starts = {marker: marker[: max(1, len(marker) - _MIN_KEY + 1)] for marker in markers}
+    weight = {char: frequency.get(char, 0.0) + 0.01 for start in starts.values() for char in start}
     chosen: set[str] = set()
-    uncovered = set(allowed)
+    uncovered = set(starts)
     while uncovered:
-        best = max(
-            sorted(weight), key=lambda c: sum(c in allowed[m] for m in uncovered) / weight[c]
-        )
+        best = max(sorted(weight), key=lambda c: sum(c in starts[m] for m in uncovered) / weight[c])
         chosen.add(best)
-        uncovered = {marker for marker in uncovered if best not in allowed[marker]}
+        uncovered = {marker for marker in uncovered if best not in starts[marker]}
     return {
-        marker: min(i for i, char in enumerate(marker) if char in chosen and char in allowed[marker])
-        for marker in allowed
+        marker: next(i for i, char in enumerate(start) if char in chosen)
+        for marker, start in starts.items()
     }
 
 
@@ -392,7 +391,9 @@ def _locator_pattern(offsets: Mapping[str, int]) -> str:
 
     def pattern(node: dict[str, Any]) -> str:
         # Longer keys first, then the markers ending here, each whole behind the position.
-        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char]
+        branches = [
+            re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char
+        ]
         branches += ["(?<=" + re.escape(marker) + ")" for marker in node.get("", ())]
         return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 

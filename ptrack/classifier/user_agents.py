@@ -29,8 +29,10 @@ BROWSER_PLATFORMS: Final = (
     "compatible; ",
 )
 BROWSER_FRAGMENTS: Final = (" applewebkit/", " like gecko)", " chrome/", " safari/", " version/")
-_PLATFORM_BY_HEAD = {platform[:4]: platform for platform in BROWSER_PLATFORMS}
-_PREFIX_END: Final = len(BROWSER_PREFIX)
+# The prefix and the platform after it, if any, in one call into the regex engine.
+_BROWSER_HEAD: Final = re.compile(
+    re.escape(BROWSER_PREFIX) + "(?:" + "|".join(map(re.escape, BROWSER_PLATFORMS)) + ")?"
+)
 _NO_FAMILY: Final = len(FAMILIES)
 _BLANK: Final = "\x00"  # in no marker, so no marker is found across a blanked fragment
 
@@ -44,14 +46,11 @@ def family(ua: str) -> tuple[str, str] | None:
     # Cubot is a phone maker whose Android builds carry its name.
     text = ua.replace("cubot", "") if "cubot" in ua else ua
     scanned = text
-    if text.startswith(BROWSER_PREFIX):
-        start = _PREFIX_END
-        platform = _PLATFORM_BY_HEAD.get(text[start : start + 4])
-        if platform is not None and text.startswith(platform, start):
-            start += len(platform)
+    head = _BROWSER_HEAD.match(text)
+    if head is not None:
         applewebkit, like_gecko, chrome, safari, version = BROWSER_FRAGMENTS
         scanned = (
-            text[start:]
+            text[head.end() :]
             .replace(applewebkit, _BLANK)
             .replace(like_gecko, _BLANK)
             .replace(chrome, _BLANK)
@@ -116,10 +115,11 @@ def stale_desktop_browser(ua: str) -> bool:
 # names no engine and no system. Mail clients that send no more than a name and version
 # (Barca, The Bat!, eM Client, Windows Mail) match the first, which is why MAIL_CLIENT is
 # consulted before these: an unknown one would be taken for a bot.
-_LONE_PRODUCT: Final = re.compile(
-    r"^[\w \.\-\(?:\):%]+"  # a name (isbot's character class, as it has it)
-    r"(?:/v?\d+(?:\.\d+)?(?:\.\d{1,10})*?)?(?:,|$)"  # and at most a version
-)
+# A name and at most a version, in two steps: the name's class holds no "/", "," or newline,
+# so only its longest run can be followed by a version or the end (one pattern would retry
+# every shorter run before failing).
+_LONE_NAME: Final = re.compile(r"[\w \.\-\(?:\):%]+")  # isbot's character class, as it has it
+_LONE_VERSION: Final = re.compile(r"(?:/v?\d+(?:\.\d+)?(?:\.\d{1,10})*?)?(?:,|$)")
 _COMMENT_ONLY: Final = re.compile(r"mozilla/[\d.]+ \([^()]*\)")
 _WEBSITE: Final = re.compile(r"\.com\b")
 # A browser's engine, and the systems that the browsers and apps in device-detector's and
@@ -142,7 +142,8 @@ def machine_shape(ua: str) -> str | None:
     tracemyfile/1.0)", "Mozilla/5.0 (Exchange check)"). ``names_website``: a ``.com``
     name, as services give ("acme.sectigo.com/v2/EV").
     """
-    if _LONE_PRODUCT.match(ua) is not None:
+    name = _LONE_NAME.match(ua)
+    if name is not None and _LONE_VERSION.match(ua, name.end()) is not None:
         return "lone_product"
     if (
         ua.startswith("mozilla/")

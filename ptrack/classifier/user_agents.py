@@ -35,6 +35,10 @@ _BROWSER_HEAD: Final = re.compile(
 )
 _NO_FAMILY: Final = len(FAMILIES)
 _BLANK: Final = "\x00"  # in no marker, so no marker is found across a blanked fragment
+# Each marker's answer, made once: a User-Agent with a marker then costs one lookup more.
+_ANSWER: Final = {
+    marker: (FAMILIES[rank][0], FAMILIES[rank][1].reasons[marker]) for marker, rank in RANK.items()
+}
 
 
 def family(ua: str) -> tuple[str, str] | None:
@@ -64,9 +68,7 @@ def family(ua: str) -> tuple[str, str] | None:
     located = LOCATE.search(scanned)
     if located is not None:
         found = ANY.findall(scanned, max(0, located.start() - LOCATE_BACK))
-        marker = found[0] if len(found) == 1 else min(found, key=RANK.__getitem__)
-        name, markers = FAMILIES[RANK[marker]]
-        return name, markers.reasons[marker]
+        return _ANSWER[found[0] if len(found) == 1 else min(found, key=RANK.__getitem__)]
     if "@" in text and EMAIL.search(text):
         return "bot", "crawler"
     return None

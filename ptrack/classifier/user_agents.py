@@ -1,9 +1,10 @@
 """What a User-Agent says about who fetched the pixel: the built-in rules.
 
-``family()`` finds the highest-ranked marker of ``ptrack.classifier.markers`` in
-one scan; the other functions read the shapes no marker names: Apple's bare
-proxy, a stale desktop browser, a machine's User-Agent, a browser's, Apple
-Mail's web view. The comments say mostly what a rule must not catch.
+``family()`` finds the highest-ranked marker of ``ptrack.classifier.markers``
+(``LOCATE`` says whether there is one, ``ANY`` which); the other functions read
+the shapes no marker names: Apple's bare proxy, a stale desktop browser, a
+machine's User-Agent, a browser's, Apple Mail's web view. The comments say
+mostly what a rule must not catch.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -750,6 +751,9 @@ _PIECES = [
     *user_agents.BROWSER_PLATFORMS,
     *user_agents.BROWSER_FRAGMENTS,
     *_MARKERS,
+    # A marker cut where LOCATE starts seeking it: the key without the rest must find nothing.
+    *(marker[:offset] for marker, offset in markers._OFFSETS.items() if offset),
+    *(marker[offset:] for marker, offset in markers._OFFSETS.items() if offset),
     "cubot",
     "@x.io",
     " ",
@@ -775,6 +779,54 @@ def test_skipping_fragments_changes_no_answer_on_any_string(pieces: list[str]) -
     assert user_agents.family(ua) == _whole_scan_family(ua)
     browser = user_agents.BROWSER_PREFIX + ua
     assert user_agents.family(browser) == _whole_scan_family(browser)
+
+
+# LOCATE seeks each marker from a character of it few User-Agents hold and checks the
+# whole marker behind; family() scans with ANY only where it finds one, from LOCATE_BACK
+# characters before it. Both must hold for any set of markers, not only the shipped one.
+
+
+def test_the_locator_finds_every_shipped_marker_and_where_it_starts() -> None:
+    for marker in _MARKERS:
+        key = marker[markers._OFFSETS[marker] :]
+        for text in (marker, "q " + marker + " q", key, marker[1:], marker[:-1], "q" + key):
+            located = markers.LOCATE.search(text)
+            assert (located is None) == (markers.ANY.search(text) is None), (marker, text)
+        located = markers.LOCATE.search("q " + marker)
+        assert located is not None
+        assert located.start() - markers.LOCATE_BACK <= 2, marker
+
+
+@given(st.data())
+@settings(max_examples=800, deadline=None)
+def test_the_locator_finds_the_first_marker_of_any_marker_set(data: st.DataObject) -> None:
+    word = st.text(alphabet="aeox/j ", min_size=1, max_size=6)
+    words = data.draw(st.lists(word, min_size=1, max_size=8, unique=True))
+    pieces = data.draw(st.lists(st.one_of(st.sampled_from(words), word), max_size=10))
+    text = "".join(pieces)
+    offsets = markers._key_offsets(words, markers._FREQUENCY)
+    locate = re.compile(markers._locator_pattern(offsets))
+    scan = re.compile(markers._trie_pattern(words))
+    starts = [i for i in range(len(text)) for w in words if text.startswith(w, i)]
+    located = locate.search(text)
+    assert (located is None) == (not starts)
+    if located is not None:
+        back = located.start() - max(offsets.values())
+        assert min(starts) >= back
+        assert scan.findall(text, max(0, back)) == scan.findall(text)
+
+
+# machine_shape() reads a lone product in two steps; one pattern, as isbot has it, is the reference.
+_LONE_PRODUCT_AS_ONE_PATTERN = re.compile(
+    r"^[\w \.\-\(?:\):%]+(?:/v?\d+(?:\.\d+)?(?:\.\d{1,10})*?)?(?:,|$)"
+)
+
+
+@given(st.text(alphabet="ab ().?:%-_/,v19\n;é", max_size=24))
+@settings(max_examples=600, deadline=None)
+def test_a_lone_product_is_read_as_one_pattern_reads_it(ua: str) -> None:
+    one_pattern = _LONE_PRODUCT_AS_ONE_PATTERN.match(ua) is not None
+    assert (user_agents.machine_shape(ua) == "lone_product") == one_pattern
 
 
 @override_settings(

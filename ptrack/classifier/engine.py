@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from ptrack.classifier import names, user_agents
 from ptrack.classifier.kinds import _KIND_BY_VALUE, Classification, Kind
+from ptrack.classifier.markers import FAMILIES
 from ptrack.classifier.networks import EMPTY, NetworkSet, parse_address
 
 _results: dict[tuple[Kind, str], Classification] = {}
@@ -39,6 +40,15 @@ _WITHIN_MACHINE_WINDOW = _verdict(Kind.SECURITY_SCANNER, "within_machine_window"
 _BROWSER = _verdict(Kind.HUMAN, "browser")
 _NO_USER_AGENT = _verdict(Kind.BOT, "no_user_agent")
 _LISTED_BOT = _verdict(Kind.BOT, "listed_bot")
+
+# The verdict of each answer of user_agents.family(), made once: a Kind's hash is a call
+# into Python, which _verdict() pays on every lookup.
+_FAMILY_VERDICTS = {
+    (name, reason): _verdict(_KIND_BY_VALUE[name], reason)
+    for name, markers in FAMILIES
+    if name in _KIND_BY_VALUE
+    for reason in markers.reasons.values()
+}
 
 # X-Sec-Purpose is what Turbo (hotwired/turbo) sends when it fetches a same-site
 # link on hover, before any click: a tracked link in a Turbo page gets one.
@@ -71,7 +81,9 @@ class _UAFacts:
             return
         found = user_agents.family(lowered)
         if found is not None and found[0] != "mail_client":
-            self.decided = _verdict(_KIND_BY_VALUE[found[0]], found[1])
+            self.decided = _FAMILY_VERDICTS.get(found) or _verdict(
+                _KIND_BY_VALUE[found[0]], found[1]
+            )
             return
         self.mail_client = found is not None or user_agents.apple_mail_webview(lowered)
         if not self.mail_client:

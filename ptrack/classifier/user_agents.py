@@ -30,9 +30,19 @@ BROWSER_PLATFORMS: Final = (
     "compatible; ",
 )
 BROWSER_FRAGMENTS: Final = (" applewebkit/", " like gecko)", " chrome/", " safari/", " version/")
-# The prefix and the platform after it, if any, in one call into the regex engine.
+# What family() skips, in one call into the regex engine: the prefix and a platform after
+# it, or without a platform the prefix up to its "(", which may start a marker ("(go1.").
+SKIPPED_HEADS: Final = (
+    BROWSER_PREFIX[:-1],
+    *(BROWSER_PREFIX + platform for platform in BROWSER_PLATFORMS),
+)
 _BROWSER_HEAD: Final = re.compile(
-    re.escape(BROWSER_PREFIX) + "(?:" + "|".join(map(re.escape, BROWSER_PLATFORMS)) + ")?"
+    re.escape(BROWSER_PREFIX[:-1])
+    + "(?:"
+    + re.escape(BROWSER_PREFIX[-1])
+    + "(?:"
+    + "|".join(map(re.escape, BROWSER_PLATFORMS))
+    + "))?"
 )
 _NO_FAMILY: Final = len(FAMILIES)
 _BLANK: Final = "\x00"  # in no marker, so no marker is found across a blanked fragment

@@ -16,6 +16,9 @@ longest start of it that those User-Agents hold. Each name is kept as its words
 matches it, and is left out when:
 
 - a marker of ``ptrack.classifier.markers`` already finds it (``ahrefsbot``);
+- it has a word of the browser prefix, platforms or fragments that the
+  classifier skips before it looks for names (``Compatible Optimizer``,
+  ``Windows-RSS-Platform``);
 - it has a digit (``ltx71``, ``A360-Search``): words are runs of letters, so
   ``a search`` is all that would be left of it;
 - a word of it holds ``mail`` or ``proxy`` (``fastmailua``, ``yandexuserproxy``):
@@ -44,7 +47,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from bench.upstream_fixtures import Upstream, fixture_user_agents, read_upstream
-from ptrack.classifier import markers
+from ptrack.classifier import markers, user_agents
 from ptrack.classifier.names import words
 
 OUTPUT = Path(__file__).resolve().parent.parent / "ptrack" / "classifier" / "data" / "bot-names.txt"
@@ -344,7 +347,16 @@ def build(root: Path) -> list[tuple[tuple[str, ...], str]]:
         and markers.ANY.search(" ".join(name)) is None
         and not any("mail" in word or "proxy" in word for word in name)
         and not (len(name) == 1 and name[0] in COMMON_WORDS)
+        and SKIPPED_WORDS.isdisjoint(name)
     ]
+
+
+# The words of what user_agents.family_and_rest() leaves out of a browser's User-Agent.
+SKIPPED_WORDS = frozenset(
+    word
+    for text in (*user_agents.SKIPPED_HEADS, *user_agents.BROWSER_FRAGMENTS)
+    for word in words(text)
+)
 
 
 def write(names: Iterable[tuple[tuple[str, ...], str]], output: Path) -> None:

@@ -78,6 +78,15 @@ def test_a_name_is_found_in_any_case_and_between_any_separators(ua: str) -> None
     assert verdict(ua) == ("bot", "listed_bot")
 
 
+def test_a_name_is_found_wherever_a_browser_s_user_agent_holds_it() -> None:
+    # Where crawlers put their name, in the compatible form, the platform or the end.
+    compatible = "Mozilla/5.0 (compatible; Convertify/1.0; Windows NT 10.0)"
+    platform = CHROME.replace("(Windows NT 10.0;", "(Windows NT 10.0; Convertify;")
+    assert verdict(compatible) == ("bot", "listed_bot")
+    assert verdict(platform) == ("bot", "listed_bot")
+    assert verdict(CHROME.replace(" Safari/", " Convertify Safari/")) == ("bot", "listed_bot")
+
+
 def test_a_mail_client_naming_a_listed_product_stays_a_mail_client() -> None:
     ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Thunderbird/115.0 Convertify"
     assert verdict(ua) == ("human", "mail_client")
@@ -104,6 +113,8 @@ def test_every_shipped_name_is_its_own_words_with_a_source() -> None:
         assert source.startswith(LISTS), name
         assert not any("mail" in word or "proxy" in word for word in name.split()), name
         assert name not in build_bot_names.COMMON_WORDS
+        # The classifier looks for names only in what it does not skip of a browser's agent.
+        assert build_bot_names.SKIPPED_WORDS.isdisjoint(name.split()), name
     assert len({name for name, _ in shipped}) == len(shipped)
 
 

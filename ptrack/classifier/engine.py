@@ -79,7 +79,7 @@ class _UAFacts:
         if not lowered:
             self.decided = _NO_USER_AGENT
             return
-        found = user_agents.family(lowered)
+        found, rest = user_agents.family_and_rest(lowered)
         if found is not None and found[0] != "mail_client":
             self.decided = _FAMILY_VERDICTS.get(found) or _verdict(
                 _KIND_BY_VALUE[found[0]], found[1]
@@ -94,7 +94,7 @@ class _UAFacts:
                 if shape is not None:
                     self.machine = _verdict(Kind.BOT, shape)
             # A name from the public bot lists outweighs a browser's shape, and its age.
-            if self.machine is _NO_MACHINE_SIGNAL and not self.mpp and names.listed(lowered):
+            if self.machine is _NO_MACHINE_SIGNAL and not self.mpp and names.listed(rest):
                 self.decided = _LISTED_BOT
 
 

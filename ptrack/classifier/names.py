@@ -11,7 +11,6 @@ where each name comes from and which were left out.
 
 from __future__ import annotations
 
-import functools
 import string
 from pathlib import Path
 from typing import Final
@@ -46,16 +45,25 @@ class _Names:
         self.first = frozenset(self.rest)
 
 
-@functools.cache
+_loaded: _Names | None = None
+
+
 def _names() -> _Names:
     # Read on the first User-Agent that needs it, not at import.
-    return _Names(NAMES_FILE.read_text(encoding="utf-8").splitlines())
+    global _loaded
+    if _loaded is None:
+        _loaded = _Names(NAMES_FILE.read_text(encoding="utf-8").splitlines())
+    return _loaded
 
 
 def listed(lowered: str) -> bool:
-    """Whether a lower-cased User-Agent holds a name from the bot lists, whole."""
+    """Whether a lower-cased User-Agent holds a name from the bot lists, whole.
+
+    The classifier passes what ``user_agents.family_and_rest()`` scanned, without a
+    browser's prefix, platform and fragments: no name has a word of those.
+    """
     tokens = lowered.encode("ascii", "replace").translate(_TO_WORDS).split()
-    names = _names()
+    names = _loaded or _names()
     if names.first.isdisjoint(tokens):
         return False
     for at, token in enumerate(tokens):

@@ -45,6 +45,7 @@ _BROWSER_HEAD: Final = re.compile(
     + "))?"
 )
 _NO_FAMILY: Final = len(FAMILIES)
+_CRAWLER: Final = ("bot", "crawler")
 _BLANK: Final = "\x00"  # in no marker, so no marker is found across a blanked fragment
 # Each marker's answer, made once: a User-Agent with a marker then costs one lookup more.
 _ANSWER: Final = {
@@ -58,6 +59,12 @@ def family(ua: str) -> tuple[str, str] | None:
     One scan over the string finds the markers of every family, where a
     scan per family would cost five.
     """
+    return family_and_rest(ua)[0]
+
+
+def family_and_rest(ua: str) -> tuple[tuple[str, str] | None, str]:
+    """``family(ua)``, and the text it scanned: what a browser's User-Agent holds
+    besides the prefix, platform and fragments that no marker or bot name is in."""
     # Cubot is a phone maker whose Android builds carry its name.
     text = ua.replace("cubot", "") if "cubot" in ua else ua
     scanned = text
@@ -79,10 +86,10 @@ def family(ua: str) -> tuple[str, str] | None:
     located = LOCATE.search(scanned)
     if located is not None:
         found = ANY.findall(scanned, max(0, located.start() - LOCATE_BACK))
-        return _ANSWER[found[0] if len(found) == 1 else min(found, key=RANK.__getitem__)]
+        return _ANSWER[found[0] if len(found) == 1 else min(found, key=RANK.__getitem__)], scanned
     if "@" in text and EMAIL.search(text):
-        return "bot", "crawler"
-    return None
+        return _CRAWLER, scanned
+    return None, scanned
 
 
 # A browser, or the WebKit view Apple Mail and iOS Mail render mail in.

@@ -46,7 +46,14 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from bench.upstream_fixtures import Upstream, fixture_user_agents, read_upstream
+from bench.upstream_fixtures import (
+    CRAWLER_USER_AGENTS,
+    Upstream,
+    UpstreamError,
+    fixture_user_agents,
+    print_urls,
+    read_upstream,
+)
 from ptrack.classifier import markers, user_agents
 from ptrack.classifier.names import words
 
@@ -146,11 +153,6 @@ DEVICE_DETECTOR = Upstream(
     "matomo-org/device-detector",
     "3856a28692d45317d3f15f6f81ca31a06067182a",
     {"regexes/bots.yml": "08b577c1d87b52ef215daec09ae1365a32778c14", **_DD_PEOPLE},
-)
-CRAWLER_USER_AGENTS = Upstream(
-    "monperrus/crawler-user-agents",
-    "7c7f9f254f16fcbc7d0fcb60d0a188897c00b050",
-    {"crawler-user-agents.json": "734e3487632b8323985f7ed913e68cdf9323a5ce"},
 )
 ISBOT = Upstream(
     "omrilotan/isbot",
@@ -378,13 +380,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args(argv)
     if args.urls:
-        for upstream in UPSTREAMS:
-            for path in upstream.files:
-                print(f"{upstream.local_name}/{path} {upstream.url(path)}")
+        print_urls(UPSTREAMS)
         return 0
     if args.root is None:
         parser.error("UPSTREAM_DIR is required (or --urls)")
-    names = build(args.root)
+    try:
+        names = build(args.root)
+    except UpstreamError as e:
+        print(f"build_bot_names: {e}", file=sys.stderr)
+        return 1
     write(names, args.output)
     print(f"{len(names)} names written to {args.output}")
     return 0

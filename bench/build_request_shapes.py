@@ -53,6 +53,7 @@ from bench.upstream_fixtures import (
     UpstreamError,
     fixture_user_agents,
     isbot_groups,
+    print_urls,
     read_upstream,
     uap_user_agents,
 )
@@ -358,9 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.urls:
-        for upstream in UPSTREAMS:
-            for path in upstream.files:
-                print(f"{upstream.local_name}/{path} {upstream.url(path)}")
+        print_urls(UPSTREAMS)
         return 0
     if args.upstream is None:
         parser.error("UPSTREAM_DIR is required (or --urls)")

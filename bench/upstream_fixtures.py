@@ -70,6 +70,13 @@ UPSTREAMS = (DEVICE_DETECTOR, CRAWLER_USER_AGENTS, ISBOT, CRAWLER_DETECT, UAP_CO
 DD = DEVICE_DETECTOR.repo
 
 
+def print_urls(upstreams: tuple[Upstream, ...]) -> None:
+    """Each pinned file's path under the upstream directory, and the URL to fetch it from."""
+    for upstream in upstreams:
+        for path in upstream.files:
+            print(f"{upstream.local_name}/{path} {upstream.url(path)}")
+
+
 class UpstreamError(Exception):
     """An upstream file is missing or is not the one the set was built from."""
 

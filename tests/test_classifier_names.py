@@ -156,3 +156,15 @@ def test_list_patterns_made_of_literals_are_spelled_out(pattern: str, expected: 
 )
 def test_list_patterns_with_anything_else_give_no_name(pattern: str) -> None:
     assert build_bot_names.spelled_out(pattern) is None
+
+
+def test_the_script_names_each_file_to_fetch_and_refuses_a_missing_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert build_bot_names.main(["--urls"]) == 0
+    urls = capsys.readouterr().out.splitlines()
+    assert "device-detector/regexes/bots.yml https://raw.githubusercontent.com/" in urls[0]
+    assert any(line.startswith("browscap/resources/user-agents/crawlers/") for line in urls)
+    assert build_bot_names.main([str(tmp_path), "--output", str(tmp_path / "out.txt")]) == 1
+    assert "fetch it from https://raw.githubusercontent.com/" in capsys.readouterr().err
+    assert not (tmp_path / "out.txt").exists()

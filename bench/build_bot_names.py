@@ -46,11 +46,13 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from bench.score_classifier import load_shapes
 from bench.upstream_fixtures import (
     CRAWLER_USER_AGENTS,
     Upstream,
     UpstreamError,
     fixture_user_agents,
+    isbot_groups,
     print_urls,
     read_upstream,
 )
@@ -58,7 +60,6 @@ from ptrack.classifier import markers, user_agents
 from ptrack.classifier.names import words
 
 OUTPUT = Path(__file__).resolve().parent.parent / "ptrack" / "classifier" / "data" / "bot-names.txt"
-SHAPES = Path(__file__).resolve().parent.parent / "tests" / "data" / "request_shapes.jsonl"
 
 # The lists, and the people's User-Agents a name must never be found in.
 _DD_PEOPLE = {
@@ -310,14 +311,11 @@ def people(root: Path) -> Iterator[str]:
     for path in sorted(DEVICE_DETECTOR.files):
         if path != "regexes/bots.yml":
             yield from fixture_user_agents(read_upstream(root, DEVICE_DETECTOR, path))
-    for line in read_upstream(root, ISBOT, "fixtures/browsers.yml").splitlines():
-        match = re.match(r"\s*- ['\"]?(.*?)['\"]?$", line)
-        if match:
-            yield match.group(1)
-    for line in SHAPES.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        if row.get("split") != "holdout3" and row["kind"] in ("human", "mail_proxy"):
-            yield row["user_agent"]
+    for group in isbot_groups(read_upstream(root, ISBOT, "fixtures/browsers.yml")).values():
+        yield from group
+    for shape in load_shapes():
+        if shape.split != "holdout3" and shape.kind in ("human", "mail_proxy"):
+            yield shape.user_agent
 
 
 def _ngrams(tokens: list[str]) -> Iterator[tuple[str, ...]]:

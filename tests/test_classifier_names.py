@@ -4,16 +4,15 @@ list, on patterns written here."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from bench import build_bot_names
+from bench.score_classifier import load_shapes
 from ptrack import classify
 from ptrack.classifier import names
 
-DATA = Path(__file__).parent / "data"
 # From device-detector's Tests/fixtures/bots.yml at 3856a28692d4: a stale Chrome
 # and a phone's Chrome, each naming a product that the lists name and no marker finds.
 IPLABEL = (
@@ -119,11 +118,10 @@ def test_every_shipped_name_is_its_own_words_with_a_source() -> None:
 
 
 def test_no_shipped_name_is_in_a_person_s_user_agent_of_the_labelled_set() -> None:
-    rows = [json.loads(line) for line in (DATA / "request_shapes.jsonl").read_text().splitlines()]
-    people = [r for r in rows if r["kind"] in ("human", "mail_proxy")]
+    people = [s.user_agent for s in load_shapes() if s.kind in ("human", "mail_proxy")]
     assert people
-    for row in people:
-        assert not names.listed(row["user_agent"].lower()), row["user_agent"]
+    for ua in people:
+        assert not names.listed(ua.lower()), ua
 
 
 @pytest.mark.parametrize(

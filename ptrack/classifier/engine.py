@@ -41,8 +41,9 @@ _BROWSER = _verdict(Kind.HUMAN, "browser")
 _NO_USER_AGENT = _verdict(Kind.BOT, "no_user_agent")
 _LISTED_BOT = _verdict(Kind.BOT, "listed_bot")
 
-# The verdict of each answer of user_agents.family(), made once: a Kind's hash is a call
-# into Python, which _verdict() pays on every lookup.
+# The verdict of each answer of user_agents.family() but a mail client's (every marker's
+# reason, and the crawler's of a contact address), made once: a Kind's hash is a call into
+# Python, which _verdict() pays on every lookup.
 _FAMILY_VERDICTS = {
     (name, reason): _verdict(_KIND_BY_VALUE[name], reason)
     for name, markers in FAMILIES
@@ -81,9 +82,7 @@ class _UAFacts:
             return
         found, rest = user_agents.family_and_rest(lowered)
         if found is not None and found[0] != "mail_client":
-            self.decided = _FAMILY_VERDICTS.get(found) or _verdict(
-                _KIND_BY_VALUE[found[0]], found[1]
-            )
+            self.decided = _FAMILY_VERDICTS[found]
             return
         self.mail_client = found is not None or user_agents.apple_mail_webview(lowered)
         if not self.mail_client:
